@@ -1,0 +1,50 @@
+// Roles and permissions as data (SEC-1; ARCHITECTURE.md "Permissions are data").
+// Pure module with no server imports so that both the server and tests can use it; the server
+// is the only place that decides (lib/auth/authorize.ts).
+
+export const ROLES = ["BACKUP_ADMIN", "RESTORE_OPERATOR", "BACKUP_VIEWER", "SECURITY_OFFICER"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ROLE_LABELS: Record<Role, string> = {
+  BACKUP_ADMIN: "Backup Administrator",
+  RESTORE_OPERATOR: "Restore Operator",
+  BACKUP_VIEWER: "Backup Viewer",
+  SECURITY_OFFICER: "Security Officer",
+};
+
+export const PERMISSIONS = [
+  "inventory:read", // sites, hosts, VMs, datastores, policies, key providers, proxies
+  "inventory:sync", // ask the platform connector for a fresh inventory
+  "user:read",
+  "user:manage", // create, disable, change role, reset password
+  "audit:read",
+  "job:read", // backup / replication jobs and their sessions (later issues)
+  "job:manage",
+  "restore:run",
+  "approval:decide", // four-eyes: approve or reject requests of others (SEC-2)
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const ROLE_PERMISSIONS = {
+  BACKUP_ADMIN: [
+    "inventory:read",
+    "inventory:sync",
+    "user:read",
+    "user:manage",
+    "audit:read",
+    "job:read",
+    "job:manage",
+    "restore:run",
+  ],
+  RESTORE_OPERATOR: ["inventory:read", "job:read", "restore:run"],
+  BACKUP_VIEWER: ["inventory:read", "job:read"],
+  SECURITY_OFFICER: ["inventory:read", "user:read", "audit:read", "job:read", "approval:decide"],
+} as const satisfies Record<Role, readonly Permission[]>;
+
+export function hasPermission(role: Role, permission: Permission): boolean {
+  return (ROLE_PERMISSIONS[role] as readonly Permission[]).includes(permission);
+}
+
+export function permissionsOf(role: Role): Permission[] {
+  return [...ROLE_PERMISSIONS[role]];
+}

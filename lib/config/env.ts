@@ -1,0 +1,36 @@
+import "server-only";
+import path from "node:path";
+import { z } from "zod";
+
+// The one module that reads process.env (ARCHITECTURE.md). Everything else imports `env`.
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  STRONGROOM_DATA_DIR: z.string().min(1).default(".data"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:|postgres(ql)?:\/\/)/, "DATABASE_URL must start with file: (SQLite) or postgresql://")
+    .optional(),
+  // next-auth's signing secret; when absent one is generated once into the data folder.
+  NEXTAUTH_SECRET: z.string().min(32, "NEXTAUTH_SECRET must be at least 32 characters").optional(),
+  // First-start administrator; when the password is absent one is generated and printed once.
+  STRONGROOM_ADMIN_EMAIL: z.string().email().default("admin@strongroom.local"),
+  STRONGROOM_ADMIN_PASSWORD: z.string().min(12, "STRONGROOM_ADMIN_PASSWORD must be at least 12 characters").optional(),
+  // Lab scale: how many VMs the simulated vSphere holds (seed option; the benchmark uses 10000).
+  STRONGROOM_LAB_VMS: z.coerce.number().int().min(1).max(50_000).default(36),
+  STRONGROOM_LAB_SEED: z.coerce.number().int().default(20261122),
+});
+
+const parsed = schema.safeParse(process.env);
+if (!parsed.success) {
+  // Fail fast at start-up with the field that is wrong; never echo values (they may be secrets).
+  const fields = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  throw new Error(`Invalid environment: ${fields}`);
+}
+
+const dataDir = path.resolve(parsed.data.STRONGROOM_DATA_DIR);
+
+export const env = {
+  ...parsed.data,
+  dataDir,
+  databaseUrl: parsed.data.DATABASE_URL ?? `file:${path.join(dataDir, "strongroom.db")}`,
+};

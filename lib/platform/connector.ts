@@ -1,0 +1,171 @@
+// The platform connector: how the rest of Strongroom sees a vSphere estate (INV-1…3, VME-2, VME-4).
+//
+// Everything above this interface (services, engine, console) must not know which connector it
+// talks to. The built-in `lab` connector is a simulated vSphere; a real vCenter connector would
+// implement the same interface later.
+//
+// Identity: every object carries an `externalId` that is stable across syncs and unique within
+// its site (vSphere's managed object reference, e.g. "vm-1042"). Sites are unique by `externalId`
+// across the whole platform. References between objects use those external ids.
+
+export type TransportMode = "san" | "hotadd" | "nbd" | "nbdssl";
+export const TRANSPORT_MODES: readonly TransportMode[] = ["san", "hotadd", "nbd", "nbdssl"] as const;
+
+/** vSphere privileges that matter for encrypted VMs (TRN-3). */
+export type CryptoPrivilege = "Cryptographer.Access" | "Cryptographer.AddDisk";
+
+export type SiteRole = "production" | "dr";
+export type KeyProviderKind = "native" | "standard";
+export type DatastoreType = "VMFS" | "NFS" | "vSAN" | "vVol";
+export type PowerState = "poweredOn" | "poweredOff" | "suspended";
+export type ProxyKind = "vm" | "physical";
+
+export interface PlatformSite {
+  externalId: string; // e.g. "vc-prod-ams"
+  name: string;
+  role: SiteRole;
+  vcenterHost: string; // e.g. "vcsa-prod.ams.lab"
+  location: string;
+}
+
+export interface PlatformTenant {
+  externalId: string; // unique across the platform, e.g. "tenant-acme"
+  name: string;
+}
+
+export interface PlatformHost {
+  externalId: string; // "host-12"
+  siteExternalId: string;
+  name: string; // "esx01.prod.lab"
+  cluster: string;
+  esxiVersion: string;
+  cpuCores: number;
+  memoryGiB: number;
+  connectionState: "connected" | "disconnected" | "maintenance";
+}
+
+export interface PlatformStoragePolicy {
+  externalId: string;
+  siteExternalId: string;
+  name: string;
+  /** True when the policy carries the VM encryption rule (INV-3). */
+  encryption: boolean;
+  description: string;
+}
+
+export interface PlatformDatastore {
+  externalId: string; // "datastore-31"
+  siteExternalId: string;
+  name: string;
+  type: DatastoreType;
+  capacityBytes: number;
+  freeBytes: number;
+  /** Storage policies (external ids) this datastore is compatible with. */
+  compatiblePolicyExternalIds: string[];
+}
+
+export interface PlatformKmsServer {
+  host: string;
+  port: number;
+}
+
+export interface PlatformKeyProvider {
+  externalId: string; // "kp-tenant-acme"
+  siteExternalId: string;
+  name: string;
+  kind: KeyProviderKind;
+  /** Standard providers only: the KMS cluster's servers. Empty for native. */
+  servers: PlatformKmsServer[];
+  tenantExternalId: string | null;
+  isDefault: boolean;
+}
+
+export interface PlatformDisk {
+  externalId: string; // "vm-1042:2000" (VM + device key)
+  label: string; // "Hard disk 1"
+  deviceKey: number; // 2000, 2001, …
+  capacityBytes: number;
+  datastoreExternalId: string;
+  storagePolicyExternalId: string;
+  fileName: string; // "[ds-prod-01] web-01/web-01.vmdk"
+  encrypted: boolean;
+  /** Per-disk key id (KMIP uid of the disk's KEK) when encrypted, else null. */
+  keyId: string | null;
+}
+
+export interface PlatformVm {
+  externalId: string; // "vm-1042"
+  siteExternalId: string;
+  hostExternalId: string;
+  tenantExternalId: string | null;
+  name: string;
+  folder: string; // "/Tenants/Acme/Web"
+  guestOs: string;
+  powerState: PowerState;
+  cpuCount: number;
+  memoryMiB: number;
+  homeDatastoreExternalId: string;
+  homeStoragePolicyExternalId: string;
+  encrypted: boolean;
+  /** Key provider of the VM's KEK when encrypted (VME-2), else null. */
+  keyProviderExternalId: string | null;
+  /** The VM's `keyId` (KEK identifier) when encrypted, else null. */
+  keyId: string | null;
+  /** Whether the configuration holds an `encryption.bundle` (VME-2). */
+  hasEncryptionBundle: boolean;
+  vtpm: boolean; // requires encrypted = true (INV-2)
+  guestOsEncrypted: boolean; // VME-5: invisible to the host, known to the inventory
+  disks: PlatformDisk[]; // one to four
+}
+
+export interface PlatformProxy {
+  externalId: string;
+  siteExternalId: string;
+  name: string;
+  kind: ProxyKind;
+  /** VM proxies: the host it runs on; physical proxies: null. */
+  hostExternalId: string | null;
+  transportModes: TransportMode[];
+  maxTasks: number;
+  /** VM proxies that are themselves encrypted: their key provider (TRN-3), else null. */
+  keyProviderExternalId: string | null;
+  /** Dedicated to one tenant (TRN-6), or shared (null). */
+  tenantExternalId: string | null;
+  privileges: CryptoPrivilege[];
+}
+
+export interface InventorySnapshot {
+  sites: PlatformSite[];
+  tenants: PlatformTenant[];
+  hosts: PlatformHost[];
+  storagePolicies: PlatformStoragePolicy[];
+  datastores: PlatformDatastore[];
+  keyProviders: PlatformKeyProvider[];
+  vms: PlatformVm[];
+  proxies: PlatformProxy[];
+}
+
+export interface PlatformDescription {
+  kind: "lab" | "vsphere";
+  /** True for the lab: the UI must say it is a simulated vSphere. */
+  simulated: boolean;
+  name: string;
+  version: string;
+}
+
+export interface PlatformConnector {
+  describe(): Promise<PlatformDescription>;
+  /** The whole inventory as the platform sees it now. */
+  inventory(): Promise<InventorySnapshot>;
+}
+
+/** A typed error for connector failures, so callers can tell "platform down" from bugs. */
+export class PlatformError extends Error {
+  constructor(
+    readonly code: "unreachable" | "not-found" | "invalid-state" | "permission-denied",
+    message: string,
+  ) {
+    super(message);
+    this.name = "PlatformError";
+  }
+}
