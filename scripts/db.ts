@@ -3,7 +3,8 @@
 //   tsx scripts/db.ts generate          generate both Prisma clients
 //   tsx scripts/db.ts migrate           apply migrations to DATABASE_URL (SQLite file or PostgreSQL)
 //   tsx scripts/db.ts new-migration N   write migration N for both providers: the diff between the
-//                                       schema at git HEAD and the working tree (no database needed)
+//                                       schema at git HEAD and the working tree (--from-empty: the
+//                                       whole schema)
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -56,12 +57,12 @@ export function migrate(databaseUrl: string): void {
   process.stdout.write(prisma(["migrate", "deploy"], databaseUrl));
 }
 
-function newMigration(name: string): void {
+function newMigration(name: string, fromEmpty: boolean): void {
   if (!/^[a-z0-9_]+$/.test(name)) throw new Error("migration name: lowercase letters, digits and _ only");
   writePostgresSchema();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "strongroom-migration-"));
   let previous: string | null = null;
-  try {
+  if (!fromEmpty) try {
     previous = execFileSync("git", ["show", `HEAD:${SQLITE_SCHEMA}`], {
       cwd: root,
       encoding: "utf8",
@@ -100,7 +101,7 @@ if (require.main === module) {
   if (command === "schema") writePostgresSchema();
   else if (command === "generate") generate();
   else if (command === "migrate") migrate(process.env.DATABASE_URL ?? `file:${path.join(root, ".data", "strongroom.db")}`);
-  else if (command === "new-migration" && arg) newMigration(arg);
+  else if (command === "new-migration" && arg) newMigration(arg, process.argv.includes("--from-empty"));
   else {
     console.error("usage: tsx scripts/db.ts schema | generate | migrate | new-migration <name>");
     process.exit(2);

@@ -123,6 +123,7 @@ CREATE TABLE "Vm" (
     "siteId" TEXT NOT NULL,
     "externalId" TEXT NOT NULL,
     "name" TEXT NOT NULL,
+    "searchName" TEXT NOT NULL,
     "hostId" TEXT NOT NULL,
     "tenantId" TEXT,
     "folder" TEXT NOT NULL,
@@ -223,6 +224,9 @@ CREATE UNIQUE INDEX "KeyProvider_siteId_externalId_key" ON "KeyProvider"("siteId
 
 -- CreateIndex
 CREATE INDEX "Vm_name_idx" ON "Vm"("name");
+
+-- CreateIndex
+CREATE INDEX "Vm_searchName_idx" ON "Vm"("searchName");
 
 -- CreateIndex
 CREATE INDEX "Vm_siteId_name_idx" ON "Vm"("siteId", "name");
