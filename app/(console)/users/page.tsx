@@ -1,0 +1,53 @@
+import { CreateUserForm } from "@/components/users/create-user-form";
+import { UserRowActions } from "@/components/users/user-row-actions";
+import { Badge } from "@/components/ui/badge";
+import { Card, PageHeader } from "@/components/ui/card";
+import { Forbidden } from "@/components/ui/forbidden";
+import { Table, Td, Th } from "@/components/ui/table";
+import { hasPermission, ROLE_LABELS } from "@/lib/auth/roles";
+import { requireActor } from "@/lib/auth/session";
+import { formatDateTime } from "@/lib/format";
+import { listUsers } from "@/lib/services/users/list-users";
+import { changeUserRoleAction, createUserAction, resetUserPasswordAction, setUserDisabledAction } from "./actions";
+
+export const metadata = { title: "Users" };
+
+export default async function UsersPage() {
+  const actor = await requireActor();
+  if (!hasPermission(actor.role, "user:read")) return <Forbidden what="see the users of this console" />;
+  const users = await listUsers(actor);
+  const canManage = hasPermission(actor.role, "user:manage");
+  return (
+    <>
+      <PageHeader
+        title="Users"
+        description="People who can sign in, and their role. There is no self-registration: a Backup Administrator creates every account. Disabling a user or resetting their password ends their sessions at once."
+      />
+      {canManage && (
+        <Card title="New user" className="mb-6">
+          <CreateUserForm action={createUserAction} />
+        </Card>
+      )}
+      <Table testId="user-table">
+        <thead>
+          <tr><Th>User</Th><Th>Role</Th><Th>Status</Th><Th>Last sign-in</Th>{canManage && <Th>Manage</Th>}</tr>
+        </thead>
+        <tbody className="divide-y divide-slate-100">
+          {users.map((u) => (
+            <tr key={u.id} data-testid="user-row">
+              <Td><div className="font-medium">{u.name}</div><div className="text-xs text-slate-500">{u.email}</div></Td>
+              <Td>{ROLE_LABELS[u.role]}</Td>
+              <Td>{u.disabled ? <Badge tone="bad">Disabled</Badge> : <Badge tone="good">Active</Badge>}</Td>
+              <Td className="text-xs text-slate-500">{formatDateTime(u.lastSignInAt)}</Td>
+              {canManage && (
+                <Td>
+                  <UserRowActions user={u} isSelf={u.id === actor.id} actions={{ changeRole: changeUserRoleAction, setDisabled: setUserDisabledAction, resetPassword: resetUserPasswordAction }} />
+                </Td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </Table>
+    </>
+  );
+}

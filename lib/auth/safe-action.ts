@@ -1,0 +1,62 @@
+import "server-only";
+import type { z } from "zod";
+import { AppError, isAppError } from "@/lib/errors/app-error";
+import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
+import type { Actor } from "./actor";
+import { getActor } from "./session";
+
+// The one wrapper for server actions (ARCHITECTURE.md "Thin actions, fat services"):
+// session → size check → zod safeParse → service → { ok, message } | { formError, fieldErrors }.
+// Every action is reachable by a direct POST, so the service behind it authorizes again.
+
+export type ActionState =
+  | { ok: true; message: string; at: number }
+  | { ok: false; formError: string; fieldErrors?: Record<string, string[]>; at: number }
+  | null;
+
+const MAX_INPUT_BYTES = 64 * 1024;
+
+export function validatedAction<S extends z.ZodType>(
+  name: string,
+  schema: S,
+  run: (actor: Actor, input: z.infer<S>) => Promise<string>,
+) {
+  return async (_prev: ActionState, input: FormData | Record<string, unknown>): Promise<ActionState> => {
+    const at = Date.now();
+    const actor = await getActor();
+    if (!actor) return { ok: false, formError: "Your session has ended. Sign in again.", at };
+    const raw = input instanceof FormData ? formDataToObject(input) : input;
+    if (JSON.stringify(raw ?? null).length > MAX_INPUT_BYTES) {
+      return { ok: false, formError: "The request is too large. Shorten the values and try again.", at };
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      const fieldErrors: Record<string, string[]> = {};
+      for (const issue of parsed.error.issues) (fieldErrors[issue.path.join(".") || "_"] ??= []).push(issue.message);
+      return { ok: false, formError: "Some fields need attention.", fieldErrors, at };
+    }
+    try {
+      return { ok: true, message: await run(actor, parsed.data), at };
+    } catch (e) {
+      if (isAppError(e)) {
+        if (e.code === "FORBIDDEN") {
+          await recordAuditEvent({ actor, action: name, outcome: "denied", details: { reason: e.message } });
+        }
+        return { ok: false, formError: e.message, fieldErrors: e.fieldErrors, at };
+      }
+      console.error(`[action ${name}] unexpected error`, e instanceof Error ? e.message : e);
+      return { ok: false, formError: "Something went wrong on the server; nothing was changed. Try again.", at };
+    }
+  };
+}
+
+function formDataToObject(fd: FormData): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of fd.entries()) {
+    if (k.startsWith("$ACTION")) continue; // Next.js' own fields
+    out[k] = typeof v === "string" ? v : `[file ${v.name}]`;
+  }
+  return out;
+}
+
+export { AppError };
