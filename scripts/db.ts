@@ -5,7 +5,7 @@
 //   tsx scripts/db.ts new-migration N   write migration N for both providers: the diff between the
 //                                       schema at git HEAD and the working tree (--from-empty: the
 //                                       whole schema)
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -33,13 +33,18 @@ function writePostgresSchema(): void {
   fs.writeFileSync(target, postgresSchemaFrom(fs.readFileSync(path.join(root, SQLITE_SCHEMA), "utf8")));
 }
 
+/** Runs the Prisma CLI quietly: its banners and adapter warnings are shown only when it fails. */
 function prisma(args: string[], databaseUrl: string): string {
-  return execFileSync(path.join(root, "node_modules/.bin/prisma"), args, {
+  const result = spawnSync(path.join(root, "node_modules/.bin/prisma"), args, {
     cwd: root,
     env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_HIDE_UPDATE_MESSAGE: "1" },
     encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
   });
+  if (result.status !== 0) {
+    process.stderr.write(result.stdout + result.stderr);
+    throw new Error(`prisma ${args.join(" ")} failed (exit ${result.status ?? result.signal})`);
+  }
+  return result.stdout;
 }
 
 function sqliteUrl(): string {
@@ -54,7 +59,9 @@ function generate(): void {
 
 export function migrate(databaseUrl: string): void {
   if (databaseUrl.startsWith("file:")) fs.mkdirSync(path.dirname(databaseUrl.slice(5)), { recursive: true });
-  process.stdout.write(prisma(["migrate", "deploy"], databaseUrl));
+  const out = prisma(["migrate", "deploy"], databaseUrl);
+  const applied = out.match(/migrations\/\n[\s\S]*/) ? [...out.matchAll(/└─ (\S+)\//g)].map((m) => m[1]) : [];
+  console.log(applied.length ? `Applied migrations: ${applied.join(", ")}` : "Database schema is up to date.");
 }
 
 function newMigration(name: string, fromEmpty: boolean): void {

@@ -16,8 +16,15 @@ const childEnv: NodeJS.ProcessEnv = {
   NEXT_TELEMETRY_DISABLED: "1",
 };
 const bin = (name: string) => path.join(root, "node_modules/.bin", name);
-const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = childEnv) =>
-  execFileSync(cmd, args, { cwd: root, env, stdio: "inherit" });
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = childEnv): void {
+  try {
+    execFileSync(cmd, args, { cwd: root, env, stdio: "inherit" });
+  } catch {
+    // The step printed its own error above; a stack trace of this launcher adds nothing.
+    console.error(`\nStart-up stopped: "${path.basename(args[1] ?? cmd)} ${args.slice(2).join(" ")}" failed (see above).`);
+    process.exit(1);
+  }
+}
 
 function newestSourceMtime(): number {
   let newest = 0;
@@ -41,7 +48,7 @@ function needsBuild(): boolean {
 fs.mkdirSync(dataDir, { recursive: true });
 run(process.execPath, [bin("tsx"), "scripts/db.ts", "generate"]);
 run(process.execPath, [bin("tsx"), "scripts/db.ts", "migrate"]);
-run(process.execPath, ["--conditions=react-server", bin("tsx"), "scripts/prepare-data.ts"]);
+run(process.execPath, [bin("tsx"), "--conditions=react-server", "scripts/prepare-data.ts"]);
 if (needsBuild()) {
   console.log("Building the console (about a minute)…");
   run(bin("next"), ["build"], { ...childEnv, NODE_ENV: "production" });

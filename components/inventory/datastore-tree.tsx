@@ -1,6 +1,7 @@
 import { Badge } from "@/components/ui/badge";
 import { formatBytes } from "@/lib/format";
 import type { DatastoreDto, DatastoreSiteGroupDto } from "@/lib/services/inventory/list-datastores";
+import { LockIcon, SiteIcon, DatastoreIcon } from "@/components/ui/icons";
 
 // Datastores as the restore and replication wizards show them (INV-3, RST-3, REP-3): under each
 // site, the "VM Encryption Policy" node holds the datastores that can take encrypted disks.
@@ -9,11 +10,11 @@ export function DatastoreTree({ groups }: { groups: DatastoreSiteGroupDto[] }) {
     <div className="space-y-6" data-testid="datastore-tree">
       {groups.map((g) => (
         <section key={g.site.id} className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
-          <h2 className="mb-3 font-semibold">🏢 {g.site.name} <span className="text-xs font-normal text-slate-500">({g.site.role === "DR" ? "DR" : "Production"})</span></h2>
+          <h2 className="mb-3 font-semibold"><SiteIcon /> {g.site.name} <span className="text-xs font-normal text-slate-500">({g.site.role === "DR" ? "DR" : "Production"})</span></h2>
           <div className="ml-2 space-y-4">
             <div data-testid="encryption-policy-node">
               <div className="flex items-center gap-2 text-sm font-semibold text-violet-800">
-                🔒 VM Encryption Policy
+                <LockIcon /> VM Encryption Policy
                 <span className="text-xs font-normal text-slate-500">compatible with {g.encryptionPolicies.join(", ") || "no encryption policy on this site"}</span>
               </div>
               <DatastoreRows rows={g.encryptionNode} empty="No datastore on this site is compatible with an encryption storage policy: encrypted disks cannot be placed here." />
@@ -37,14 +38,14 @@ function DatastoreRows({ rows, empty }: { rows: DatastoreDto[]; empty: string })
         const usedPct = d.capacityBytes ? Math.round(((d.capacityBytes - d.freeBytes) / d.capacityBytes) * 100) : 0;
         return (
           <li key={d.id} className="flex flex-wrap items-center gap-x-4 gap-y-1 py-1.5 text-sm" data-testid="datastore-row">
-            <span className="w-56 font-medium">🗄 {d.name}</span>
+            <span className="w-56 font-medium"><DatastoreIcon /> {d.name}</span>
             <Badge>{d.type}</Badge>
             <span className="w-48 text-xs text-slate-600">
               {formatBytes(d.freeBytes)} free of {formatBytes(d.capacityBytes)}
               <span className="mt-0.5 block h-1.5 w-40 rounded bg-slate-200"><span className={`block h-1.5 rounded ${usedPct > 85 ? "bg-red-500" : "bg-brand-600"}`} style={{ width: `${usedPct}%` }} /></span>
             </span>
             <span className="text-xs text-slate-500">{d.diskCount} disks</span>
-            <span className="text-xs text-slate-500">{d.policies.map((p) => p.name + (p.encryption ? " 🔒" : "")).join(" · ")}</span>
+            <span className="text-xs text-slate-500">{d.policies.map((p) => p.name + (p.encryption ? " (encryption)" : "")).join(" · ")}</span>
           </li>
         );
       })}

@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import type { TreeSiteDto, TreeVmDto } from "@/lib/services/inventory/get-inventory-tree";
+import { LockIcon, SiteIcon, HostIcon, ClusterIcon } from "@/components/ui/icons";
 
 // Site → cluster → host → VMs. Hosts' VMs load on demand (React Query caches them), so the tree
 // stays light with 10 000 VMs.
@@ -13,14 +14,14 @@ export function InventoryTree({ sites }: { sites: TreeSiteDto[] }) {
       {sites.map((site) => (
         <li key={site.id} role="treeitem" aria-expanded="true" className="rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
           <div className="flex items-center gap-2">
-            <span className="font-semibold">🏢 {site.name}</span>
+            <span className="font-semibold"><SiteIcon /> {site.name}</span>
             <Badge tone={site.role === "DR" ? "info" : "neutral"}>{site.role === "DR" ? "DR site" : "Production"}</Badge>
             <span className="text-xs text-slate-500">vCenter {site.vcenterHost}</span>
           </div>
           <ul className="ml-4 mt-2 space-y-2" role="group">
             {site.clusters.map((c) => (
               <li key={c.name} role="treeitem" aria-expanded="true">
-                <div className="text-sm font-medium text-slate-700">▦ {c.name}</div>
+                <div className="text-sm font-medium text-slate-700"><ClusterIcon /> {c.name}</div>
                 <ul className="ml-4 mt-1" role="group">
                   {c.hosts.map((h) => <HostNode key={h.id} host={h} />)}
                 </ul>
@@ -49,7 +50,7 @@ function HostNode({ host }: { host: TreeSiteDto["clusters"][number]["hosts"][num
     <li role="treeitem" aria-expanded={open}>
       <button type="button" onClick={() => setOpen((o) => !o)} className="flex items-center gap-2 py-0.5 text-sm hover:text-brand-700" data-testid="tree-host">
         <span className="w-3 text-slate-400">{open ? "▾" : "▸"}</span>
-        <span>🖥 {host.name}</span>
+        <span><HostIcon /> {host.name}</span>
         <span className="text-xs text-slate-500">{host.vmCount} VMs · {host.encryptedCount} encrypted</span>
         {host.connectionState !== "connected" && <Badge tone="warn">{host.connectionState}</Badge>}
       </button>
@@ -65,7 +66,7 @@ function HostNode({ host }: { host: TreeSiteDto["clusters"][number]["hosts"][num
           {vms.data?.map((vm) => (
             <li key={vm.id} className="py-0.5 text-sm" role="treeitem">
               <Link href={`/vms/${vm.id}`} className="text-brand-600 hover:underline" data-testid="tree-vm">{vm.name}</Link>
-              {vm.encrypted && <span className="ml-1" title="Encrypted">🔒</span>}
+              {vm.encrypted && <span className="ml-1 text-violet-700" title="Encrypted"><LockIcon /></span>}
               {vm.vtpm && <span className="ml-1 text-xs text-brand-700">vTPM</span>}
               {vm.powerState !== "poweredOn" && <span className="ml-1 text-xs text-slate-400">({vm.powerState})</span>}
             </li>

@@ -1,3 +1,5 @@
+import { LockIcon } from "./icons";
+
 const TONES = {
   neutral: "bg-slate-100 text-slate-700 ring-slate-200",
   good: "bg-emerald-50 text-emerald-800 ring-emerald-200",
@@ -9,7 +11,7 @@ const TONES = {
 
 export function Badge({ tone = "neutral", children, title }: { tone?: keyof typeof TONES; children: React.ReactNode; title?: string }) {
   return (
-    <span title={title} className={`inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${TONES[tone]}`}>
+    <span title={title} className={`inline-flex items-center gap-1 whitespace-nowrap rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${TONES[tone]}`}>
       {children}
     </span>
   );
@@ -18,7 +20,7 @@ export function Badge({ tone = "neutral", children, title }: { tone?: keyof type
 export function EncryptionBadge({ encrypted, keyProvider }: { encrypted: boolean; keyProvider?: string | null }) {
   return encrypted ? (
     <Badge tone="lock" title={keyProvider ? `VM Encryption with ${keyProvider}` : "VM Encryption"}>
-      🔒 Encrypted
+      <LockIcon /> Encrypted
     </Badge>
   ) : (
     <Badge>Not encrypted</Badge>

@@ -11,7 +11,7 @@ export default async function InventoryPage() {
   const sites = await getInventoryTree(actor);
   return (
     <>
-      <PageHeader title="Inventory" description="Sites (vCenters), clusters, ESXi hosts and their VMs. Open a host to see its VMs; 🔒 marks VMs encrypted with VM Encryption." />
+      <PageHeader title="Inventory" description="Sites (vCenters), clusters, ESXi hosts and their VMs. Open a host to see its VMs; a lock marks VMs encrypted with VM Encryption." />
       {sites.length === 0 ? <EmptyState title="No sites yet">The platform has not been synced. A Backup Administrator can sync it from the dashboard.</EmptyState> : <InventoryTree sites={sites} />}
     </>
   );

@@ -5,6 +5,7 @@ import { Table, Td, Th } from "@/components/ui/table";
 import { requireActor } from "@/lib/auth/session";
 import { TRANSPORT_LABELS } from "@/lib/format";
 import { listProxies } from "@/lib/services/inventory/list-proxies";
+import { LockIcon } from "@/components/ui/icons";
 
 export const metadata = { title: "Backup proxies" };
 
@@ -35,7 +36,7 @@ export default async function ProxiesPage() {
                 <Td>{p.site.name}</Td>
                 <Td className="space-y-0.5">{p.transportModes.map((m) => <div key={m} className="text-xs">{TRANSPORT_LABELS[m] ?? m}</div>)}</Td>
                 <Td className="text-right">{p.maxTasks}</Td>
-                <Td>{p.keyProvider ? <Badge tone="lock">🔒 {p.keyProvider.name}</Badge> : <span className="text-slate-400">Not encrypted</span>}</Td>
+                <Td>{p.keyProvider ? <Badge tone="lock"><LockIcon /> {p.keyProvider.name}</Badge> : <span className="text-slate-400">Not encrypted</span>}</Td>
                 <Td>{p.tenant?.name ?? <span className="text-slate-400">Shared</span>}</Td>
                 <Td className="text-xs">{p.privileges.join(", ") || "—"}</Td>
               </tr>

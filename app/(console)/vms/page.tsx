@@ -14,8 +14,10 @@ export default async function VmsPage({ searchParams }: { searchParams: SearchPa
   const actor = await requireActor();
   const raw = Object.fromEntries(Object.entries(await searchParams).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
   const parsed = vmListQuerySchema.safeParse(raw);
+  // The service validates raw input itself; invalid filters in the address fall back to none.
+  const rawQuery = parsed.success ? raw : {};
   const query = parsed.success ? parsed.data : vmListQuerySchema.parse({});
-  const [page, options] = await Promise.all([listVms(actor, query), listFilterOptions(actor)]);
+  const [page, options] = await Promise.all([listVms(actor, rawQuery), listFilterOptions(actor)]);
   const yesNo = (b: boolean | undefined) => (b === undefined ? "" : b ? "yes" : "no");
   const filters: VmFilters = {
     q: query.q ?? "",

@@ -20,7 +20,8 @@ const MAX_ATTEMPTS = 5;
 /**
  * Appends one event to the chain. Pass `tx` to record it in the same transaction as the change
  * it describes. Two writers racing for the same tail collide on the unique prevHash; the loser
- * retries on the new tail (only possible outside a caller's transaction).
+ * retries on the new tail here, or, inside a caller's transaction, the caller's whole transaction
+ * runs again (lib/db/transaction.ts).
  */
 export async function recordAuditEvent(input: AuditEventInput, tx?: DbTx): Promise<void> {
   const client = tx ?? db;

@@ -2,6 +2,7 @@ import "server-only";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { db } from "@/lib/db/client";
+import { bySiteOrder } from "./site-order";
 import { findAttentionItems, type AttentionItem } from "./attention";
 
 export interface DashboardDto {
@@ -16,7 +17,7 @@ export async function getDashboard(actor: Actor): Promise<DashboardDto> {
   authorize(actor, "inventory:read");
   const [sites, hosts, vms, encrypted, vtpm, guestOsEncrypted, disks, keyProviders, proxies, bySite, bySiteEnc, byTenant, byTenantEnc, tenants] =
     await Promise.all([
-      db.site.findMany({ orderBy: [{ role: "asc" }, { name: "asc" }] }),
+      db.site.findMany().then((s) => s.sort(bySiteOrder((x) => x))),
       db.host.count(),
       db.vm.count(),
       db.vm.count({ where: { encrypted: true } }),

@@ -2,6 +2,7 @@ import "server-only";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { db } from "@/lib/db/client";
+import { bySiteOrder } from "./site-order";
 import { parseInput } from "@/lib/errors/parse-input";
 import { idSchema } from "@/lib/schemas/inventory";
 
@@ -19,13 +20,12 @@ export async function getInventoryTree(actor: Actor): Promise<TreeSiteDto[]> {
   authorize(actor, "inventory:read");
   const [sites, encryptedPerHost] = await Promise.all([
     db.site.findMany({
-      orderBy: [{ role: "asc" }, { name: "asc" }],
       include: { hosts: { orderBy: [{ cluster: "asc" }, { name: "asc" }], include: { _count: { select: { vms: true } } } } },
     }),
     db.vm.groupBy({ by: ["hostId"], where: { encrypted: true }, _count: { _all: true } }),
   ]);
   const enc = new Map(encryptedPerHost.map((g) => [g.hostId, g._count._all]));
-  return sites.map((s) => {
+  return sites.sort(bySiteOrder((x) => x)).map((s) => {
     const clusters = new Map<string, TreeSiteDto["clusters"][number]>();
     for (const h of s.hosts) {
       const c = clusters.get(h.cluster) ?? { name: h.cluster, hosts: [] };

@@ -2,6 +2,7 @@ import "server-only";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { db } from "@/lib/db/client";
+import { bySiteOrder } from "./site-order";
 import { bytes } from "./inventory-dto";
 
 // Datastores grouped exactly as the restore/replication wizards will show them (INV-3, REP-3):
@@ -28,7 +29,6 @@ export interface DatastoreSiteGroupDto {
 export async function listDatastoresGrouped(actor: Actor): Promise<DatastoreSiteGroupDto[]> {
   authorize(actor, "inventory:read");
   const sites = await db.site.findMany({
-    orderBy: [{ role: "asc" }, { name: "asc" }],
     include: {
       storagePolicies: { where: { encryption: true }, orderBy: { name: "asc" } },
       datastores: {
@@ -37,7 +37,7 @@ export async function listDatastoresGrouped(actor: Actor): Promise<DatastoreSite
       },
     },
   });
-  return sites.map((s) => {
+  return sites.sort(bySiteOrder((x) => x)).map((s) => {
     const all: DatastoreDto[] = s.datastores.map((d) => ({
       id: d.id,
       name: d.name,

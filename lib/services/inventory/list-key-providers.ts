@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { db } from "@/lib/db/client";
+import { bySiteOrder } from "./site-order";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
 import { idSchema } from "@/lib/schemas/inventory";
@@ -54,8 +55,8 @@ function toDto(k: {
 
 export async function listKeyProviders(actor: Actor): Promise<KeyProviderDto[]> {
   authorize(actor, "inventory:read");
-  const rows = await db.keyProvider.findMany({ include, orderBy: [{ site: { role: "asc" } }, { name: "asc" }] });
-  return rows.map(toDto);
+  const rows = await db.keyProvider.findMany({ include, orderBy: { name: "asc" } });
+  return rows.sort(bySiteOrder((k) => k.site)).map(toDto);
 }
 
 /** One key provider with the VMs (first `vmLimit`) and proxies that depend on it. */

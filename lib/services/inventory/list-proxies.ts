@@ -2,6 +2,7 @@ import "server-only";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { db } from "@/lib/db/client";
+import { bySiteOrder } from "./site-order";
 
 export interface ProxyDto {
   id: string;
@@ -22,9 +23,9 @@ export async function listProxies(actor: Actor): Promise<ProxyDto[]> {
   authorize(actor, "inventory:read");
   const rows = await db.proxy.findMany({
     include: { site: true, host: true, keyProvider: true, tenant: true },
-    orderBy: [{ site: { role: "asc" } }, { name: "asc" }],
+    orderBy: { name: "asc" },
   });
-  return rows.map((p) => {
+  return rows.sort(bySiteOrder((p) => p.site)).map((p) => {
     const modes = p.transportModes.split(",").filter(Boolean);
     const privileges = p.privileges.split(",").filter(Boolean);
     const warnings: string[] = [];

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { hashPassword } from "@/lib/auth/password";
-import { db } from "@/lib/db/client";
+import { serializableTransaction } from "@/lib/db/transaction";
 import { parseInput } from "@/lib/errors/parse-input";
 import { AppError } from "@/lib/errors/app-error";
 import { createUserSchema } from "@/lib/schemas/users";
@@ -14,7 +14,7 @@ export async function createUser(actor: Actor, raw: z.input<typeof createUserSch
   authorize(actor, "user:manage");
   const input = parseInput(createUserSchema, raw);
   const passwordHash = await hashPassword(input.password);
-  return db.$transaction(async (tx) => {
+  return serializableTransaction(async (tx) => {
     if (await tx.user.findUnique({ where: { email: input.email }, select: { id: true } })) {
       throw new AppError("CONFLICT", `A user with the email ${input.email} already exists.`, {
         email: ["This email is already in use"],

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { hashPassword } from "@/lib/auth/password";
-import { db } from "@/lib/db/client";
+import { serializableTransaction } from "@/lib/db/transaction";
 import { parseInput } from "@/lib/errors/parse-input";
 import { resetUserPasswordSchema } from "@/lib/schemas/users";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
@@ -15,7 +15,7 @@ export async function resetUserPassword(actor: Actor, raw: z.input<typeof resetU
   authorize(actor, "user:manage");
   const input = parseInput(resetUserPasswordSchema, raw);
   const passwordHash = await hashPassword(input.password);
-  return db.$transaction(async (tx) => {
+  return serializableTransaction(async (tx) => {
     await loadUser(tx, input.userId);
     const user = await tx.user.update({
       where: { id: input.userId },

@@ -2,7 +2,7 @@ import "server-only";
 import type { z } from "zod";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
-import { db } from "@/lib/db/client";
+import { serializableTransaction } from "@/lib/db/transaction";
 import { parseInput } from "@/lib/errors/parse-input";
 import { setUserDisabledSchema } from "@/lib/schemas/users";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
@@ -14,7 +14,7 @@ export async function setUserDisabled(actor: Actor, raw: z.input<typeof setUserD
   authorize(actor, "user:manage");
   const input = parseInput(setUserDisabledSchema, raw);
   refuseSelf(actor, input.userId, input.disabled ? "disable" : "enable");
-  return db.$transaction(async (tx) => {
+  return serializableTransaction(async (tx) => {
     await loadUser(tx, input.userId);
     const user = await tx.user.update({
       where: { id: input.userId },

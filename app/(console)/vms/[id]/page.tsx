@@ -7,6 +7,7 @@ import { requireActor } from "@/lib/auth/session";
 import { orNull } from "@/lib/errors/not-found";
 import { formatBytes } from "@/lib/format";
 import { getVm } from "@/lib/services/inventory/get-vm";
+import { LockIcon } from "@/components/ui/icons";
 
 export default async function VmPage({ params }: { params: Promise<{ id: string }> }) {
   const actor = await requireActor();
@@ -69,7 +70,7 @@ export default async function VmPage({ params }: { params: Promise<{ id: string 
               <Td><div className="font-medium">{d.label}</div><div className="text-xs text-slate-400">{d.fileName}</div></Td>
               <Td className="text-right whitespace-nowrap">{formatBytes(d.capacityBytes)}</Td>
               <Td>{d.datastoreName}{d.datastoreEncryptionCompatible && <div className="text-xs text-violet-700">under VM Encryption Policy</div>}</Td>
-              <Td>{d.storagePolicyName}{d.storagePolicyEncryption && <span className="ml-1">🔒</span>}</Td>
+              <Td>{d.storagePolicyName}{d.storagePolicyEncryption && <span className="ml-1 text-violet-700"><LockIcon /></span>}</Td>
               <Td><EncryptionBadge encrypted={d.encrypted} /></Td>
               <Td>{d.keyId ? <code className="break-all text-xs">{d.keyId}</code> : "—"}</Td>
             </tr>
