@@ -32,7 +32,7 @@ function newestSourceMtime(): number {
     const st = fs.statSync(p, { throwIfNoEntry: false });
     if (!st) return;
     if (st.isDirectory()) {
-      if (/node_modules|\.next|\.data|generated/.test(path.basename(p))) return;
+      if (/^(node_modules|\.next.*|\.data|generated)$/.test(path.basename(p))) return;
       for (const e of fs.readdirSync(p)) walk(path.join(p, e));
     } else newest = Math.max(newest, st.mtimeMs);
   };
@@ -41,7 +41,7 @@ function newestSourceMtime(): number {
 }
 
 function needsBuild(): boolean {
-  const id = fs.statSync(path.join(root, ".next/BUILD_ID"), { throwIfNoEntry: false });
+  const id = fs.statSync(path.join(root, process.env.STRONGROOM_BUILD_DIR ?? ".next", "BUILD_ID"), { throwIfNoEntry: false });
   return !id || newestSourceMtime() > id.mtimeMs;
 }
 

@@ -1,7 +1,7 @@
 "use client";
 import { signIn } from "next-auth/react";
 import { useRouter, useSearchParams } from "next/navigation";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 
 // One generic message for every failure (wrong password, unknown user, disabled, throttled): SEC-1.
 const GENERIC_FAILURE = "Sign-in failed. Check your email and password. After several failed attempts, wait a few minutes before trying again.";
@@ -11,6 +11,9 @@ export function SignInForm() {
   const params = useSearchParams();
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
+  // Until React has hydrated, a click would submit the form natively: keep the button disabled.
+  const [ready, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
 
   async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -34,7 +37,7 @@ export function SignInForm() {
   }
 
   return (
-    <form onSubmit={onSubmit} className="space-y-4 rounded-lg bg-white p-6 shadow-xl" noValidate>
+    <form method="post" onSubmit={onSubmit} className="space-y-4 rounded-lg bg-white p-6 shadow-xl" noValidate>
       <label className="block text-sm">
         <span className="font-medium text-slate-700">Email</span>
         <input name="email" type="email" autoComplete="username" required maxLength={254} className="mt-1 w-full rounded-md border border-slate-300 px-3 py-2" />
@@ -48,7 +51,7 @@ export function SignInForm() {
           {error}
         </p>
       )}
-      <button type="submit" disabled={pending} className="w-full rounded-md bg-brand-600 px-3 py-2 text-sm font-semibold text-white hover:bg-brand-700 disabled:opacity-60">
+      <button type="submit" disabled={pending || !ready} className="w-full rounded-md bg-brand-600 px-3 py-2 text-sm font-semibold text-white hover:bg-brand-700 disabled:opacity-60">
         {pending ? "Signing in…" : "Sign in"}
       </button>
     </form>
