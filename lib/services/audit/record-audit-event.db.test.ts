@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
 import { makeActor, uniqueIp, uniqueSuffix } from "@/lib/testing/factories";
-import { chainHash } from "./audit-chain";
+import { chainHash, GENESIS_HASH } from "./audit-chain";
 import { recordAuditEvent } from "./record-audit-event";
 
 describe("recordAuditEvent", () => {
@@ -19,7 +19,7 @@ describe("recordAuditEvent", () => {
       objectId: "t-1",
       outcome: "denied",
       details: '{"why":"test"}',
-      prevHash: before!.hash,
+      prevHash: before?.hash ?? GENESIS_HASH,
     });
     expect(row.hash).toBe(chainHash(row.prevHash, row));
   });

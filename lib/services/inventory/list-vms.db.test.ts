@@ -4,6 +4,7 @@ import { db } from "@/lib/db/client";
 import { expectAppError } from "@/lib/testing/db-state";
 import { makeActor } from "@/lib/testing/factories";
 import { listVms } from "./list-vms";
+import { searchKey } from "./search-key";
 import { syncInventoryFromPlatform } from "./sync-inventory";
 
 type VmRow = Awaited<ReturnType<typeof loadVms>>[number];
@@ -94,10 +95,21 @@ describe("listVms filters", () => {
     expect(ids).toContain(vm.id);
   });
 
-  it("treats LIKE wildcards in the search text literally", async () => {
-    await expectFilter({ q: "%" }, (v) => v.name.includes("%"));
-    await expectFilter({ q: "_" }, (v) => v.name.includes("_"));
-    await expectFilter({ q: "zz-no-such-vm" }, () => false);
+  it("treats LIKE's special characters in the search text literally", async () => {
+    // No lab VM has them: give one a name that does, for this test only.
+    const vm = all[0];
+    const odd = `${vm.name}_A%b\\c`;
+    await db.vm.update({ where: { id: vm.id }, data: { name: odd, searchName: searchKey(odd) } });
+    try {
+      for (const q of ["%", "_", "\\", "_a%B\\", "_A%b\\C"]) {
+        const { ids, total } = await listAll({ q });
+        expect({ q, ids, total }).toEqual({ q, ids: [vm.id], total: 1 });
+      }
+      await expectFilter({ q: "-_" }, () => false); // "_" is not "any character"
+    } finally {
+      await db.vm.update({ where: { id: vm.id }, data: { name: vm.name, searchName: vm.searchName } });
+    }
+    await expectFilter({ q: "%" }, () => false);
   });
 
   it("accepts an unknown id as a filter and finds nothing", async () => {

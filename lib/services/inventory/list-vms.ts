@@ -5,13 +5,14 @@ import { db } from "@/lib/db/client";
 import { parseInput } from "@/lib/errors/parse-input";
 import { vmListQuerySchema } from "@/lib/schemas/inventory";
 import { bytes, type VmPageDto } from "./inventory-dto";
+import { searchKey } from "./search-key";
 
 /** The VM list: search, filters and server-side paging (stays fast at 10 000 VMs: indexed, one page fetched). */
 export async function listVms(actor: Actor, raw: unknown): Promise<VmPageDto> {
   authorize(actor, "inventory:read");
   const q = parseInput(vmListQuerySchema, raw);
   const where = {
-    ...(q.q ? { searchName: { contains: q.q.toLowerCase() } } : {}),
+    ...(q.q ? { searchName: { contains: searchKey(q.q) } } : {}),
     ...(q.site ? { siteId: q.site } : {}),
     ...(q.tenant === "none" ? { tenantId: null } : q.tenant ? { tenantId: q.tenant } : {}),
     ...(q.keyProvider ? { keyProviderId: q.keyProvider } : {}),

@@ -7,6 +7,7 @@ import type { InventorySnapshot } from "@/lib/platform/connector";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { platform } from "./platform";
 import { reconcile } from "./reconcile";
+import { searchKey } from "./search-key";
 
 export interface SyncSummary {
   sites: number;
@@ -186,7 +187,7 @@ async function persist(tx: typeof db, s: InventorySnapshot) {
           siteId: site,
           externalId: x.externalId,
           name: x.name,
-          searchName: x.name.toLowerCase(),
+          searchName: searchKey(x.name),
           hostId: req(hosts.ids, k(site, x.hostExternalId), "host"),
           tenantId: opt(tenants.ids, x.tenantExternalId, "tenant"),
           folder: x.folder,

@@ -1,0 +1,249 @@
+// Every service × every role (SEC-1): each service the console can reach is called by a user of
+// each role. A role with the service's permission gets through; every other role gets FORBIDDEN
+// and the database is exactly as before (no row, no audit event, the target untouched).
+//
+// The permission each service needs is written out here, and checked against the service's
+// source (its first statement is `authorize(actor, "<permission>")`). Whether a role holds it
+// comes from the permission map, which lib/auth/roles.test.ts pins down cell by cell.
+import fs from "node:fs";
+import path from "node:path";
+import ts from "typescript";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Actor } from "@/lib/auth/actor";
+import { hasPermission, ROLE_LABELS, ROLES, type Permission, type Role } from "@/lib/auth/roles";
+import { db } from "@/lib/db/client";
+import { AppError } from "@/lib/errors/app-error";
+import { dbState } from "@/lib/testing/db-state";
+import { makeActor, makeUser, uniqueEmail } from "@/lib/testing/factories";
+import { verifyAuditChain } from "./audit/verify-audit-chain";
+import { getDashboard } from "./inventory/get-dashboard";
+import { getInventoryTree, listHostVms } from "./inventory/get-inventory-tree";
+import { getPlatformInfo } from "./inventory/get-platform-info";
+import { getVm } from "./inventory/get-vm";
+import { listDatastoresGrouped } from "./inventory/list-datastores";
+import { listFilterOptions } from "./inventory/list-filter-options";
+import { getKeyProvider, listKeyProviders } from "./inventory/list-key-providers";
+import { listProxies } from "./inventory/list-proxies";
+import { listVms } from "./inventory/list-vms";
+import { syncInventory, syncInventoryFromPlatform } from "./inventory/sync-inventory";
+import { changeUserRole } from "./users/change-user-role";
+import { createUser } from "./users/create-user";
+import { listUsers } from "./users/list-users";
+import { resetUserPassword } from "./users/reset-user-password";
+import { setUserDisabled } from "./users/set-user-disabled";
+
+interface Prepared {
+  call: (actor: Actor) => Promise<unknown>;
+  /** What a write would change, read before and after. */
+  target?: () => Promise<unknown>;
+}
+
+interface ServiceCase {
+  /** "<file under lib/services without .ts>#<export>" */
+  service: string;
+  permission: Permission;
+  write: boolean;
+  /** Makes fresh data for one call (so no call depends on another) and returns the call. */
+  prepare: () => Promise<Prepared>;
+}
+
+const any = {
+  hostId: async () => (await db.host.findFirstOrThrow({ select: { id: true } })).id,
+  vmId: async () => (await db.vm.findFirstOrThrow({ select: { id: true } })).id,
+  keyProviderId: async () => (await db.keyProvider.findFirstOrThrow({ select: { id: true } })).id,
+};
+const userRow = (id: string) => () => db.user.findUnique({ where: { id } });
+const read = (call: Prepared["call"]) => async (): Promise<Prepared> => ({ call });
+
+const SERVICES: ServiceCase[] = [
+  // users
+  { service: "users/list-users#listUsers", permission: "user:read", write: false, prepare: read((a) => listUsers(a)) },
+  {
+    service: "users/create-user#createUser",
+    permission: "user:manage",
+    write: true,
+    prepare: async () => {
+      const email = uniqueEmail("authz-create");
+      return {
+        call: (a) => createUser(a, { email, name: "Authz", role: "BACKUP_VIEWER", password: "a password long enough" }),
+        target: () => db.user.findUnique({ where: { email } }),
+      };
+    },
+  },
+  {
+    service: "users/change-user-role#changeUserRole",
+    permission: "user:manage",
+    write: true,
+    prepare: async () => {
+      const u = await makeUser({ role: "BACKUP_VIEWER" });
+      return { call: (a) => changeUserRole(a, { userId: u.id, role: "RESTORE_OPERATOR" }), target: userRow(u.id) };
+    },
+  },
+  {
+    service: "users/set-user-disabled#setUserDisabled",
+    permission: "user:manage",
+    write: true,
+    prepare: async () => {
+      const u = await makeUser();
+      return { call: (a) => setUserDisabled(a, { userId: u.id, disabled: true }), target: userRow(u.id) };
+    },
+  },
+  {
+    service: "users/reset-user-password#resetUserPassword",
+    permission: "user:manage",
+    write: true,
+    prepare: async () => {
+      const u = await makeUser();
+      return { call: (a) => resetUserPassword(a, { userId: u.id, password: "another password long enough" }), target: userRow(u.id) };
+    },
+  },
+  // audit
+  { service: "audit/verify-audit-chain#verifyAuditChain", permission: "audit:read", write: false, prepare: read((a) => verifyAuditChain(a)) },
+  // inventory
+  { service: "inventory/get-dashboard#getDashboard", permission: "inventory:read", write: false, prepare: read((a) => getDashboard(a)) },
+  { service: "inventory/get-inventory-tree#getInventoryTree", permission: "inventory:read", write: false, prepare: read((a) => getInventoryTree(a)) },
+  {
+    service: "inventory/get-inventory-tree#listHostVms",
+    permission: "inventory:read",
+    write: false,
+    prepare: async () => {
+      const id = await any.hostId();
+      return { call: (a) => listHostVms(a, id) };
+    },
+  },
+  { service: "inventory/get-platform-info#getPlatformInfo", permission: "inventory:read", write: false, prepare: read((a) => getPlatformInfo(a)) },
+  {
+    service: "inventory/get-vm#getVm",
+    permission: "inventory:read",
+    write: false,
+    prepare: async () => {
+      const id = await any.vmId();
+      return { call: (a) => getVm(a, id) };
+    },
+  },
+  { service: "inventory/list-datastores#listDatastoresGrouped", permission: "inventory:read", write: false, prepare: read((a) => listDatastoresGrouped(a)) },
+  { service: "inventory/list-filter-options#listFilterOptions", permission: "inventory:read", write: false, prepare: read((a) => listFilterOptions(a)) },
+  { service: "inventory/list-key-providers#listKeyProviders", permission: "inventory:read", write: false, prepare: read((a) => listKeyProviders(a)) },
+  {
+    service: "inventory/list-key-providers#getKeyProvider",
+    permission: "inventory:read",
+    write: false,
+    prepare: async () => {
+      const id = await any.keyProviderId();
+      return { call: (a) => getKeyProvider(a, id) };
+    },
+  },
+  { service: "inventory/list-proxies#listProxies", permission: "inventory:read", write: false, prepare: read((a) => listProxies(a)) },
+  { service: "inventory/list-vms#listVms", permission: "inventory:read", write: false, prepare: read((a) => listVms(a, { q: "0", encrypted: "yes" })) },
+  {
+    service: "inventory/sync-inventory#syncInventory",
+    permission: "inventory:sync",
+    write: true,
+    prepare: async () => ({
+      call: (a) => syncInventory(a),
+      target: () => db.site.findMany({ orderBy: { externalId: "asc" }, select: { id: true, lastSyncAt: true } }),
+    }),
+  },
+];
+
+// Exported functions of lib/services that are not reachable by a signed-in user, and why.
+const NOT_ACTOR_FACING: Record<string, string> = {
+  "auth/bootstrap-admin#bootstrapAdmin": "system: first start, before any user exists",
+  "auth/sign-in#signIn": "runs before there is an actor (tested in auth/sign-in.db.test.ts)",
+  "auth/sign-in-throttle#throttleKeys": "helper of signIn",
+  "auth/sign-in-throttle#isThrottled": "helper of signIn",
+  "auth/sign-in-throttle#recordFailure": "helper of signIn",
+  "auth/sign-in-throttle#clearFailures": "helper of signIn",
+  "audit/audit-chain#chainHash": "pure helper",
+  "audit/audit-chain#redactDetails": "pure helper",
+  "audit/record-audit-event#recordAuditEvent": "called by services after they have authorized",
+  "inventory/sync-inventory#syncInventoryFromPlatform": "system: the start script's first sync; users go through syncInventory",
+  "inventory/attention#findAttentionItems": "helper of getDashboard",
+  "inventory/platform#platform": "chooses the platform connector",
+  "inventory/reconcile#reconcile": "helper of the sync",
+  "inventory/inventory-dto#bytes": "pure helper",
+  "inventory/site-order#bySiteOrder": "pure helper",
+  "inventory/search-key#searchKey": "pure helper",
+  "users/user-dto#toUserDto": "pure helper",
+  "users/user-guards#loadUser": "helper inside a service's transaction",
+  "users/user-guards#refuseSelf": "helper of the user services",
+  "users/user-guards#keepOneActiveAdmin": "helper inside a service's transaction",
+};
+
+const servicesDir = path.resolve(__dirname);
+const serviceFiles = (fs.readdirSync(servicesDir, { recursive: true }) as string[])
+  .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
+  .map((f) => f.split(path.sep).join("/"));
+
+const actors = {} as Record<Role, Actor>;
+beforeAll(async () => {
+  await syncInventoryFromPlatform();
+  for (const role of ROLES) actors[role] = await makeActor(role);
+});
+
+describe("the table of services", () => {
+  it("covers every exported function of lib/services (or says why it is not actor-facing)", async () => {
+    const exported: string[] = [];
+    for (const file of serviceFiles) {
+      const mod = (await import(path.join(servicesDir, file))) as Record<string, unknown>;
+      for (const [name, value] of Object.entries(mod)) if (typeof value === "function") exported.push(`${file.replace(/\.ts$/, "")}#${name}`);
+    }
+    const listed = [...SERVICES.map((s) => s.service), ...Object.keys(NOT_ACTOR_FACING)];
+    expect(exported.filter((e) => !listed.includes(e)), "services missing from the table").toEqual([]);
+    expect(listed.filter((l) => !exported.includes(l)), "table entries that no longer exist").toEqual([]);
+    expect(new Set(listed).size).toBe(listed.length);
+  });
+
+  it.each(SERVICES.map((s) => [s.service, s.permission] as const))("%s authorizes %s before anything else", (service, permission) => {
+    const [file, name] = service.split("#");
+    const source = fs.readFileSync(path.join(servicesDir, `${file}.ts`), "utf8");
+    const sf = ts.createSourceFile(`${file}.ts`, source, ts.ScriptTarget.Latest, true);
+    const fn = sf.statements.find((s): s is ts.FunctionDeclaration => ts.isFunctionDeclaration(s) && s.name?.text === name);
+    expect(fn?.body, `${name} is not a function declaration in ${file}.ts`).toBeDefined();
+    const actorParam = fn!.parameters[0]?.name.getText(sf);
+    expect(actorParam).toBe("actor");
+    const first = fn!.body!.statements[0];
+    expect(first?.getText(sf)).toBe(`authorize(actor, "${permission}");`);
+  });
+});
+
+describe.each(SERVICES)("$service (needs $permission)", (svc) => {
+  it.each(ROLES)("as %s", async (role) => {
+    const actor = actors[role];
+    const { call, target } = await svc.prepare();
+    const before = await dbState();
+    const targetBefore = await target?.();
+
+    if (hasPermission(role, svc.permission)) {
+      await expect(call(actor)).resolves.toBeDefined();
+      if (svc.write) {
+        // A permitted write changes its target and leaves an audit event by this actor.
+        expect(await target!()).not.toEqual(targetBefore);
+        const after = await dbState();
+        expect(after.auditTail!.seq).toBeGreaterThan(before.auditTail?.seq ?? 0);
+        const events = await db.auditEvent.findMany({ where: { seq: { gt: before.auditTail?.seq ?? 0 }, actorId: actor.id } });
+        expect(events.length).toBeGreaterThan(0);
+      }
+      return;
+    }
+
+    const error = await call(actor).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error, `${role} was let through`).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe("FORBIDDEN");
+    expect((error as AppError).message).toContain(ROLE_LABELS[role]);
+    expect(await dbState()).toEqual(before);
+    if (svc.write) expect(await target!()).toEqual(targetBefore);
+  });
+});
+
+describe("without an actor", () => {
+  it.each(SERVICES)("$service answers UNAUTHENTICATED", async (svc) => {
+    const { call } = await svc.prepare();
+    const before = await dbState();
+    await expect(call(null as unknown as Actor)).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+    expect(await dbState()).toEqual(before);
+  });
+});

@@ -1,0 +1,49 @@
+// What the `db` tests compare before and after a call that must not write: row counts of every
+// table, the audit log's tail, and (per test) the target row itself.
+import { expect } from "vitest";
+import { db } from "@/lib/db/client";
+import type { Prisma } from "@/lib/db/generated/sqlite/client";
+import { AppError, type AppErrorCode } from "@/lib/errors/app-error";
+
+export async function rowCounts() {
+  const [users, signInThrottles, auditEvents, sites, tenants, hosts, storagePolicies, datastores, datastorePolicies, keyProviders, vms, virtualDisks, proxies] =
+    await Promise.all([
+      db.user.count(),
+      db.signInThrottle.count(),
+      db.auditEvent.count(),
+      db.site.count(),
+      db.tenant.count(),
+      db.host.count(),
+      db.storagePolicy.count(),
+      db.datastore.count(),
+      db.datastorePolicy.count(),
+      db.keyProvider.count(),
+      db.vm.count(),
+      db.virtualDisk.count(),
+      db.proxy.count(),
+    ]);
+  return { users, signInThrottles, auditEvents, sites, tenants, hosts, storagePolicies, datastores, datastorePolicies, keyProviders, vms, virtualDisks, proxies };
+}
+
+/** Row counts plus the audit tail: equal before and after ⇔ nothing was inserted, deleted or audited. */
+export async function dbState() {
+  const tail = await db.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
+  return { counts: await rowCounts(), auditTail: tail };
+}
+
+/** The newest audit events, newest first, optionally narrowed. */
+export function latestAuditEvents(where: Prisma.AuditEventWhereInput = {}, take = 10) {
+  return db.auditEvent.findMany({ where, orderBy: { seq: "desc" }, take });
+}
+
+/** Awaits `promise`, expects an AppError with `code`, and returns it for further checks. */
+export async function expectAppError(promise: Promise<unknown>, code: AppErrorCode): Promise<AppError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected AppError ${code}, but the call succeeded`).toBeDefined();
+  expect(error).toBeInstanceOf(AppError);
+  expect((error as AppError).code, (error as AppError).message).toBe(code);
+  return error as AppError;
+}
