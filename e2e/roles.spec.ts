@@ -63,3 +63,18 @@ test("a server action posted directly by a role without the permission is refuse
   await expect(page.getByTestId("user-table")).not.toContainText(forged);
   await viewer.context().close();
 });
+
+test("the audit log shows sign-ins and user changes with an intact hash chain", async ({ page }) => {
+  await signIn(page, userOf("SECURITY_OFFICER"));
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click();
+  await expect(page.getByTestId("audit-chain")).toContainText("Hash chain intact");
+  await expect(page.getByTestId("audit-table")).toContainText("auth.sign-in");
+  await expect(page.getByTestId("audit-table")).toContainText("user.create");
+  await shoot(page, "audit-log");
+});
+
+test("viewers and operators are refused the audit log", async ({ page }) => {
+  await signIn(page, userOf("BACKUP_VIEWER"));
+  await page.goto("/audit");
+  await expect(page.getByTestId("forbidden")).toBeVisible();
+});

@@ -21,6 +21,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
     { href: "/key-providers", label: "Key providers" },
     { href: "/proxies", label: "Backup proxies" },
     ...(hasPermission(actor.role, "user:read") ? [{ href: "/users", label: "Users" }] : []),
+    ...(hasPermission(actor.role, "audit:read") ? [{ href: "/audit", label: "Audit log" }] : []),
   ];
   return (
     <Providers>

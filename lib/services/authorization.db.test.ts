@@ -15,6 +15,7 @@ import { db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors/app-error";
 import { dbState } from "@/lib/testing/db-state";
 import { makeActor, makeUser, uniqueEmail } from "@/lib/testing/factories";
+import { listAuditEvents } from "./audit/list-audit-events";
 import { verifyAuditChain } from "./audit/verify-audit-chain";
 import { getDashboard } from "./inventory/get-dashboard";
 import { getInventoryTree, listHostVms } from "./inventory/get-inventory-tree";
@@ -98,6 +99,7 @@ const SERVICES: ServiceCase[] = [
     },
   },
   // audit
+  { service: "audit/list-audit-events#listAuditEvents", permission: "audit:read", write: false, prepare: read((a) => listAuditEvents(a)) },
   { service: "audit/verify-audit-chain#verifyAuditChain", permission: "audit:read", write: false, prepare: read((a) => verifyAuditChain(a)) },
   // inventory
   { service: "inventory/get-dashboard#getDashboard", permission: "inventory:read", write: false, prepare: read((a) => getDashboard(a)) },
