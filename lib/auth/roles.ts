@@ -15,6 +15,7 @@ export const ROLE_LABELS: Record<Role, string> = {
 export const PERMISSIONS = [
   "inventory:read", // sites, hosts, VMs, datastores, policies, key providers, proxies
   "inventory:sync", // ask the platform connector for a fresh inventory
+  "keyprovider:manage", // register, test and remove KMS clusters
   "user:read",
   "user:manage", // create, disable, change role, reset password
   "audit:read",
@@ -29,6 +30,7 @@ export const ROLE_PERMISSIONS = {
   BACKUP_ADMIN: [
     "inventory:read",
     "inventory:sync",
+    "keyprovider:manage",
     "user:read",
     "user:manage",
     "audit:read",

@@ -15,6 +15,13 @@ const schema = z.object({
   // First-start administrator; when the password is absent one is generated and printed once.
   STRONGROOM_ADMIN_EMAIL: z.string().email().default("admin@strongroom.local"),
   STRONGROOM_ADMIN_PASSWORD: z.string().min(12, "STRONGROOM_ADMIN_PASSWORD must be at least 12 characters").optional(),
+  // Key that seals stored KMS certificates and keys (base64 of 32 bytes); generated into the data folder when absent.
+  STRONGROOM_CONFIG_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, "base64").length === 32, "STRONGROOM_CONFIG_KEY must be 32 bytes, base64-encoded")
+    .optional(),
+  // How often the console checks that every registered KMS cluster answers.
+  STRONGROOM_KMS_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   // Lab scale: how many VMs the simulated vSphere holds (seed option; the benchmark uses 10000).
   STRONGROOM_LAB_VMS: z.coerce.number().int().min(1).max(50_000).default(36),
   STRONGROOM_LAB_SEED: z.coerce.number().int().default(20261122),

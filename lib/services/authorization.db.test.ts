@@ -27,6 +27,12 @@ import { getKeyProvider, listKeyProviders } from "./inventory/list-key-providers
 import { listProxies } from "./inventory/list-proxies";
 import { listVms } from "./inventory/list-vms";
 import { syncInventory, syncInventoryFromPlatform } from "./inventory/sync-inventory";
+import { testKmsPems } from "@/lib/testing/kms-fixtures";
+import { checkKmsClusterNow } from "./kms/check-kms-clusters";
+import { listKmsClusters } from "./kms/list-kms-clusters";
+import { registerKmsCluster } from "./kms/register-kms-cluster";
+import { removeKmsCluster } from "./kms/remove-kms-cluster";
+import { testKmsConnection } from "./kms/test-kms-connection";
 import { changeUserRole } from "./users/change-user-role";
 import { createUser } from "./users/create-user";
 import { listUsers } from "./users/list-users";
@@ -53,6 +59,22 @@ const any = {
   vmId: async () => (await db.vm.findFirstOrThrow({ select: { id: true } })).id,
   keyProviderId: async () => (await db.keyProvider.findFirstOrThrow({ select: { id: true } })).id,
 };
+/** A registered cluster made straight in the database (sealed fields are never opened by these calls' denials). */
+async function kmsClusterId(): Promise<string> {
+  const c = await db.kmsCluster.create({
+    data: {
+      name: uniqueEmail("kms-row"),
+      servers: JSON.stringify([{ host: "127.0.0.1", port: 1 }]),
+      caSealed: "v1:",
+      clientCertSealed: "v1:",
+      clientKeySealed: "v1:",
+      clientCertSubject: "CN=test",
+      clientCertFingerprint: "00",
+      clientCertNotAfter: new Date(Date.now() + 86_400_000),
+    },
+  });
+  return c.id;
+}
 const userRow = (id: string) => () => db.user.findUnique({ where: { id } });
 const read = (call: Prepared["call"]) => async (): Promise<Prepared> => ({ call });
 
@@ -96,6 +118,44 @@ const SERVICES: ServiceCase[] = [
     prepare: async () => {
       const u = await makeUser();
       return { call: (a) => resetUserPassword(a, { userId: u.id, password: "another password long enough" }), target: userRow(u.id) };
+    },
+  },
+  // KMS clusters (a closed loopback port stands in for an unreachable KMS: no server is needed)
+  { service: "kms/list-kms-clusters#listKmsClusters", permission: "inventory:read", write: false, prepare: read((a) => listKmsClusters(a)) },
+  {
+    service: "kms/register-kms-cluster#registerKmsCluster",
+    permission: "keyprovider:manage",
+    write: true,
+    prepare: async () => {
+      const name = uniqueEmail("kms");
+      return {
+        call: (a) => registerKmsCluster(a, { name, servers: "127.0.0.1:1", ...testKmsPems() }),
+        target: () => db.kmsCluster.findUnique({ where: { name }, select: { id: true } }),
+      };
+    },
+  },
+  {
+    service: "kms/test-kms-connection#testKmsConnection",
+    permission: "keyprovider:manage",
+    write: false,
+    prepare: read((a) => testKmsConnection(a, { name: "probe", servers: "127.0.0.1:1", ...testKmsPems() })),
+  },
+  {
+    service: "kms/check-kms-clusters#checkKmsClusterNow",
+    permission: "inventory:read",
+    write: false,
+    prepare: async () => {
+      const id = await kmsClusterId();
+      return { call: (a) => checkKmsClusterNow(a, { clusterId: id }) };
+    },
+  },
+  {
+    service: "kms/remove-kms-cluster#removeKmsCluster",
+    permission: "keyprovider:manage",
+    write: true,
+    prepare: async () => {
+      const id = await kmsClusterId();
+      return { call: (a) => removeKmsCluster(a, { clusterId: id }), target: () => db.kmsCluster.findUnique({ where: { id } }) };
     },
   },
   // audit
@@ -167,6 +227,17 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "inventory/site-order#bySiteOrder": "pure helper",
   "inventory/search-key#searchKey": "pure helper",
   "users/user-dto#toUserDto": "pure helper",
+  "kms/check-kms-clusters#checkKmsCluster": "system: the KMS monitor and registration; users go through checkKmsClusterNow",
+  "kms/check-kms-clusters#checkAllKmsClusters": "system: the KMS monitor's round",
+  "kms/config-secrets#sealSecret": "helper: seals configuration secrets",
+  "kms/config-secrets#openSecret": "helper: opens configuration secrets",
+  "kms/kms-cluster-dto#parseServers": "pure helper",
+  "kms/kms-cluster-dto#toKmsClusterDto": "pure helper",
+  "kms/kms-credentials#checkCredentialPems": "pure helper of register/test",
+  "kms/kms-credentials#secretContext": "pure helper",
+  "kms/kms-credentials#openCredentials": "helper: opens a cluster's credentials for one connection",
+  "kms/kms-probe#probeKms": "helper of test/check (no database)",
+  "kms/kms-probe#describeKmsError": "pure helper",
   "users/user-guards#loadUser": "helper inside a service's transaction",
   "users/user-guards#refuseSelf": "helper of the user services",
   "users/user-guards#keepOneActiveAdmin": "helper inside a service's transaction",

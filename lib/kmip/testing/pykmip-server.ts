@@ -76,6 +76,11 @@ export function generateCertificates(dir: string) {
   issue(dir, "ca", "client-a", "strongroom-a", "extendedKeyUsage=clientAuth");
   issue(dir, "ca", "client-b", "strongroom-b", "extendedKeyUsage=clientAuth");
   issue(dir, "other-ca", "stranger", "strongroom-stranger", "extendedKeyUsage=clientAuth");
+  return readCertificates(dir);
+}
+
+/** The certificates `generateCertificates` wrote into `dir`. */
+export function readCertificates(dir: string) {
   return {
     ca: readFileSync(path.join(dir, "ca.crt")),
     otherCa: readFileSync(path.join(dir, "other-ca.crt")),
@@ -144,15 +149,19 @@ export interface StartOptions {
   keepDir?: boolean;
   /** How long stop() waits after SIGTERM before SIGKILL. Default 2 s. */
   stopGraceMs?: number;
+  /** Restart a stopped server: same folder (certificates, database) and port. Use with keepDir. */
+  reuse?: { dir: string; port: number };
 }
 
 export async function startPykmipServer(options: StartOptions = {}): Promise<PykmipServer> {
   assertPykmipInstalled();
-  const dir = mkdtempSync(path.join(os.tmpdir(), "strongroom-pykmip-"));
-  const certs = generateCertificates(dir);
-  mkdirSync(path.join(dir, "policies"));
-  const port = await freePort();
+  const dir = options.reuse?.dir ?? mkdtempSync(path.join(os.tmpdir(), "strongroom-pykmip-"));
+  const certs = options.reuse ? readCertificates(dir) : generateCertificates(dir);
+  mkdirSync(path.join(dir, "policies"), { recursive: true });
+  const port = options.reuse?.port ?? (await freePort());
   const logPath = path.join(dir, "server.log");
+  // A restarted server must not be taken as ready because of the previous run's log line.
+  rmSync(logPath, { force: true });
   const conf = [
     "[server]",
     "hostname=127.0.0.1",
