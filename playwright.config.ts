@@ -54,6 +54,8 @@ export default defineConfig({
       STRONGROOM_ADMIN_EMAIL: "admin@e2e.strongroom.test",
       STRONGROOM_ADMIN_PASSWORD: process.env.E2E_ADMIN_PASSWORD!,
       NEXTAUTH_URL: `http://localhost:${PORT}`,
+      // Check KMS clusters every 2 s so a stopped KMS shows quickly in the tests.
+      STRONGROOM_KMS_CHECK_SECONDS: "2",
     },
   },
 });

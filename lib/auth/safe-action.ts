@@ -54,7 +54,9 @@ function formDataToObject(fd: FormData): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of fd.entries()) {
     if (k.startsWith("$ACTION")) continue; // Next.js' own fields
-    out[k] = typeof v === "string" ? v : `[file ${v.name}]`;
+    const value = typeof v === "string" ? v : `[file ${v.name}]`;
+    // A repeated name (checkboxes) becomes a list.
+    out[k] = k in out ? [...(Array.isArray(out[k]) ? (out[k] as unknown[]) : [out[k]]), value] : value;
   }
   return out;
 }

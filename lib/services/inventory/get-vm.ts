@@ -21,7 +21,7 @@ export interface VmDetailDto {
   memoryMiB: number;
   home: { datastoreName: string; storagePolicyName: string; storagePolicyEncryption: boolean };
   encrypted: boolean;
-  keyProvider: { id: string; name: string; kind: string } | null;
+  keyProvider: { id: string; name: string; kind: string; kmsClusterId: string | null } | null;
   keyId: string | null;
   hasEncryptionBundle: boolean;
   vtpm: boolean;
@@ -74,7 +74,7 @@ export async function getVm(actor: Actor, rawId: unknown): Promise<VmDetailDto> 
       storagePolicyEncryption: vm.homeStoragePolicy.encryption,
     },
     encrypted: vm.encrypted,
-    keyProvider: vm.keyProvider ? { id: vm.keyProvider.id, name: vm.keyProvider.name, kind: vm.keyProvider.kind } : null,
+    keyProvider: vm.keyProvider ? { id: vm.keyProvider.id, name: vm.keyProvider.name, kind: vm.keyProvider.kind, kmsClusterId: vm.keyProvider.kmsClusterId } : null,
     keyId: vm.keyId,
     hasEncryptionBundle: vm.hasEncryptionBundle,
     vtpm: vm.vtpm,

@@ -18,6 +18,8 @@ export interface KeyProviderDto {
   tenant: { id: string; name: string } | null;
   servers: { host: string; port: number }[];
   isDefault: boolean;
+  /** The registered KMS cluster serving this provider, with its last known status. */
+  kmsCluster: { id: string; name: string; status: string; unreachableSince: string | null } | null;
   vmCount: number;
   proxyCount: number;
 }
@@ -27,7 +29,12 @@ export interface KeyProviderDetailDto extends KeyProviderDto {
   proxies: { id: string; name: string; transportModes: string[] }[];
 }
 
-const include = { site: true, tenant: true, _count: { select: { vms: true, proxies: true } } } as const;
+const include = {
+  site: true,
+  tenant: true,
+  kmsCluster: { select: { id: true, name: true, status: true, unreachableSince: true } },
+  _count: { select: { vms: true, proxies: true } },
+} as const;
 
 function toDto(k: {
   id: string;
@@ -37,6 +44,7 @@ function toDto(k: {
   isDefault: boolean;
   site: { id: string; name: string };
   tenant: { id: string; name: string } | null;
+  kmsCluster: { id: string; name: string; status: string; unreachableSince: Date | null } | null;
   _count: { vms: number; proxies: number };
 }): KeyProviderDto {
   const servers = serversSchema.safeParse(JSON.parse(k.servers || "[]"));
@@ -48,6 +56,7 @@ function toDto(k: {
     tenant: k.tenant ? { id: k.tenant.id, name: k.tenant.name } : null,
     servers: servers.success ? servers.data : [],
     isDefault: k.isDefault,
+    kmsCluster: k.kmsCluster ? { ...k.kmsCluster, unreachableSince: k.kmsCluster.unreachableSince?.toISOString() ?? null } : null,
     vmCount: k._count.vms,
     proxyCount: k._count.proxies,
   };

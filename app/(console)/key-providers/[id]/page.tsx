@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { Badge } from "@/components/ui/badge";
+import { KeyProviderReachability } from "@/components/kms/key-provider-reachability";
 import { Card, DefinitionList, PageHeader } from "@/components/ui/card";
 import { requireActor } from "@/lib/auth/session";
 import { orNull } from "@/lib/errors/not-found";
@@ -26,6 +26,7 @@ export default async function KeyProviderPage({ params }: { params: Promise<{ id
               ["Tenant", k.tenant?.name ?? "— (provider)"],
               ["Default on site", k.isDefault ? "Yes" : "No"],
               ["KMS servers", k.servers.length ? k.servers.map((s) => `${s.host}:${s.port}`).join(", ") : "built in"],
+              ["Reachability", <KeyProviderReachability key="r" kmsClusterId={k.kmsCluster?.id ?? null} kind={k.kind} />],
             ]}
           />
         </Card>
@@ -56,7 +57,6 @@ export default async function KeyProviderPage({ params }: { params: Promise<{ id
             ))}
           </ul>
         )}
-        <Badge tone="neutral">Reachability and KMS connection tests arrive with the KMIP client.</Badge>
       </Card>
     </>
   );

@@ -1,5 +1,6 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
+import { KeyProviderReachability } from "@/components/kms/key-provider-reachability";
 import { Badge, EncryptionBadge } from "@/components/ui/badge";
 import { Card, DefinitionList, PageHeader } from "@/components/ui/card";
 import { Table, Td, Th } from "@/components/ui/table";
@@ -50,6 +51,7 @@ export default async function VmPage({ params }: { params: Promise<{ id: string 
               items={[
                 ["Encrypted", vm.encrypted ? "Yes — disks, NVRAM and parts of the VMX are encrypted" : "No"],
                 ["Key provider", vm.keyProvider ? <Link key="k" href={`/key-providers/${vm.keyProvider.id}`} className="text-brand-600 hover:underline">{vm.keyProvider.name} ({vm.keyProvider.kind === "NATIVE" ? "native" : "standard KMS"})</Link> : "—"],
+                ...(vm.keyProvider ? [["KMS reachability", <KeyProviderReachability key="r" kmsClusterId={vm.keyProvider.kmsClusterId} kind={vm.keyProvider.kind} forVm={vm.name} />] as [string, React.ReactNode]] : []),
                 ["keyId (KEK)", vm.keyId ? <code key="kid" className="break-all text-xs" data-testid="vm-key-id">{vm.keyId}</code> : "—"],
                 ["encryption.bundle", vm.hasEncryptionBundle ? "Present in the configuration" : "None"],
                 ["vTPM", vm.vtpm ? "Yes — its state lives in the encrypted NVRAM" : "No"],

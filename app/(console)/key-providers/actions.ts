@@ -1,0 +1,40 @@
+"use server";
+import { revalidatePath } from "next/cache";
+import { z } from "zod";
+import { AppError, validatedAction } from "@/lib/auth/safe-action";
+import { kmsClusterIdSchema, registerKmsClusterSchema } from "@/lib/schemas/kms";
+import { checkKmsClusterNow } from "@/lib/services/kms/check-kms-clusters";
+import { registerKmsCluster } from "@/lib/services/kms/register-kms-cluster";
+import { removeKmsCluster } from "@/lib/services/kms/remove-kms-cluster";
+import { testKmsConnection } from "@/lib/services/kms/test-kms-connection";
+
+// The form posts raw PEM text; the schema's transform turns the server list into objects, so the
+// services receive the raw form values again (they validate for themselves).
+const rawForm = registerKmsClusterSchema.extend({ servers: z.string().max(2000) });
+
+export const testKmsConnectionAction = validatedAction("kms.test-connection", rawForm, async (actor, input) => {
+  const r = await testKmsConnection(actor, input);
+  // A failed test is an answer for the form: shown as its error, nothing stored.
+  if (!r.ok) throw new AppError("UNAVAILABLE", `Connection failed. ${r.error}`);
+  return `Connected to ${r.server} in ${r.latencyMs} ms. Server certificate: ${r.serverSubject}. KMIP versions: ${r.versions.join(", ")}.`;
+});
+
+export const registerKmsClusterAction = validatedAction("kms.register", rawForm, async (actor, input) => {
+  const c = await registerKmsCluster(actor, input);
+  revalidatePath("/key-providers");
+  return c.status === "reachable"
+    ? `Registered ${c.name}; it answers (KMIP ${c.kmipVersions.join(", ")}).`
+    : `Registered ${c.name}, but it does not answer yet: ${c.lastError ?? "unreachable"}. It is checked every minute.`;
+});
+
+export const checkKmsClusterNowAction = validatedAction("kms.check", kmsClusterIdSchema, async (actor, input) => {
+  const r = await checkKmsClusterNow(actor, input);
+  revalidatePath("/key-providers");
+  return r.ok ? `Reachable: ${r.server}, KMIP ${r.versions.join(", ")}.` : `Unreachable: ${r.error}`;
+});
+
+export const removeKmsClusterAction = validatedAction("kms.remove", kmsClusterIdSchema, async (actor, input) => {
+  const { removed } = await removeKmsCluster(actor, input);
+  revalidatePath("/key-providers");
+  return `Removed ${removed}. Its key providers are no longer monitored; the keys on the KMS are untouched.`;
+});

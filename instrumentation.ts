@@ -1,0 +1,7 @@
+// Next.js calls register() once when the server starts: background work of the console lives here.
+export async function register() {
+  if (process.env.NEXT_RUNTIME === "nodejs") {
+    const { startKmsMonitor } = await import("./lib/services/kms/kms-monitor");
+    startKmsMonitor();
+  }
+}
