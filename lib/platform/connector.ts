@@ -169,3 +169,52 @@ export class PlatformError extends Error {
     this.name = "PlatformError";
   }
 }
+
+// ───────────────────────────── runtime operations ─────────────────────────────
+// What a platform can do to a VM beyond reporting it. A real vCenter connector would implement
+// these through the vSphere API; the lab does them on its own files (lib/platform/lab/data-plane).
+
+export interface VmDiskRuntime {
+  deviceKey: number;
+  capacityBytes: number;
+  /** Bytes the guest has written (allocated blocks); 0 before the disk has files. */
+  allocatedBytes: number;
+  encrypted: boolean;
+  /** CBT change id of the live disk ("<uuid>/<epoch>"), null before the disk has files. */
+  changeId: string | null;
+}
+
+export interface VmRuntime {
+  vmExternalId: string;
+  powerState: PowerState;
+  /** Whether the VM's files exist yet (the lab creates them on first use). */
+  hasFiles: boolean;
+  encrypted: boolean;
+  keyProviderExternalId: string | null;
+  keyId: string | null;
+  disks: VmDiskRuntime[];
+}
+
+export interface GuestWriteResult {
+  changedBlocks: number;
+  bytesWritten: number;
+  durationMs: number;
+}
+
+/** Thrown by runtime operations: the codes vSphere answers with (see data-plane/types.ts HostError). */
+export interface RuntimeOperations {
+  /** Power state, files and per-disk allocation/CBT of one VM. */
+  vmRuntime(vmExternalId: string): Promise<VmRuntime>;
+  /** Fails with HostError "KeyProviderUnavailable" when an encrypted VM's KMS cannot be reached (VME-3). */
+  powerOn(vmExternalId: string): Promise<VmRuntime>;
+  powerOff(vmExternalId: string): Promise<VmRuntime>;
+  /**
+   * Lab only (the simulated guest): rewrite `fraction` (0 < f ≤ 1) of the VM's written blocks with
+   * fresh content (and fill a disk that has no data yet), through the live disk so CBT records it.
+   */
+  guestWrites(vmExternalId: string, fraction: number, seed?: number): Promise<GuestWriteResult>;
+  /** Encrypt an unencrypted VM with a key provider, decrypt it, or re-key it to another provider (VME-1). */
+  encryptVm(vmExternalId: string, keyProviderExternalId: string): Promise<VmRuntime>;
+  decryptVm(vmExternalId: string): Promise<VmRuntime>;
+  rekeyVm(vmExternalId: string, keyProviderExternalId: string): Promise<VmRuntime>;
+}
