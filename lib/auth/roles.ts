@@ -16,6 +16,7 @@ export const PERMISSIONS = [
   "inventory:read", // sites, hosts, VMs, datastores, policies, key providers, proxies
   "inventory:sync", // ask the platform connector for a fresh inventory
   "keyprovider:manage", // register, test and remove KMS clusters
+  "vm:operate", // power on/off, encrypt/decrypt/re-key a VM (and, in the lab, simulate guest writes)
   "user:read",
   "user:manage", // create, disable, change role, reset password
   "audit:read",
@@ -31,6 +32,7 @@ export const ROLE_PERMISSIONS = {
     "inventory:read",
     "inventory:sync",
     "keyprovider:manage",
+    "vm:operate",
     "user:read",
     "user:manage",
     "audit:read",

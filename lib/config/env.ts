@@ -24,6 +24,8 @@ const schema = z.object({
   STRONGROOM_KMS_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   // Lab scale: how many VMs the simulated vSphere holds (seed option; the benchmark uses 10000).
   STRONGROOM_LAB_VMS: z.coerce.number().int().min(1).max(50_000).default(36),
+  // Data each lab disk receives when its guest first writes (MiB); bigger for benchmarks.
+  STRONGROOM_LAB_DISK_DATA_MIB: z.coerce.number().int().min(1).max(65_536).default(16),
   STRONGROOM_LAB_SEED: z.coerce.number().int().default(20261122),
 });
 

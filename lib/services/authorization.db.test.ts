@@ -34,6 +34,11 @@ import { registerKmsCluster } from "./kms/register-kms-cluster";
 import { removeKmsCluster } from "./kms/remove-kms-cluster";
 import { testKmsConnection } from "./kms/test-kms-connection";
 import { changeUserRole } from "./users/change-user-role";
+import { platform } from "./inventory/platform";
+import { changeVmEncryption } from "./vms/change-vm-encryption";
+import { getVmRuntime } from "./vms/get-vm-runtime";
+import { powerVm } from "./vms/power-vm";
+import { runGuestWrites } from "./vms/run-guest-writes";
 import { createUser } from "./users/create-user";
 import { listUsers } from "./users/list-users";
 import { resetUserPassword } from "./users/reset-user-password";
@@ -158,6 +163,49 @@ const SERVICES: ServiceCase[] = [
       return { call: (a) => removeKmsCluster(a, { clusterId: id }), target: () => db.kmsCluster.findUnique({ where: { id } }) };
     },
   },
+  // VM runtime operations on the lab's files (native-key VMs: no KMS needed)
+  {
+    service: "vms/get-vm-runtime#getVmRuntime",
+    permission: "inventory:read",
+    write: false,
+    prepare: async () => {
+      const id = await any.vmId();
+      return { call: (a) => getVmRuntime(a, id) };
+    },
+  },
+  {
+    service: "vms/power-vm#powerVm",
+    permission: "vm:operate",
+    write: true,
+    prepare: async () => {
+      const vm = await db.vm.findFirstOrThrow({ where: { encrypted: false, powerState: "poweredOff" }, select: { id: true } });
+      return { call: (a) => powerVm(a, { vmId: vm.id, action: "on" }), target: () => db.vm.findUnique({ where: { id: vm.id }, select: { powerState: true } }) };
+    },
+  },
+  {
+    service: "vms/run-guest-writes#runGuestWrites",
+    permission: "vm:operate",
+    write: false,
+    prepare: async () => {
+      const vm = await db.vm.findFirstOrThrow({ where: { encrypted: false, powerState: "poweredOn" }, select: { id: true } });
+      return { call: (a) => runGuestWrites(a, { vmId: vm.id, percent: 1 }) };
+    },
+  },
+  {
+    service: "vms/change-vm-encryption#changeVmEncryption",
+    permission: "vm:operate",
+    write: true,
+    prepare: async () => {
+      // Decrypt a native-key VM without a vTPM (no KMS needed); prepare powers it off first.
+      const vm = await db.vm.findFirstOrThrow({ where: { encrypted: true, vtpm: false, keyProvider: { kind: "NATIVE" } }, orderBy: { name: "asc" }, select: { id: true, externalId: true, powerState: true } });
+      if (vm.powerState === "poweredOn") await platform().powerOff(vm.externalId);
+      await syncInventoryFromPlatform();
+      return {
+        call: (a) => changeVmEncryption(a, { vmId: vm.id, action: "decrypt" }),
+        target: () => db.vm.findUnique({ where: { id: vm.id }, select: { encrypted: true, keyId: true } }),
+      };
+    },
+  },
   // audit
   { service: "audit/list-audit-events#listAuditEvents", permission: "audit:read", write: false, prepare: read((a) => listAuditEvents(a)) },
   { service: "audit/verify-audit-chain#verifyAuditChain", permission: "audit:read", write: false, prepare: read((a) => verifyAuditChain(a)) },
@@ -238,6 +286,11 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "kms/kms-credentials#openCredentials": "helper: opens a cluster's credentials for one connection",
   "kms/kms-probe#probeKms": "helper of test/check (no database)",
   "kms/kms-probe#describeKmsError": "pure helper",
+  "kms/kms-monitor#startKmsMonitor": "system: started by the server (instrumentation.ts)",
+  "kms/lab-key-sources#keySourceFor": "system: the lab's hosts ask it for key-encryption keys",
+  "inventory/platform-errors#toAppError": "pure helper",
+  "inventory/platform-errors#platformCall": "helper of the runtime services",
+  "vms/vm-ref#vmRef": "helper of the VM services (after they authorized)",
   "users/user-guards#loadUser": "helper inside a service's transaction",
   "users/user-guards#refuseSelf": "helper of the user services",
   "users/user-guards#keepOneActiveAdmin": "helper inside a service's transaction",

@@ -3,3 +3,8 @@
 import { inject } from "vitest";
 
 process.env.DATABASE_URL = inject("strongroomTestDatabaseUrl");
+// Lab files, native keys and sealing keys of this run live in a throwaway folder, not in .data/.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+process.env.STRONGROOM_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "strongroom-db-test-data-"));

@@ -1,22 +1,139 @@
-// The built-in lab connector: a simulated vSphere (INV-1…3). For now it serves a generated
-// inventory; a later step gives the lab real disk files and state that changes over time.
+// The built-in lab connector: a simulated vSphere (INV-1…4, VME-1…5, TRN-1…4). It serves a
+// generated estate (estate.ts) and, given a lab folder, runs it on real files: VMs get disk files,
+// NVRAM and a .vmx the first time an operation needs them (lab-runtime.ts), their power and
+// encryption state changes and survives restarts, and backups read their disks through the lab's
+// transport modes (lab-backup-host.ts). Without a folder it is the inventory alone, and runtime
+// operations fail with HostError "InvalidState".
 
-import type { InventorySnapshot, PlatformConnector, PlatformDescription } from "../connector";
-import { generateEstate, type EstateOptions } from "./estate";
+import type {
+  GuestWriteResult,
+  InventorySnapshot,
+  PlatformConnector,
+  PlatformDescription,
+  RuntimeOperations,
+  VmRuntime,
+} from "../connector";
+import { HostError, type DiskArea, type LabVm } from "./data-plane";
+import { DEFAULT_SEED, DEFAULT_VM_COUNT, generateEstate, type EstateOptions } from "./estate";
+import { LabBackupHost, type BackupDisk, type ChangedAreasQuery, type OpenDiskForBackupOptions } from "./lab-backup-host";
+import { EstateIndex } from "./lab-estate-index";
+import { nativeOnlyKeySources, type LabKeySources } from "./lab-key-sources";
+import { LabRuntime } from "./lab-runtime";
 
-export class LabConnector implements PlatformConnector {
-  private estate: InventorySnapshot | null = null;
+export const DEFAULT_DISK_DATA_MIB = 16;
 
-  constructor(private readonly options: EstateOptions = {}) {}
+export interface LabConnectorOptions extends EstateOptions {
+  /** The lab folder (e.g. ".data/lab"): VM files, lab-state.json, native key providers, host TLS. */
+  folder?: string;
+  /** Where KEKs come from; default: nativeOnlyKeySources(folder). */
+  keySources?: LabKeySources;
+  /** MiB of content the guest writes when a disk is first filled (default 16). */
+  diskDataMiB?: number;
+}
+
+export class LabConnector implements PlatformConnector, RuntimeOperations {
+  private index: EstateIndex | null = null;
+  private runtimeInstance: LabRuntime | null = null;
+  private backupHost: LabBackupHost | null = null;
+
+  constructor(private readonly options: LabConnectorOptions = {}) {
+    const mib = options.diskDataMiB ?? DEFAULT_DISK_DATA_MIB;
+    if (!(Number.isInteger(mib) && mib > 0)) throw new RangeError(`diskDataMiB must be a positive integer, got ${mib}`);
+  }
 
   async describe(): Promise<PlatformDescription> {
     return { kind: "lab", simulated: true, name: "Strongroom lab (simulated vSphere)", version: "8.0.3 (simulated)" };
   }
 
   async inventory(): Promise<InventorySnapshot> {
-    // Generated once: the estate is deterministic, and a 10 000-VM lab should not be rebuilt per call.
-    this.estate ??= generateEstate(this.options);
+    const index = this.estateIndex();
+    const overrides = this.options.folder ? await this.runtime().overrides() : null;
     // A copy, so a caller that edits its snapshot cannot change what the platform reports next.
-    return structuredClone(this.estate);
+    const snapshot = structuredClone(index.estate);
+    if (overrides && overrides.size > 0) {
+      snapshot.vms = snapshot.vms.map((vm) => {
+        const o = overrides.get(vm.externalId);
+        return o ? index.patch(vm, o) : vm;
+      });
+    }
+    return snapshot;
+  }
+
+  vmRuntime(vmExternalId: string): Promise<VmRuntime> {
+    return this.call(() => this.runtime().vmRuntime(vmExternalId));
+  }
+  powerOn(vmExternalId: string): Promise<VmRuntime> {
+    return this.call(() => this.runtime().powerOn(vmExternalId));
+  }
+  powerOff(vmExternalId: string): Promise<VmRuntime> {
+    return this.call(() => this.runtime().powerOff(vmExternalId));
+  }
+  guestWrites(vmExternalId: string, fraction: number, seed?: number): Promise<GuestWriteResult> {
+    return this.call(() => this.runtime().guestWrites(vmExternalId, fraction, seed));
+  }
+  encryptVm(vmExternalId: string, keyProviderExternalId: string): Promise<VmRuntime> {
+    return this.call(() => this.runtime().encryptVm(vmExternalId, keyProviderExternalId));
+  }
+  decryptVm(vmExternalId: string): Promise<VmRuntime> {
+    return this.call(() => this.runtime().decryptVm(vmExternalId));
+  }
+  rekeyVm(vmExternalId: string, keyProviderExternalId: string): Promise<VmRuntime> {
+    return this.call(() => this.runtime().rekeyVm(vmExternalId, keyProviderExternalId));
+  }
+
+  /** Snapshot (if none) + one disk opened for `proxy` in `mode`; see lab-backup-host.ts. */
+  openDiskForBackup(o: OpenDiskForBackupOptions): Promise<BackupDisk> {
+    return this.call(() => this.host().openDiskForBackup(o));
+  }
+  queryChangedAreas(q: ChangedAreasQuery): Promise<DiskArea[]> {
+    return this.call(() => this.host().queryChangedAreas(q));
+  }
+  releaseSnapshot(vmExternalId: string): Promise<void> {
+    return this.call(() => this.host().releaseSnapshot(vmExternalId));
+  }
+
+  /**
+   * The VM's files as the data plane holds them (NVRAM file, encryption.bundle: what a backup keeps
+   * besides the disks). Created on first use like any operation's; callers must not close it.
+   */
+  labVm(vmExternalId: string): Promise<LabVm> {
+    return this.call(() => this.runtime().hostAccess(vmExternalId, true, async ({ labVm }) => labVm));
+  }
+
+  /** Stops the NBD service and closes every VM's files (keys wiped). */
+  async close(): Promise<void> {
+    await this.backupHost?.close();
+    await this.runtimeInstance?.close();
+    this.backupHost = null;
+    this.runtimeInstance = null;
+  }
+
+  private estateIndex(): EstateIndex {
+    // Generated once: the estate is deterministic, and a 10 000-VM lab should not be rebuilt per call.
+    this.index ??= new EstateIndex(generateEstate(this.options));
+    return this.index;
+  }
+
+  private runtime(): LabRuntime {
+    const folder = this.options.folder;
+    if (!folder) throw new HostError("InvalidState", "lab has no folder: runtime operations need one (LabConnector option `folder`)");
+    this.runtimeInstance ??= new LabRuntime({
+      folder,
+      index: this.estateIndex(),
+      estate: { seed: this.options.seed ?? DEFAULT_SEED, vmCount: this.options.vmCount ?? DEFAULT_VM_COUNT },
+      keySources: this.options.keySources ?? nativeOnlyKeySources(folder),
+      diskDataMiB: this.options.diskDataMiB ?? DEFAULT_DISK_DATA_MIB,
+    });
+    return this.runtimeInstance;
+  }
+
+  private host(): LabBackupHost {
+    this.backupHost ??= new LabBackupHost(this.runtime(), this.options.folder!);
+    return this.backupHost;
+  }
+
+  /** Synchronous throws (no folder) become rejections, as callers of an async API expect. */
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    return work();
   }
 }

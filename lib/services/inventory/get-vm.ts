@@ -11,7 +11,7 @@ export interface VmDetailDto {
   id: string;
   externalId: string;
   name: string;
-  site: { id: string; name: string; role: string };
+  site: { id: string; name: string; role: string; keyProviders: { id: string; name: string }[] };
   host: { name: string; cluster: string };
   tenant: { id: string; name: string } | null;
   folder: string;
@@ -46,7 +46,7 @@ export async function getVm(actor: Actor, rawId: unknown): Promise<VmDetailDto> 
   const vm = await db.vm.findUnique({
     where: { id },
     include: {
-      site: true,
+      site: { include: { keyProviders: { orderBy: { name: "asc" }, select: { id: true, name: true } } } },
       host: true,
       tenant: true,
       keyProvider: true,
@@ -60,7 +60,7 @@ export async function getVm(actor: Actor, rawId: unknown): Promise<VmDetailDto> 
     id: vm.id,
     externalId: vm.externalId,
     name: vm.name,
-    site: { id: vm.site.id, name: vm.site.name, role: vm.site.role },
+    site: { id: vm.site.id, name: vm.site.name, role: vm.site.role, keyProviders: vm.site.keyProviders },
     host: { name: vm.host.name, cluster: vm.host.cluster },
     tenant: vm.tenant ? { id: vm.tenant.id, name: vm.tenant.name } : null,
     folder: vm.folder,

@@ -1,13 +1,21 @@
 import "server-only";
+import path from "node:path";
 import { env } from "@/lib/config/env";
-import type { PlatformConnector } from "@/lib/platform/connector";
+import type { PlatformConnector, RuntimeOperations } from "@/lib/platform/connector";
 import { LabConnector } from "@/lib/platform/lab/lab-connector";
+import { keySourceFor } from "@/lib/services/kms/lab-key-sources";
 
 // The one place that chooses the platform connector. Only the lab exists today; a real vCenter
 // connector would be picked here from configuration, and nothing above would change.
-let connector: PlatformConnector | undefined;
+let connector: (PlatformConnector & RuntimeOperations) | undefined;
 
-export function platform(): PlatformConnector {
-  connector ??= new LabConnector({ vmCount: env.STRONGROOM_LAB_VMS, seed: env.STRONGROOM_LAB_SEED });
+export function platform(): PlatformConnector & RuntimeOperations {
+  connector ??= new LabConnector({
+    vmCount: env.STRONGROOM_LAB_VMS,
+    seed: env.STRONGROOM_LAB_SEED,
+    folder: path.join(env.dataDir, "lab"),
+    keySources: { forProvider: keySourceFor },
+    diskDataMiB: env.STRONGROOM_LAB_DISK_DATA_MIB,
+  });
   return connector;
 }

@@ -1,13 +1,16 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
+import { VmLabPanel } from "@/components/inventory/vm-lab-panel";
 import { KeyProviderReachability } from "@/components/kms/key-provider-reachability";
 import { Badge, EncryptionBadge } from "@/components/ui/badge";
 import { Card, DefinitionList, PageHeader } from "@/components/ui/card";
 import { Table, Td, Th } from "@/components/ui/table";
+import { hasPermission } from "@/lib/auth/roles";
 import { requireActor } from "@/lib/auth/session";
 import { orNull } from "@/lib/errors/not-found";
 import { formatBytes } from "@/lib/format";
 import { getVm } from "@/lib/services/inventory/get-vm";
+import { changeVmEncryptionAction, guestWritesAction, powerVmAction } from "./actions";
 import { LockIcon } from "@/components/ui/icons";
 
 export default async function VmPage({ params }: { params: Promise<{ id: string }> }) {
@@ -61,6 +64,16 @@ export default async function VmPage({ params }: { params: Promise<{ id: string 
           </div>
         </Card>
       </div>
+      <Card title="Host view (lab)" className="mt-6">
+        <VmLabPanel
+          vmId={vm.id}
+          encrypted={vm.encrypted}
+          vtpm={vm.vtpm}
+          canOperate={hasPermission(actor.role, "vm:operate")}
+          keyProviders={vm.site.keyProviders.filter((k) => k.id !== vm.keyProvider?.id)}
+          actions={{ power: powerVmAction, guestWrites: guestWritesAction, encryption: changeVmEncryptionAction }}
+        />
+      </Card>
       <h2 className="mb-2 mt-8 text-lg font-semibold">Virtual disks</h2>
       <Table testId="vm-disks">
         <thead>

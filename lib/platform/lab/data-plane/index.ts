@@ -8,7 +8,8 @@ export { FILE_SUFFIX, FORMAT_VERSION, KEY_SIZE, MAGIC } from "./formats";
 // Host-level objects: one LabDataPlane per lab folder, one LabVm per VM with files.
 export { LabDataPlane } from "./lab-data-plane";
 export { LabVm, type CreateVmSpec, type VmEncryptionInfo } from "./lab-vm";
-export type { VmConfig, VmDiskConfig } from "./vmx-file";
+export { formatVmx, parseVmx, type VmConfig, type VmDiskConfig } from "./vmx-file";
+export { writeFileAtomic } from "./atomic-file";
 export { datastorePath, resolveDatastorePath, type ResolvedPath } from "./datastore-path";
 
 // Disks, change tracking, snapshots.

@@ -53,6 +53,17 @@ export class LabDataPlane {
     return pending;
   }
 
+  /**
+   * Closes one VM's open files and wipes its keys; the next vm() reads its .vmx and disks again.
+   * For callers that rewrote the VM's files (the lab connector re-encrypting a VM).
+   */
+  async closeVm(vmId: string): Promise<void> {
+    const pending = this.open.get(vmId);
+    this.open.delete(vmId);
+    const vm = await pending?.catch(() => undefined);
+    await vm?.close();
+  }
+
   async vmIds(): Promise<string[]> {
     return Object.keys(await this.readInventory()).sort();
   }

@@ -1,0 +1,82 @@
+// Transport throughput on real lab disks (TRN-1…4): in a temporary lab folder, one encrypted disk
+// (native key provider, AES-256-XTS) and one unencrypted disk, every block written by the guest
+// workload, are snapshotted as a backup would, then read whole through HotAdd, NBD and NBDSSL (the
+// encrypted one) and SAN (the unencrypted one). Prints MB/s and CPU seconds per mode.
+//
+//   npx tsx lib/platform/lab/bench-transports.ts [--size-mib 1024] [--block-kib 1024] [--depth 4] [--repeat 3]
+//
+// Reuses transport/bench.ts's runner: proxy and host share this process and its one thread, so
+// CPU seconds are both sides together. The disk files were just written, so reads come from the
+// page cache: this measures the lab's CPU path (decrypt, NBD, TLS), not a storage array.
+
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { LabDataPlane, NativeKeyProvider, fillDisk, type LabVm, type WorkloadMix } from "./data-plane";
+import { formatBenchTable, runTransportBench, type BenchOptions } from "./transport/bench";
+import type { LabHostDisk } from "./transport";
+
+/** transport/bench.ts's proxy is encrypted with this provider, so HotAdd of the disk is allowed. */
+const KEY_PROVIDER = "kp-bench";
+/** Every block written (the default mix leaves 10 % as holes, which read as free zeros). */
+const FULL_MIX: WorkloadMix = { zeros: 0.25, random: 0.35, repeated: 0.15, text: 0.25 };
+const MiB = 1024 * 1024;
+
+function hostDisk(vm: LabVm, snapshotId: string): LabHostDisk {
+  return {
+    encrypted: vm.config.encrypted,
+    keyProviderExternalId: vm.config.keyProviderId,
+    openCleartext: async () => vm.openSnapshotDisk(snapshotId, 2000, "cleartext"),
+    openRaw: async () => vm.openSnapshotDisk(snapshotId, 2000, "raw"),
+  };
+}
+
+async function makeVm(lab: LabDataPlane, name: string, bytes: number, source: NativeKeyProvider | null): Promise<{ vm: LabVm; snapshotId: string }> {
+  const vm = await lab.createVm({
+    vmId: `vm-${name}`,
+    name,
+    homeDatastore: "ds-bench-vmfs-01",
+    disks: [{ deviceKey: 2000, capacityBytes: bytes }],
+    encryption: source ? { source } : undefined,
+  });
+  const started = performance.now();
+  const report = await fillDisk(vm.disk(2000), FULL_MIX, name);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`  ${name}: wrote ${(report.bytesWritten / MiB).toFixed(0)} MiB in ${seconds.toFixed(2)} s (${(report.bytesWritten / 1e6 / seconds).toFixed(0)} MB/s)`);
+  const snapshot = await vm.createSnapshot("bench");
+  return { vm, snapshotId: snapshot.id };
+}
+
+async function main(): Promise<void> {
+  const args = new Map<string, string>();
+  for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ""), process.argv[i + 1]);
+  const sizeMiB = Number(args.get("size-mib") ?? 1024);
+  const options: BenchOptions = {
+    blockBytes: Number(args.get("block-kib") ?? 1024) * 1024,
+    depth: Number(args.get("depth") ?? 4),
+    repeat: Number(args.get("repeat") ?? 3),
+  };
+  if (!(Number.isInteger(sizeMiB) && sizeMiB > 0)) throw new Error(`--size-mib must be a positive integer, got ${args.get("size-mib")}`);
+
+  const folder = await mkdtemp(path.join(os.tmpdir(), "strongroom-bench-lab-"));
+  const lab = new LabDataPlane(folder);
+  try {
+    const keyFolder = path.join(folder, "native-keys", "bench");
+    await mkdir(keyFolder, { recursive: true });
+    const native = await NativeKeyProvider.open({ folder: keyFolder, providerId: KEY_PROVIDER });
+    console.log(`Lab folder ${folder}: two ${sizeMiB} MiB disks, every block written`);
+    const encrypted = await makeVm(lab, "bench-encrypted", sizeMiB * MiB, native);
+    const plain = await makeVm(lab, "bench-plain", sizeMiB * MiB, null);
+    console.log(`Reading each disk's snapshot whole per mode in ${options.blockBytes / 1024} KiB blocks, ${options.depth} in flight, median of ${options.repeat} runs; Node ${process.version}`);
+    const rows = await runTransportBench({ encrypted: hostDisk(encrypted.vm, encrypted.snapshotId), plain: hostDisk(plain.vm, plain.snapshotId) }, options);
+    console.log(formatBenchTable(rows));
+  } finally {
+    await lab.close();
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

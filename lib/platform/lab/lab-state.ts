@@ -1,0 +1,163 @@
+// The lab's own small state file, `<folder>/lab-state.json`: what changed in the estate that the
+// VM files do not say — power states — which estate the folder belongs to, and a generation per
+// VM. Encryption state lives in each VM's .vmx (the data plane's files are the truth for it).
+//
+//   { "format": "strongroom-lab-state", "version": 1, "estate": { "seed": 20261122, "vmCount": 36 },
+//     "generation": 7, "powerStates": { "vm-1001": "poweredOff" }, "vmGenerations": { "vm-1001": 3 } }
+//
+// Two processes may share a lab folder (the console server and `npm run lab`). Every change to a
+// VM — power, files created, guest writes, snapshots, re-encryption — bumps its generation and
+// rewrites the file atomically. A process notices by the file's stat alone (inventory() stays one
+// stat() per call for a 10 000-VM estate), and learns which VMs another process changed: it then
+// re-reads their .vmx and reopens their files before its next operation on them. Writes re-read
+// the file first and change only their own VM's entries.
+
+import { mkdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import type { PowerState } from "../connector";
+import { HostError, writeFileAtomic } from "./data-plane";
+
+const STATE_FORMAT = "strongroom-lab-state";
+const STATE_VERSION = 1;
+const POWER_STATES: readonly PowerState[] = ["poweredOn", "poweredOff", "suspended"];
+
+export interface EstateIdentity {
+  seed: number;
+  vmCount: number;
+}
+
+interface LabStateFile {
+  format: typeof STATE_FORMAT;
+  version: number;
+  estate: EstateIdentity;
+  generation: number;
+  powerStates: Record<string, PowerState>;
+  vmGenerations: Record<string, number>;
+}
+
+export class LabStateStore {
+  private state: LabStateFile;
+  private stamp = "";
+  private writes: Promise<unknown> = Promise.resolve();
+  /** VMs another process changed since takeExternalChanges() was last called. */
+  private external = new Set<string>();
+  /** Set when the folder was made for another estate: its VM files do not match this one's VMs. */
+  mismatch: string | null = null;
+
+  constructor(
+    readonly folder: string,
+    private readonly estate: EstateIdentity,
+  ) {
+    this.state = empty(estate);
+  }
+
+  get file(): string {
+    return path.join(this.folder, "lab-state.json");
+  }
+
+  get powerStates(): Readonly<Record<string, PowerState>> {
+    return this.state.powerStates;
+  }
+
+  /** Re-reads the file if it changed since we last read or wrote it (in turn with our writes). */
+  refresh(): Promise<void> {
+    return this.serial(async () => {
+      if ((await stampOf(this.file)) !== this.stamp) await this.read();
+    });
+  }
+
+  /** VMs whose files or state another process changed since the last call. */
+  takeExternalChanges(): Set<string> {
+    const out = this.external;
+    this.external = new Set();
+    return out;
+  }
+
+  /** Records a change to a VM (and its new power state, if it changed). */
+  async changed(vmId: string, powerState?: PowerState): Promise<void> {
+    await this.update((s) => {
+      if (powerState) s.powerStates[vmId] = powerState;
+      s.vmGenerations[vmId] = (s.vmGenerations[vmId] ?? 0) + 1;
+    });
+  }
+
+  private update(change: (s: LabStateFile) => void): Promise<void> {
+    return this.serial(async () => {
+      await this.read(); // another process may have written since
+      if (this.mismatch) throw new HostError("InvalidState", this.mismatch);
+      const next = structuredClone(this.state);
+      change(next);
+      next.generation += 1;
+      await mkdir(this.folder, { recursive: true });
+      await writeFileAtomic(this.file, JSON.stringify(next, null, 2) + "\n");
+      this.state = next;
+      this.stamp = await stampOf(this.file);
+    });
+  }
+
+  private serial(work: () => Promise<void>): Promise<void> {
+    const run = this.writes.then(work);
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  private async read(): Promise<void> {
+    const stamp = await stampOf(this.file);
+    let text: string;
+    try {
+      text = await readFile(this.file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      this.state = empty(this.estate);
+      this.stamp = stamp;
+      return;
+    }
+    const file = parse(text, this.file);
+    for (const [id, g] of Object.entries(file.vmGenerations)) if (this.state.vmGenerations[id] !== g) this.external.add(id);
+    const e = file.estate;
+    this.mismatch =
+      e.seed === this.estate.seed && e.vmCount === this.estate.vmCount
+        ? null
+        : `the lab folder ${this.folder} holds an estate of ${e.vmCount} VMs with seed ${e.seed}, not ${this.estate.vmCount} VMs with seed ${this.estate.seed}: use another folder or remove it`;
+    this.state = file;
+    this.stamp = stamp;
+  }
+}
+
+function empty(estate: EstateIdentity): LabStateFile {
+  return { format: STATE_FORMAT, version: STATE_VERSION, estate: { ...estate }, generation: 0, powerStates: {}, vmGenerations: {} };
+}
+
+function parse(text: string, file: string): LabStateFile {
+  let raw: Partial<LabStateFile>;
+  try {
+    raw = JSON.parse(text) as Partial<LabStateFile>;
+  } catch {
+    throw new HostError("FileFault", `${file} is not valid JSON`);
+  }
+  const ok =
+    raw.format === STATE_FORMAT &&
+    raw.version === STATE_VERSION &&
+    Number.isInteger(raw.estate?.seed) &&
+    Number.isInteger(raw.estate?.vmCount) &&
+    Number.isInteger(raw.generation) &&
+    typeof raw.powerStates === "object" &&
+    raw.powerStates !== null &&
+    Object.values(raw.powerStates).every((p) => POWER_STATES.includes(p)) &&
+    typeof raw.vmGenerations === "object" &&
+    raw.vmGenerations !== null &&
+    Object.values(raw.vmGenerations).every((g) => Number.isInteger(g));
+  if (!ok) throw new HostError("FileFault", `${file} is not a lab state file of version ${STATE_VERSION}`);
+  return raw as LabStateFile;
+}
+
+/** Identity of the file's current version: atomic writes replace the inode, so this changes. */
+async function stampOf(file: string): Promise<string> {
+  try {
+    const s = await stat(file, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "missing";
+    throw err;
+  }
+}
