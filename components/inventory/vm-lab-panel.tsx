@@ -85,7 +85,8 @@ export function VmLabPanel({ vmId, encrypted, vtpm, canOperate, keyProviders, ac
               Guest rewrites
               <input name="percent" value={percent} onChange={(e) => setPercent(e.target.value)} inputMode="decimal" className="mx-1 w-14 rounded-md border border-slate-300 px-1 py-0.5 text-xs" data-testid="guest-writes-percent" />% of its blocks
             </label>
-            <button disabled={busy} className="rounded-md border border-slate-300 px-2 py-1 text-xs disabled:opacity-50" data-testid="guest-writes-run">{writing ? "Writing…" : "Write"}</button>
+            <button disabled={busy || !on} className="rounded-md border border-slate-300 px-2 py-1 text-xs disabled:opacity-50" data-testid="guest-writes-run">{writing ? "Writing…" : "Write"}</button>
+            {!on && <span className="text-xs text-slate-500">The guest writes only while the VM is powered on.</span>}
           </form>
           <form action={encAction} className="flex flex-wrap items-center gap-2">
             <input type="hidden" name="vmId" value={vmId} />

@@ -18,7 +18,10 @@ export function toAppError(e: unknown): unknown {
   if (e instanceof Error && e.name === "HostError") {
     const code = (e as Error & { code?: string }).code ?? "";
     const m = MAP[code] ?? { code: "CONFLICT" as const, advice: "" };
-    return new AppError(m.code, `${e.message}${e.message.endsWith(".") ? "" : "."} ${m.advice}`.trim());
+    const text = e.message.charAt(0).toUpperCase() + e.message.slice(1);
+    // The platform's own message may already say what to do; then the generic advice is noise.
+    const advice = /Key providers|power it|Sync/i.test(text) ? "" : m.advice;
+    return new AppError(m.code, `${text}${text.endsWith(".") ? "" : "."} ${advice}`.trim());
   }
   return e;
 }
