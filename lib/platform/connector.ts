@@ -218,3 +218,11 @@ export interface RuntimeOperations {
   decryptVm(vmExternalId: string): Promise<VmRuntime>;
   rekeyVm(vmExternalId: string, keyProviderExternalId: string): Promise<VmRuntime>;
 }
+
+/** Key provider settings a site's administrator changes (vCenter: Key Providers). */
+export interface KeyProviderOperations {
+  /** Makes this provider the site's default (the others of the site stop being default). */
+  setDefaultKeyProvider(siteExternalId: string, keyProviderExternalId: string): Promise<void>;
+  /** Dedicates the provider to a tenant, or to none (the provider's own). */
+  assignKeyProviderTenant(siteExternalId: string, keyProviderExternalId: string, tenantExternalId: string | null): Promise<void>;
+}

@@ -51,3 +51,10 @@ export const registerKmsClusterSchema = z.object({
 export type RegisterKmsClusterInput = z.input<typeof registerKmsClusterSchema>;
 
 export const kmsClusterIdSchema = z.object({ clusterId: z.string().trim().min(1).max(64) });
+
+export const setDefaultKeyProviderSchema = z.object({ keyProviderId: z.string().trim().min(1).max(64) });
+export const assignKeyProviderTenantSchema = z.object({
+  keyProviderId: z.string().trim().min(1).max(64),
+  // "" = the provider's own (no tenant)
+  tenantId: z.string().trim().max(64).nullable().transform((v) => v || null),
+});

@@ -29,6 +29,7 @@ import { listVms } from "./inventory/list-vms";
 import { syncInventory, syncInventoryFromPlatform } from "./inventory/sync-inventory";
 import { testKmsPems } from "@/lib/testing/kms-fixtures";
 import { checkKmsClusterNow } from "./kms/check-kms-clusters";
+import { assignKeyProviderTenant, setDefaultKeyProvider } from "./kms/key-provider-settings";
 import { listKmsClusters } from "./kms/list-kms-clusters";
 import { registerKmsCluster } from "./kms/register-kms-cluster";
 import { removeKmsCluster } from "./kms/remove-kms-cluster";
@@ -161,6 +162,25 @@ const SERVICES: ServiceCase[] = [
     prepare: async () => {
       const id = await kmsClusterId();
       return { call: (a) => removeKmsCluster(a, { clusterId: id }), target: () => db.kmsCluster.findUnique({ where: { id } }) };
+    },
+  },
+  {
+    service: "kms/key-provider-settings#setDefaultKeyProvider",
+    permission: "keyprovider:manage",
+    write: true,
+    prepare: async () => {
+      const kp = await db.keyProvider.findFirstOrThrow({ where: { isDefault: false }, orderBy: { name: "asc" }, select: { id: true } });
+      return { call: (a) => setDefaultKeyProvider(a, { keyProviderId: kp.id }).then(() => "ok"), target: () => db.keyProvider.findUnique({ where: { id: kp.id }, select: { isDefault: true } }) };
+    },
+  },
+  {
+    service: "kms/key-provider-settings#assignKeyProviderTenant",
+    permission: "keyprovider:manage",
+    write: true,
+    prepare: async () => {
+      const kp = await db.keyProvider.findFirstOrThrow({ where: { tenantId: null }, orderBy: { name: "asc" }, select: { id: true } });
+      const tenant = await db.tenant.findFirstOrThrow({ select: { id: true } });
+      return { call: (a) => assignKeyProviderTenant(a, { keyProviderId: kp.id, tenantId: tenant.id }).then(() => "ok"), target: () => db.keyProvider.findUnique({ where: { id: kp.id }, select: { tenantId: true } }) };
     },
   },
   // VM runtime operations on the lab's files (native-key VMs: no KMS needed)

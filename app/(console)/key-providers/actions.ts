@@ -2,7 +2,8 @@
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { AppError, validatedAction } from "@/lib/auth/safe-action";
-import { kmsClusterIdSchema, registerKmsClusterSchema } from "@/lib/schemas/kms";
+import { assignKeyProviderTenantSchema, kmsClusterIdSchema, registerKmsClusterSchema, setDefaultKeyProviderSchema } from "@/lib/schemas/kms";
+import { assignKeyProviderTenant, setDefaultKeyProvider } from "@/lib/services/kms/key-provider-settings";
 import { checkKmsClusterNow } from "@/lib/services/kms/check-kms-clusters";
 import { registerKmsCluster } from "@/lib/services/kms/register-kms-cluster";
 import { removeKmsCluster } from "@/lib/services/kms/remove-kms-cluster";
@@ -37,4 +38,16 @@ export const removeKmsClusterAction = validatedAction("kms.remove", kmsClusterId
   const { removed } = await removeKmsCluster(actor, input);
   revalidatePath("/key-providers");
   return `Removed ${removed}. Its key providers are no longer monitored; the keys on the KMS are untouched.`;
+});
+
+export const setDefaultKeyProviderAction = validatedAction("keyprovider.set-default", setDefaultKeyProviderSchema, async (actor, input) => {
+  await setDefaultKeyProvider(actor, input);
+  revalidatePath("/key-providers", "layout");
+  return "This key provider is now the site's default.";
+});
+
+export const assignKeyProviderTenantAction = validatedAction("keyprovider.assign-tenant", assignKeyProviderTenantSchema, async (actor, input) => {
+  await assignKeyProviderTenant(actor, input);
+  revalidatePath("/key-providers", "layout");
+  return input.tenantId ? "Assigned to the tenant." : "No longer dedicated to a tenant.";
 });

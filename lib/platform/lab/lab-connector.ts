@@ -6,6 +6,7 @@
 // operations fail with HostError "InvalidState".
 
 import type {
+  KeyProviderOperations,
   GuestWriteResult,
   InventorySnapshot,
   PlatformConnector,
@@ -17,6 +18,7 @@ import { HostError, type DiskArea, type LabVm } from "./data-plane";
 import { DEFAULT_SEED, DEFAULT_VM_COUNT, generateEstate, type EstateOptions } from "./estate";
 import { LabBackupHost, type BackupDisk, type ChangedAreasQuery, type OpenDiskForBackupOptions } from "./lab-backup-host";
 import { EstateIndex } from "./lab-estate-index";
+import { applyKeyProviderSettings, assignKeyProviderTenant, setDefaultKeyProvider } from "./lab-key-provider-settings";
 import { nativeOnlyKeySources, type LabKeySources } from "./lab-key-sources";
 import { LabRuntime } from "./lab-runtime";
 
@@ -31,7 +33,7 @@ export interface LabConnectorOptions extends EstateOptions {
   diskDataMiB?: number;
 }
 
-export class LabConnector implements PlatformConnector, RuntimeOperations {
+export class LabConnector implements PlatformConnector, RuntimeOperations, KeyProviderOperations {
   private index: EstateIndex | null = null;
   private runtimeInstance: LabRuntime | null = null;
   private backupHost: LabBackupHost | null = null;
@@ -50,6 +52,7 @@ export class LabConnector implements PlatformConnector, RuntimeOperations {
     const overrides = this.options.folder ? await this.runtime().overrides() : null;
     // A copy, so a caller that edits its snapshot cannot change what the platform reports next.
     const snapshot = structuredClone(index.estate);
+    if (overrides) applyKeyProviderSettings(snapshot, this.runtime().stateStore.keyProviderSettings);
     if (overrides && overrides.size > 0) {
       snapshot.vms = snapshot.vms.map((vm) => {
         const o = overrides.get(vm.externalId);
@@ -98,6 +101,13 @@ export class LabConnector implements PlatformConnector, RuntimeOperations {
    */
   labVm(vmExternalId: string): Promise<LabVm> {
     return this.call(() => this.runtime().hostAccess(vmExternalId, true, async ({ labVm }) => labVm));
+  }
+
+  setDefaultKeyProvider(siteExternalId: string, keyProviderExternalId: string): Promise<void> {
+    return this.call(() => setDefaultKeyProvider(this.runtime().stateStore, this.estateIndex().estate, siteExternalId, keyProviderExternalId));
+  }
+  assignKeyProviderTenant(siteExternalId: string, keyProviderExternalId: string, tenantExternalId: string | null): Promise<void> {
+    return this.call(() => assignKeyProviderTenant(this.runtime().stateStore, this.estateIndex().estate, siteExternalId, keyProviderExternalId, tenantExternalId));
   }
 
   /** Stops the NBD service and closes every VM's files (keys wiped). */

@@ -195,6 +195,11 @@ export class LabRuntime implements RuntimeOperations {
     });
   }
 
+  /** The lab's state file; key provider settings live there too (lab-key-provider-settings.ts). */
+  get stateStore(): LabStateStore {
+    return this.state;
+  }
+
   /** Power states and the .vmx state of VMs with files; null when the folder is another estate's. */
   async overrides(): Promise<Map<string, VmOverride> | null> {
     await this.sync();

@@ -33,6 +33,13 @@ interface LabStateFile {
   generation: number;
   powerStates: Record<string, PowerState>;
   vmGenerations: Record<string, number>;
+  /** Key provider settings changed in the lab, keyed "<site external id>|<provider external id>". */
+  keyProviderSettings?: Record<string, KeyProviderSetting>;
+}
+
+export interface KeyProviderSetting {
+  isDefault?: boolean;
+  tenantExternalId?: string | null;
 }
 
 export class LabStateStore {
@@ -57,6 +64,17 @@ export class LabStateStore {
 
   get powerStates(): Readonly<Record<string, PowerState>> {
     return this.state.powerStates;
+  }
+
+  get keyProviderSettings(): Readonly<Record<string, KeyProviderSetting>> {
+    return this.state.keyProviderSettings ?? {};
+  }
+
+  /** Replaces the settings of the given key providers (one site's default moves as a whole). */
+  async setKeyProviderSettings(patch: Record<string, KeyProviderSetting>): Promise<void> {
+    await this.update((s) => {
+      s.keyProviderSettings = { ...(s.keyProviderSettings ?? {}), ...patch };
+    });
   }
 
   /** Re-reads the file if it changed since we last read or wrote it (in turn with our writes). */
@@ -146,7 +164,8 @@ function parse(text: string, file: string): LabStateFile {
     Object.values(raw.powerStates).every((p) => POWER_STATES.includes(p)) &&
     typeof raw.vmGenerations === "object" &&
     raw.vmGenerations !== null &&
-    Object.values(raw.vmGenerations).every((g) => Number.isInteger(g));
+    Object.values(raw.vmGenerations).every((g) => Number.isInteger(g)) &&
+    (raw.keyProviderSettings === undefined || (typeof raw.keyProviderSettings === "object" && raw.keyProviderSettings !== null));
   if (!ok) throw new HostError("FileFault", `${file} is not a lab state file of version ${STATE_VERSION}`);
   return raw as LabStateFile;
 }

@@ -1,15 +1,17 @@
 import "server-only";
 import path from "node:path";
 import { env } from "@/lib/config/env";
-import type { PlatformConnector, RuntimeOperations } from "@/lib/platform/connector";
+import type { KeyProviderOperations, PlatformConnector, RuntimeOperations } from "@/lib/platform/connector";
 import { LabConnector } from "@/lib/platform/lab/lab-connector";
 import { keySourceFor } from "@/lib/services/kms/lab-key-sources";
 
 // The one place that chooses the platform connector. Only the lab exists today; a real vCenter
 // connector would be picked here from configuration, and nothing above would change.
-let connector: (PlatformConnector & RuntimeOperations) | undefined;
+let connector: Platform | undefined;
 
-export function platform(): PlatformConnector & RuntimeOperations {
+type Platform = PlatformConnector & RuntimeOperations & KeyProviderOperations;
+
+export function platform(): Platform {
   connector ??= new LabConnector({
     vmCount: env.STRONGROOM_LAB_VMS,
     seed: env.STRONGROOM_LAB_SEED,

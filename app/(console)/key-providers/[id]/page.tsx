@@ -1,6 +1,10 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { KeyProviderReachability } from "@/components/kms/key-provider-reachability";
+import { KeyProviderSettingsForm } from "@/components/kms/key-provider-settings-form";
+import { hasPermission } from "@/lib/auth/roles";
+import { listFilterOptions } from "@/lib/services/inventory/list-filter-options";
+import { assignKeyProviderTenantAction, setDefaultKeyProviderAction } from "../actions";
 import { Card, DefinitionList, PageHeader } from "@/components/ui/card";
 import { requireActor } from "@/lib/auth/session";
 import { orNull } from "@/lib/errors/not-found";
@@ -13,6 +17,8 @@ export default async function KeyProviderPage({ params }: { params: Promise<{ id
   const actor = await requireActor();
   const k = await orNull(getKeyProvider(actor, (await params).id, VM_LIMIT));
   if (!k) notFound();
+  const canManage = hasPermission(actor.role, "keyprovider:manage");
+  const tenants = canManage ? (await listFilterOptions(actor)).tenants : [];
   return (
     <>
       <div className="mb-2 text-sm text-slate-500"><Link href="/key-providers" className="hover:underline">Key providers</Link> / {k.name}</div>
@@ -29,6 +35,11 @@ export default async function KeyProviderPage({ params }: { params: Promise<{ id
               ["Reachability", <KeyProviderReachability key="r" kmsClusterId={k.kmsCluster?.id ?? null} kind={k.kind} />],
             ]}
           />
+          {canManage && (
+            <div className="mt-3">
+              <KeyProviderSettingsForm keyProviderId={k.id} isDefault={k.isDefault} tenantId={k.tenant?.id ?? null} tenants={tenants} setDefault={setDefaultKeyProviderAction} assignTenant={assignKeyProviderTenantAction} />
+            </div>
+          )}
         </Card>
         <Card title={`Encrypted VMs (${k.vmCount})`} className="lg:col-span-2">
           {k.vmCount === 0 ? (
