@@ -20,7 +20,7 @@ const PG_URL_FOR_TOOLING = process.env.STRONGROOM_TOOLING_PG_URL ?? "postgresql:
 export function postgresSchemaFrom(sqliteSchema: string): string {
   const out = sqliteSchema
     .replace('provider = "sqlite"', 'provider = "postgresql"')
-    .replace('output     = "../lib/db/generated/sqlite"', 'output     = "../../lib/db/generated/postgresql"');
+    .replace('output     = "./generated/sqlite"', 'output     = "../generated/postgresql"');
   if (out === sqliteSchema || !out.includes('"postgresql"') || !out.includes("generated/postgresql")) {
     throw new Error("prisma/schema.prisma no longer has the expected provider/output lines; update scripts/db.ts");
   }

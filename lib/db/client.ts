@@ -2,8 +2,8 @@ import "server-only";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { env } from "@/lib/config/env";
-import { PrismaClient as SqliteClient } from "./generated/sqlite/client";
-import { PrismaClient as PostgresClient } from "./generated/postgresql/client";
+import { PrismaClient as SqliteClient } from "@/prisma/generated/sqlite/client";
+import { PrismaClient as PostgresClient } from "@/prisma/generated/postgresql/client";
 
 // The two-database mechanism lives here and in prisma.config.ts (docs/decisions/0001-two-databases.md).
 // Both generated clients come from the same model, so the PostgreSQL one is used through the

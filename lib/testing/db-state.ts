@@ -2,7 +2,7 @@
 // table, the audit log's tail, and (per test) the target row itself.
 import { expect } from "vitest";
 import { db } from "@/lib/db/client";
-import type { Prisma } from "@/lib/db/generated/sqlite/client";
+import type { Prisma } from "@/prisma/generated/sqlite/client";
 import { AppError, type AppErrorCode } from "@/lib/errors/app-error";
 
 export async function rowCounts() {

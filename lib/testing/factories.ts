@@ -7,7 +7,7 @@ import type { Actor } from "@/lib/auth/actor";
 import { hashPassword } from "@/lib/auth/password";
 import type { Role } from "@/lib/auth/roles";
 import { db } from "@/lib/db/client";
-import type { User } from "@/lib/db/generated/sqlite/client";
+import type { User } from "@/prisma/generated/sqlite/client";
 
 /** The password every factory user has unless told otherwise (≥ 12 characters, as the schema asks). */
 export const TEST_PASSWORD = "correct horse battery staple";
