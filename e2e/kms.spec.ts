@@ -76,3 +76,26 @@ test("viewers cannot register KMS clusters, by page or by link", async ({ page }
   await page.goto("/key-providers/kms/new");
   await expect(page.getByTestId("forbidden")).toBeVisible();
 });
+
+test("an administrator moves a site's default key provider and dedicates a provider to a tenant", async ({ page }) => {
+  await signIn(page, admin);
+  await page.goto("/key-providers");
+  const table = page.getByTestId("key-provider-table");
+  const provider = table.getByRole("row").filter({ hasText: "Provider KMS" }).filter({ hasText: "Disaster recovery" });
+  await provider.getByRole("link", { name: "Provider KMS" }).click();
+  const settings = page.getByTestId("key-provider-settings");
+  await settings.getByTestId("make-default").click();
+  await expect(settings.getByTestId("action-ok")).toContainText("now the site's default");
+  await expect(settings.getByTestId("make-default")).toHaveText("Default of its site");
+  await settings.getByTestId("tenant-select").selectOption({ label: "Globex Health" });
+  await settings.getByTestId("assign-tenant").click();
+  await expect(settings.getByTestId("action-ok")).toContainText("Assigned to the tenant");
+  await expect(settings.getByTestId("tenant-select").locator("option:checked")).toHaveText("Globex Health");
+  await shoot(page, "key-provider-settings");
+
+  await page.goto("/key-providers");
+  const drRows = table.getByRole("row").filter({ hasText: "Disaster recovery" });
+  await expect(drRows.filter({ hasText: "Default" })).toHaveCount(1);
+  await expect(drRows.filter({ hasText: "Default" })).toContainText("Provider KMS");
+  await expect(drRows.filter({ hasText: "Provider KMS" })).toContainText("Globex Health");
+});

@@ -28,7 +28,7 @@ export function KeyProviderSettingsForm({ keyProviderId, isDefault, tenantId, te
         </form>
         <form action={tenAction} className="flex items-center gap-1">
           <input type="hidden" name="keyProviderId" value={keyProviderId} />
-          <select name="tenantId" defaultValue={tenantId ?? ""} className="rounded-md border border-slate-300 px-1 py-0.5 text-xs" aria-label="Tenant" data-testid="tenant-select">
+          <select key={tenantId ?? "none"} name="tenantId" defaultValue={tenantId ?? ""} className="rounded-md border border-slate-300 px-1 py-0.5 text-xs" aria-label="Tenant" data-testid="tenant-select">
             <option value="">No tenant (provider's own)</option>
             {tenants.map((t) => <option key={t.id} value={t.id}>{t.name}</option>)}
           </select>
