@@ -1,0 +1,136 @@
+// The repository store on a local (or mounted) filesystem folder. Atomic put is the classic
+// sequence: write a temporary beside the target, fsync it, rename it over the target, fsync the
+// folder so the rename itself survives a power cut. A folder created on the way is fsynced into
+// its parent too. Any OS error becomes StoreIoError with its errno (ENOSPC, EIO…), never a path
+// outside the repository.
+
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import { NotFoundError, StoreIoError } from "../errors";
+import { assertValidName, chunksOf, isTemporaryName, temporaryNameFor, type RepositoryStore } from "./store";
+
+export class FilesystemStore implements RepositoryStore {
+  constructor(readonly root: string) {}
+
+  async put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    assertValidName(name);
+    const target = this.pathOf(name);
+    const dir = path.dirname(target);
+    const temp = temporaryNameFor(target, randomBytes(8).toString("hex"));
+    await this.io("put", name, async () => {
+      await this.ensureDir(dir);
+      const fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o640);
+      try {
+        await fh.writev(chunksOf(data));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(temp, target);
+      await fsyncDir(dir);
+    }).catch(async (e) => {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw e;
+    });
+  }
+
+  async get(name: string): Promise<Buffer> {
+    assertValidName(name);
+    return this.io("get", name, () => readFile(this.pathOf(name)));
+  }
+
+  async getRange(name: string, offset: number, length: number): Promise<Buffer> {
+    assertValidName(name);
+    return this.io("read", name, async () => {
+      const fh = await open(this.pathOf(name), "r");
+      try {
+        const buf = Buffer.alloc(length);
+        const { bytesRead } = await fh.read(buf, 0, length, offset);
+        return buf.subarray(0, bytesRead);
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
+  async size(name: string): Promise<number | undefined> {
+    assertValidName(name);
+    try {
+      return (await stat(this.pathOf(name))).size;
+    } catch (e) {
+      if (errno(e) === "ENOENT") return undefined;
+      throw new StoreIoError("stat", name, errno(e), { cause: e });
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    return (await this.walk()).filter((n) => n.startsWith(prefix) && !isTemporaryName(n)).sort();
+  }
+
+  async listTemporary(): Promise<string[]> {
+    return (await this.walk()).filter(isTemporaryName).sort();
+  }
+
+  async delete(name: string): Promise<void> {
+    assertValidName(name, { allowTemporary: true });
+    const target = this.pathOf(name);
+    await this.io("delete", name, () => rm(target, { force: true }));
+    await fsyncDir(path.dirname(target)).catch(() => undefined);
+  }
+
+  private pathOf(name: string): string {
+    return path.join(this.root, ...name.split("/"));
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    const created = await mkdir(dir, { recursive: true });
+    // mkdir returns the first folder it created: make every new entry durable in its parent.
+    if (created) {
+      for (let d = dir; d.length >= created.length; d = path.dirname(d)) await fsyncDir(path.dirname(d));
+    }
+  }
+
+  private async walk(): Promise<string[]> {
+    const out: string[] = [];
+    const visit = async (rel: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(path.join(this.root, rel), { withFileTypes: true });
+      } catch (e) {
+        if (errno(e) === "ENOENT") return;
+        throw new StoreIoError("list", rel || ".", errno(e), { cause: e });
+      }
+      for (const entry of entries) {
+        const name = rel ? `${rel}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) await visit(name);
+        else if (entry.isFile()) out.push(name);
+      }
+    };
+    await visit("");
+    return out;
+  }
+
+  private async io<T>(operation: string, name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (errno(e) === "ENOENT" && operation !== "put") throw new NotFoundError(name);
+      throw new StoreIoError(operation, name, errno(e), { cause: e });
+    }
+  }
+}
+
+function errno(e: unknown): string | undefined {
+  return typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : undefined;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

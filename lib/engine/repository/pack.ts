@@ -1,0 +1,142 @@
+// Packs (FORMAT.md "Pack"): many encrypted block records in one file, so a repository holds
+// thousands of files rather than millions. The builder assembles a pack in memory as a list of
+// chunks (written with one vectored put); the table at the end makes every pack self-describing,
+// so the index can be rebuilt from packs alone.
+
+import { ByteReader, ByteWriter, checksum, idFromHex, idHex } from "../bytes";
+import { FileDamagedError, UnsupportedFormatError } from "../errors";
+import { CipherId, FORMAT_VERSION, HashId, MAGIC, SIZES } from "../format-registry";
+import { recordHash } from "./block-codec";
+
+export interface PackEntry {
+  offset: number;
+  length: number;
+  sessionKeyId: Buffer;
+  compressionId: number;
+  plainLength: number;
+  recordHash: Buffer;
+}
+
+export interface PackTable {
+  packId: Buffer;
+  repositoryId: Buffer;
+  createdAt: number;
+  entries: PackEntry[];
+}
+
+/** packs/<first two hex digits>/<packId>: spreads packs over 256 folders. */
+export function packFileName(packId: Buffer | string): string {
+  const hex = typeof packId === "string" ? packId : idHex(packId);
+  return `packs/${hex.slice(0, 2)}/${hex}`;
+}
+
+export function packIdFromFileName(name: string): Buffer {
+  return idFromHex(name.slice(name.lastIndexOf("/") + 1), name);
+}
+
+export function encodeEntry(w: ByteWriter, e: PackEntry): ByteWriter {
+  return w.u32(e.offset).u32(e.length).id(e.sessionKeyId).u8(e.compressionId).u32(e.plainLength).bytes(e.recordHash);
+}
+
+export function decodeEntry(r: ByteReader): PackEntry {
+  return {
+    offset: r.u32(),
+    length: r.u32(),
+    sessionKeyId: r.id(),
+    compressionId: r.u8(),
+    plainLength: r.u32(),
+    recordHash: Buffer.from(r.take(SIZES.hash)),
+  };
+}
+
+function encodeHeader(repositoryId: Buffer, packId: Buffer, createdAt: number): Buffer {
+  return new ByteWriter()
+    .ascii(MAGIC.pack)
+    .u16(FORMAT_VERSION.pack)
+    .u8(CipherId.aes256gcm)
+    .u8(HashId.blake3_256)
+    .id(repositoryId)
+    .id(packId)
+    .u64(createdAt)
+    .finish();
+}
+
+export class PackBuilder {
+  private readonly header: Buffer;
+  private readonly records: Buffer[] = [];
+  readonly entries: PackEntry[] = [];
+  private size: number;
+
+  constructor(
+    readonly repositoryId: Buffer,
+    readonly packId: Buffer,
+    readonly createdAt: number,
+  ) {
+    this.header = encodeHeader(repositoryId, packId, createdAt);
+    this.size = this.header.length;
+  }
+
+  get byteLength(): number {
+    return this.size;
+  }
+  /** The entry index the next record will get (part of its associated data). */
+  get nextEntryIndex(): number {
+    return this.entries.length;
+  }
+
+  add(record: Buffer, meta: Pick<PackEntry, "sessionKeyId" | "compressionId" | "plainLength">): number {
+    const fits = this.size + record.length + SIZES.packEntry * (this.entries.length + 1) + 4 + SIZES.packFooter;
+    if (fits > 0xffffffff) throw new RangeError("a pack cannot exceed 4 GiB");
+    this.entries.push({ offset: this.size, length: record.length, ...meta, recordHash: recordHash(record) });
+    this.records.push(record);
+    this.size += record.length;
+    return this.entries.length - 1;
+  }
+
+  /** header || records || table || footer, as chunks for a vectored write. */
+  finish(): { chunks: Buffer[]; length: number } {
+    const table = new ByteWriter().u32(this.entries.length);
+    for (const e of this.entries) encodeEntry(table, e);
+    const tableBytes = table.finish();
+    const tableOffset = Buffer.alloc(4);
+    tableOffset.writeUInt32BE(this.size);
+    const sum = checksum(this.header, tableBytes, tableOffset);
+    const footer = Buffer.concat([tableOffset, sum, Buffer.from(MAGIC.packEnd, "ascii")]);
+    const chunks = [this.header, ...this.records, tableBytes, footer];
+    return { chunks, length: this.size + tableBytes.length + footer.length };
+  }
+}
+
+/** Decodes a pack's header and table from its first 48 bytes and its tail (table + footer). */
+export function decodePackTable(file: string, header: Buffer, tail: Buffer, packLength: number): PackTable {
+  if (header.length < SIZES.packHeader || tail.length < SIZES.packFooter) throw new FileDamagedError(file, "truncated");
+  const h = new ByteReader(header.subarray(0, SIZES.packHeader), file);
+  h.header(MAGIC.pack, FORMAT_VERSION.pack);
+  if (h.u8() !== CipherId.aes256gcm || h.u8() !== HashId.blake3_256) throw new UnsupportedFormatError(file, "unknown cipher or hash");
+  const repositoryId = h.id();
+  const packId = h.id();
+  const createdAt = h.u64();
+  const footer = tail.subarray(tail.length - SIZES.packFooter);
+  if (footer.subarray(36).toString("latin1") !== MAGIC.packEnd) throw new FileDamagedError(file, "truncated", "no pack footer");
+  const tableOffset = footer.readUInt32BE(0);
+  const tableLength = packLength - SIZES.packFooter - tableOffset;
+  if (tableOffset < SIZES.packHeader || tableLength < 4 || tableLength > tail.length - SIZES.packFooter) {
+    throw new FileDamagedError(file, "inconsistent", "table offset out of range");
+  }
+  const table = tail.subarray(tail.length - SIZES.packFooter - tableLength, tail.length - SIZES.packFooter);
+  if (!checksum(header.subarray(0, SIZES.packHeader), table, footer.subarray(0, 4)).equals(footer.subarray(4, 36))) {
+    throw new FileDamagedError(file, "checksum");
+  }
+  const r = new ByteReader(table, file);
+  const count = r.u32();
+  const entries: PackEntry[] = [];
+  for (let i = 0; i < count; i++) entries.push(decodeEntry(r));
+  r.expectEnd();
+  if (!packIdFromFileName(file).equals(packId)) throw new FileDamagedError(file, "inconsistent", "pack id does not match its name");
+  return { packId, repositoryId, createdAt, entries };
+}
+
+/** Reads a whole pack's table from a complete pack file. */
+export function decodePackTableFromFile(file: string, pack: Buffer): PackTable {
+  return decodePackTable(file, pack.subarray(0, SIZES.packHeader), pack, pack.length);
+}

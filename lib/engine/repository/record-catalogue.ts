@@ -1,0 +1,74 @@
+// The in-memory view of every index file: pack id → its length and table. Readers resolve a
+// point's (pack, entry) references through it; when a pack is missing from the index (index file
+// lost or damaged) the pack's own table is read instead, so a lost index costs time, not data.
+
+import { EngineError, FileDamagedError, NotFoundError } from "../errors";
+import { SIZES } from "../format-registry";
+import { decodeIndex, type IndexFile } from "./index-file";
+import { decodePackTable, packFileName, type PackEntry, type PackTable } from "./pack";
+import type { RepositoryStore } from "./store";
+
+export interface CataloguedPack {
+  packId: string;
+  packLength: number;
+  entries: PackEntry[];
+  /** The index file that lists it, or "pack table" when read from the pack itself. */
+  source: string;
+}
+
+export class RecordCatalogue {
+  readonly packs = new Map<string, CataloguedPack>();
+  readonly indexFiles = new Map<string, IndexFile>();
+  readonly damagedIndexFiles: Array<{ file: string; error: EngineError }> = [];
+
+  private constructor(private readonly store: RepositoryStore) {}
+
+  static async load(store: RepositoryStore): Promise<RecordCatalogue> {
+    const c = new RecordCatalogue(store);
+    for (const file of await store.list("index/")) {
+      try {
+        const index = decodeIndex(file, await store.get(file));
+        c.indexFiles.set(file, index);
+        for (const p of index.packs) {
+          const packId = p.packId.toString("hex");
+          c.packs.set(packId, { packId, packLength: p.packLength, entries: p.entries, source: file });
+        }
+      } catch (e) {
+        if (!(e instanceof EngineError)) throw e;
+        c.damagedIndexFiles.push({ file, error: e });
+      }
+    }
+    return c;
+  }
+
+  /** The pack's table, from the index or else from the pack file. Throws NotFoundError / FileDamagedError. */
+  async pack(packId: string): Promise<CataloguedPack> {
+    const known = this.packs.get(packId);
+    if (known) return known;
+    const table = await readPackTable(this.store, packId);
+    const entry: CataloguedPack = { packId, packLength: table.length, entries: table.table.entries, source: "pack table" };
+    this.packs.set(packId, entry);
+    return entry;
+  }
+
+  async entry(packId: string, entryIndex: number): Promise<PackEntry> {
+    const p = await this.pack(packId);
+    const e = p.entries[entryIndex];
+    if (!e) throw new FileDamagedError(packFileName(packId), "inconsistent", `no entry ${entryIndex}`);
+    return e;
+  }
+}
+
+/** Reads just a pack's header and table (two range reads), not its records. */
+export async function readPackTable(store: RepositoryStore, packId: string): Promise<{ table: PackTable; length: number }> {
+  const file = packFileName(packId);
+  const length = await store.size(file);
+  if (length === undefined) throw new NotFoundError(file);
+  if (length < SIZES.packHeader + 4 + SIZES.packFooter) throw new FileDamagedError(file, "truncated");
+  const header = await store.getRange(file, 0, SIZES.packHeader);
+  const footer = await store.getRange(file, length - SIZES.packFooter, SIZES.packFooter);
+  const tableOffset = footer.readUInt32BE(0);
+  if (tableOffset < SIZES.packHeader || tableOffset > length - SIZES.packFooter) throw new FileDamagedError(file, "truncated", "no valid pack footer");
+  const tail = await store.getRange(file, tableOffset, length - tableOffset);
+  return { table: decodePackTable(file, header, tail, length), length };
+}

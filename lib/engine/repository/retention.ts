@@ -1,0 +1,175 @@
+// Retention (BKP-8) and deletion under an exclusive lock. Every point maps all of its blocks, so
+// no point depends on another: retention deletes the points beyond the policy, then the packs no
+// remaining point references. It works from cleartext headers, without keys, and is
+// conservative: if any point header is unreadable, no pack is deleted (we cannot know what that
+// point needs). Immutability: a point is never deleted before its immutableUntil, a pack never
+// before its createdAt + the repository's immutability period.
+
+import { ByteReader, idHex } from "../bytes";
+import { EngineError, ImmutabilityError, InvalidArgumentError } from "../errors";
+import { FORMAT_VERSION, MAGIC, SIZES } from "../format-registry";
+import { chainIdFromFileName } from "./chain-file";
+import { encodeIndex, indexFileName } from "./index-file";
+import { RepositoryLock } from "./locks";
+import { packFileName, packIdFromFileName } from "./pack";
+import { pointFileName, type DecodedPoint } from "./point-file";
+import type { Repository } from "./repository";
+
+export interface RetentionOptions {
+  /** Restore points to keep per chain (≥ 1). */
+  keep: number;
+  now?: number;
+  /** Only this chain; every chain when omitted. */
+  chainId?: string;
+  /**
+   * A point due for deletion but still immutable: "hold" (default) keeps it and reports it, so a
+   * scheduled run succeeds and deletes it once the period ends; "throw" refuses the whole run
+   * with ImmutabilityError before deleting anything.
+   */
+  onImmutable?: "hold" | "throw";
+}
+
+export interface RetentionReport {
+  keptPoints: string[];
+  deletedPoints: string[];
+  heldPoints: Array<{ pointId: string; immutableUntil: Date }>;
+  deletedPacks: string[];
+  /** Unreferenced packs kept because their own immutability period has not ended. */
+  heldPacks: string[];
+  deletedIndexFiles: string[];
+  rewrittenIndexFiles: string[];
+  deletedChainFiles: string[];
+  deletedTemporaries: number;
+  /** Why pack deletion was skipped, when it was. */
+  garbageCollectionSkipped?: string;
+}
+
+function emptyReport(): RetentionReport {
+  return { keptPoints: [], deletedPoints: [], heldPoints: [], deletedPacks: [], heldPacks: [], deletedIndexFiles: [], rewrittenIndexFiles: [], deletedChainFiles: [], deletedTemporaries: 0 };
+}
+
+async function withExclusiveLock<T>(repo: Repository, now: number, fn: () => Promise<T>): Promise<T> {
+  const lock = await RepositoryLock.acquire(repo.store, "exclusive", { owner: repo.owner, now, random: repo.random });
+  try {
+    return await fn();
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
+}
+
+export async function applyRetention(repo: Repository, options: RetentionOptions): Promise<RetentionReport> {
+  if (!Number.isInteger(options.keep) || options.keep < 1) throw new InvalidArgumentError("retention must keep at least one restore point");
+  const now = options.now ?? repo.now();
+  return withExclusiveLock(repo, now, async () => {
+    const report = emptyReport();
+    const { points, unreadable } = await repo.scanPoints();
+    const chains = new Map<string, DecodedPoint[]>();
+    for (const p of points) {
+      const id = idHex(p.header.chainId);
+      if (!options.chainId || options.chainId === id) (chains.get(id) ?? chains.set(id, []).get(id)!).push(p);
+    }
+    const doomed: DecodedPoint[] = [];
+    for (const chain of chains.values()) {
+      const newestFirst = [...chain].reverse(); // scanPoints orders oldest first, parents before children
+      for (const [i, p] of newestFirst.entries()) {
+        const id = idHex(p.header.pointId);
+        if (i < options.keep) report.keptPoints.push(id);
+        else if (p.header.immutableUntil > now) report.heldPoints.push({ pointId: id, immutableUntil: new Date(p.header.immutableUntil) });
+        else doomed.push(p);
+      }
+    }
+    if (report.heldPoints.length && options.onImmutable === "throw") {
+      const until = Math.max(...report.heldPoints.map((h) => h.immutableUntil.getTime()));
+      throw new ImmutabilityError(report.heldPoints.map((h) => h.pointId), new Date(until));
+    }
+    for (const p of doomed) {
+      await repo.store.delete(pointFileName(p.header.pointId));
+      report.deletedPoints.push(idHex(p.header.pointId));
+    }
+    const remaining = points.filter((p) => !doomed.includes(p));
+    await collectGarbage(repo, now, remaining, unreadable.length, report);
+    return report;
+  });
+}
+
+export async function deletePoint(repo: Repository, pointId: string, options: { now?: number }): Promise<RetentionReport> {
+  const now = options.now ?? repo.now();
+  return withExclusiveLock(repo, now, async () => {
+    const target = await repo.readPointFile(pointId);
+    if (target.header.immutableUntil > now) throw new ImmutabilityError([pointId], new Date(target.header.immutableUntil));
+    await repo.store.delete(pointFileName(pointId));
+    const report = emptyReport();
+    report.deletedPoints.push(pointId);
+    const { points, unreadable } = await repo.scanPoints();
+    await collectGarbage(repo, now, points, unreadable.length, report);
+    return report;
+  });
+}
+
+/** Removes packs, index entries, chain files and temporaries that no remaining point needs. */
+async function collectGarbage(repo: Repository, now: number, remaining: DecodedPoint[], unreadablePoints: number, report: RetentionReport): Promise<void> {
+  const { store } = repo;
+  // Safe under the exclusive lock: no session is writing, so every temporary is debris.
+  for (const t of await store.listTemporary()) {
+    await store.delete(t);
+    report.deletedTemporaries++;
+  }
+  if (unreadablePoints > 0) {
+    report.garbageCollectionSkipped = `${unreadablePoints} restore point file(s) are unreadable; no pack was deleted`;
+    return;
+  }
+  const live = new Set(remaining.flatMap((p) => p.header.packIds.map((x) => idHex(x))));
+  const deleted = new Set<string>();
+  for (const file of await store.list("packs/")) {
+    const packId = idHex(packIdFromFileName(file));
+    if (live.has(packId)) continue;
+    if (repo.config.immutabilityMs > 0) {
+      const createdAt = await packCreatedAt(repo, packId);
+      if (createdAt === undefined || createdAt + repo.config.immutabilityMs > now) {
+        report.heldPacks.push(packId);
+        continue;
+      }
+    }
+    await store.delete(file);
+    deleted.add(packId);
+    report.deletedPacks.push(packId);
+  }
+  const catalogue = await repo.loadCatalogue();
+  for (const [file, index] of catalogue.indexFiles) {
+    const kept = index.packs.filter((p) => !deleted.has(idHex(p.packId)));
+    if (kept.length === index.packs.length) continue;
+    if (kept.length === 0) {
+      await store.delete(file);
+      report.deletedIndexFiles.push(file);
+    } else {
+      await store.put(indexFileName(index.sessionId), encodeIndex({ ...index, packs: kept }));
+      report.rewrittenIndexFiles.push(file);
+    }
+  }
+  // A chain without points: its .vbm holds only storage keys of deleted points — shred it.
+  const liveChains = new Set(remaining.map((p) => idHex(p.header.chainId)));
+  for (const file of await store.list("chains/")) {
+    try {
+      if (!liveChains.has(idHex(chainIdFromFileName(file)))) {
+        await store.delete(file);
+        report.deletedChainFiles.push(file);
+      }
+    } catch (e) {
+      if (!(e instanceof EngineError)) throw e;
+    }
+  }
+}
+
+/** A pack's createdAt from its 48-byte header, or undefined when unreadable (then it is kept). */
+async function packCreatedAt(repo: Repository, packId: string): Promise<number | undefined> {
+  try {
+    const header = await repo.store.getRange(packFileName(packId), 0, SIZES.packHeader);
+    const r = new ByteReader(header, packFileName(packId));
+    r.header(MAGIC.pack, FORMAT_VERSION.pack);
+    r.take(2 + 2 * SIZES.id);
+    return r.u64();
+  } catch (e) {
+    if (e instanceof EngineError) return undefined;
+    throw e;
+  }
+}

@@ -1,0 +1,54 @@
+// The repository store: the only I/O the repository code does. A filesystem folder in production
+// (FilesystemStore), a Map in tests (MemoryStore), and FaultyStore around either to inject
+// interruptions. All three pass the one contract suite in testing/store-contract.ts.
+
+import { InvalidArgumentError } from "../errors";
+
+export interface RepositoryStore {
+  /**
+   * Creates or replaces `name` atomically: temp file, fsync, rename, folder fsync. A reader sees
+   * the old content or the new, never a part; after a crash at most a temporary is left behind.
+   */
+  put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
+  /** The whole file. NotFoundError when it does not exist. */
+  get(name: string): Promise<Buffer>;
+  /** Up to `length` bytes from `offset` (fewer at end of file). NotFoundError when missing. */
+  getRange(name: string, offset: number, length: number): Promise<Buffer>;
+  /** Size in bytes, or undefined when the file does not exist. */
+  size(name: string): Promise<number | undefined>;
+  /** Complete files whose name starts with `prefix`, sorted; never temporaries. */
+  list(prefix: string): Promise<string[]>;
+  /** Temporaries left by interrupted puts (to be removed by maintenance). */
+  listTemporary(): Promise<string[]>;
+  /** Removes a file or a temporary; removing a missing file is not an error. */
+  delete(name: string): Promise<void>;
+}
+
+const SEGMENT = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+const TEMP_SUFFIX = /\.tmp-[0-9a-f]{8,32}$/;
+
+/** Repository file names are short lowercase relative paths: no "..", no absolute paths. */
+export function assertValidName(name: string, { allowTemporary = false } = {}): void {
+  const segments = name.split("/");
+  const ok =
+    segments.length <= 4 &&
+    segments.every((s) => SEGMENT.test(s) && s !== "." && s !== ".." && !s.includes("..")) &&
+    (allowTemporary || !TEMP_SUFFIX.test(name));
+  if (!ok) throw new InvalidArgumentError(`invalid repository file name: ${JSON.stringify(name).slice(0, 80)}`);
+}
+
+export function isTemporaryName(name: string): boolean {
+  return TEMP_SUFFIX.test(name);
+}
+
+export function temporaryNameFor(name: string, random: string): string {
+  return `${name}.tmp-${random}`;
+}
+
+export function chunksOf(data: Uint8Array | readonly Uint8Array[]): Uint8Array[] {
+  return data instanceof Uint8Array ? [data] : [...data];
+}
+
+export function totalLength(chunks: readonly Uint8Array[]): number {
+  return chunks.reduce((n, c) => n + c.byteLength, 0);
+}
