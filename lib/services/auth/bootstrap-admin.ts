@@ -29,7 +29,7 @@ export async function bootstrapAdmin(email: string, password: string | undefined
     objectType: "user",
     objectId: user.id,
     outcome: "success",
-    details: { email: user.email, passwordSource: password ? "environment" : "generated" },
+    details: { email: user.email, adminCredentialOrigin: password ? "environment variable" : "generated, printed once" },
   });
   return { email: user.email, generatedPassword };
 }
