@@ -1,0 +1,144 @@
+import { createHash } from "node:crypto";
+import { open, readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { DiskArea } from "../../platform/lab/data-plane/types";
+import { useTempFolder } from "../../platform/lab/data-plane/testing/temp-folder";
+import { isNative, pickVm } from "../../platform/lab/testing/lab-fixtures";
+import { backupVm, diskIdOf, labVmBackupHost, type BackupVmOptions, type VmBackupHost } from "./backup-vm";
+import { restoreDiskToFile, type RestoreProgress } from "./restore-disk";
+import { KeyRing } from "../keys/key-ring";
+import { sampleDisk, testRepository, weakPasswordKey } from "../testing/engine-fixtures";
+import { candidate, labAndRepository } from "./testing";
+
+const MiB = 1024 * 1024;
+const HEAD = 8 * MiB; // compared in full, holes included
+const folder = useTempFolder("strongroom-pipeline-restore-");
+const nativeVm = pickVm("natively encrypted VM", (v) => v.encrypted && !v.vtpm && isNative(v) && v.powerState === "poweredOn");
+
+interface Seen {
+  areas: DiskArea[];
+  hash: string;
+}
+
+/** SHA-256 of the first HEAD bytes and of every written area (offset, length, bytes). */
+async function fingerprint(read: (offset: number, length: number) => Promise<Buffer>, capacity: number, areas: DiskArea[]): Promise<string> {
+  const h = createHash("sha256");
+  h.update(await read(0, Math.min(HEAD, capacity)));
+  for (const a of areas) {
+    h.update(`${a.start}+${a.length}`);
+    for (let at = a.start; at < a.start + a.length; at += MiB) h.update(await read(at, Math.min(MiB, a.start + a.length - at)));
+  }
+  return h.digest("hex");
+}
+
+describe("restoreDiskToFile", () => {
+  it("restores a full and an incremental point of an encrypted lab VM bit for bit, as sparse files", async () => {
+    const lab = await labAndRepository(folder(), 3);
+    const { connector: c } = lab;
+    await c.guestWrites(nativeVm.externalId, 1, 7);
+    const vm = await lab.inventoryVm(nativeVm.externalId);
+
+    // Hash each disk's cleartext as the snapshot reader serves it, at backup time.
+    const real = labVmBackupHost(c);
+    let seen = new Map<number, Seen>();
+    const recording: VmBackupHost = {
+      ...real,
+      async openDiskForBackup(o) {
+        const disk = await real.openDiskForBackup(o);
+        const areas = await real.queryChangedAreas({ vmExternalId: o.vmExternalId, deviceKey: o.deviceKey, changeId: "*" });
+        seen.set(o.deviceKey, { areas, hash: await fingerprint((at, n) => disk.reader.read(at, n), disk.reader.capacityBytes, areas) });
+        return disk;
+      },
+    };
+    const base: BackupVmOptions = {
+      host: recording,
+      repository: lab.repository,
+      vm,
+      proxies: [candidate(vm, { kind: "physical", transportModes: ["nbdssl"], keyProviderExternalId: null })],
+      selection: { proxies: "automatic", failoverToNetwork: true },
+      protection: lab.protection,
+      keyRing: lab.keyRing,
+    };
+    const full = await backupVm(base);
+    expect(full.status, full.error).toBe("success");
+    const seenFull = seen;
+
+    seen = new Map();
+    const rewrite = await c.guestWrites(vm.externalId, 0.5, 8);
+    expect(rewrite.changedBlocks).toBeGreaterThan(0);
+    const incr = await backupVm({ ...base, chainId: full.chainId, previousChangeIds: full.changeIds });
+    expect(incr.status, incr.error).toBe("success");
+    expect(incr.disks.every((d) => d.result.incremental)).toBe(true);
+    const seenIncr = seen;
+
+    for (const [pointId, expected, tag] of [
+      [full.pointId!, seenFull, "full"],
+      [incr.pointId!, seenIncr, "incr"],
+    ] as const) {
+      const point = await lab.repository.readPoint(pointId, lab.keyRing);
+      for (const disk of vm.disks) {
+        const want = expected.get(disk.deviceKey)!;
+        expect(want.areas.length).toBeGreaterThan(0);
+        const file = path.join(folder(), `${tag}-${disk.deviceKey}.img`);
+        const progress: RestoreProgress[] = [];
+        const r = await restoreDiskToFile({ point, diskId: diskIdOf(disk.deviceKey), file, onProgress: (p) => progress.push(p) });
+        expect(r.capacity).toBe(disk.capacityBytes);
+        expect(progress.at(-1)).toMatchObject({ done: true, bytesDone: disk.capacityBytes, bytesWritten: r.bytesWritten });
+        const st = await stat(file);
+        expect(st.size).toBe(disk.capacityBytes);
+        expect(st.blocks * 512).toBeLessThan(disk.capacityBytes / 4); // sparse
+
+        // Everything the point holds lies inside the disk's written areas; outside them both sides read zeros.
+        const inAreas = (i: number) => want.areas.some((a) => i * MiB < a.start + a.length && (i + 1) * MiB > a.start);
+        for (const [i, e] of point.blockMap(diskIdOf(disk.deviceKey))) if (e.kind === "data") expect(inAreas(i)).toBe(true);
+
+        const handle = await open(file, "r");
+        try {
+          const read = async (offset: number, length: number) => {
+            const b = Buffer.alloc(length);
+            await handle.read(b, 0, length, offset);
+            return b;
+          };
+          expect(await fingerprint(read, disk.capacityBytes, want.areas)).toBe(want.hash);
+        } finally {
+          await handle.close();
+        }
+      }
+      point.close();
+    }
+    // The two points differ where the guest wrote.
+    expect([...seenFull.values()].map((s) => s.hash)).not.toEqual([...seenIncr.values()].map((s) => s.hash));
+    await c.close();
+  });
+});
+
+describe("restoreDiskToFile on a small repository", () => {
+  async function samplePoint() {
+    const { repo } = await testRepository();
+    const password = await weakPasswordKey();
+    const disk = sampleDisk("r");
+    const session = await repo.beginPoint({ protection: { password } });
+    await session.writeDisk("d", { capacity: disk.capacity, blocks: disk.blocks });
+    const { pointId } = await session.commit();
+    return { point: await repo.readPoint(pointId, new KeyRing().addPasswordKey(password)), image: disk.image };
+  }
+
+  it("writes data blocks, leaves zero blocks as holes, and the image equals the disk", async () => {
+    const { point, image } = await samplePoint();
+    const file = path.join(folder(), "d.img");
+    const r = await restoreDiskToFile({ point, diskId: "d", file });
+    expect(r).toMatchObject({ capacity: image.length, dataBlocks: 5 });
+    expect((await readFile(file)).equals(image)).toBe(true);
+  });
+
+  it("an interrupted restore leaves no file, not even the partial one; an unknown disk is NotFound", async () => {
+    const { point } = await samplePoint();
+    const file = path.join(folder(), "d.img");
+    const ac = new AbortController();
+    ac.abort();
+    await expect(restoreDiskToFile({ point, diskId: "d", file, signal: ac.signal })).rejects.toThrow();
+    expect(await readdir(folder())).toEqual([]);
+    await expect(restoreDiskToFile({ point, diskId: "nope", file })).rejects.toThrow(/disk nope/);
+  });
+});
