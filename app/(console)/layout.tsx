@@ -3,7 +3,7 @@ import { Providers } from "@/app/providers";
 import { LabBanner } from "@/components/shell/lab-banner";
 import { Nav, type NavItem } from "@/components/shell/nav";
 import { SignOutButton } from "@/components/shell/sign-out-button";
-import { hasPermission, ROLE_LABELS } from "@/lib/auth/roles";
+import { hasPermission, ROLE_LABELS } from "@/lib/permissions/roles";
 import { requireActor } from "@/lib/auth/session";
 import { getPlatformInfo } from "@/lib/services/inventory/get-platform-info";
 

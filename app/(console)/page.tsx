@@ -4,7 +4,7 @@ import { Badge } from "@/components/ui/badge";
 import { Card, PageHeader, Stat } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/states";
 import { Table, Td, Th } from "@/components/ui/table";
-import { hasPermission } from "@/lib/auth/roles";
+import { hasPermission } from "@/lib/permissions/roles";
 import { requireActor } from "@/lib/auth/session";
 import { formatDateTime } from "@/lib/format";
 import { getDashboard } from "@/lib/services/inventory/get-dashboard";

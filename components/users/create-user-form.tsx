@@ -1,6 +1,6 @@
 "use client";
 import { useActionState, useState } from "react";
-import { ROLE_LABELS, ROLES } from "@/lib/auth/roles";
+import { ROLE_LABELS, ROLES } from "@/lib/permissions/roles";
 import type { ActionState } from "@/lib/auth/safe-action";
 import { createUserSchema } from "@/lib/schemas/users";
 import { ActionMessage, FieldError, generatePassword } from "./form-bits";

@@ -1,6 +1,6 @@
 "use client";
 import { useActionState, useState } from "react";
-import { ROLE_LABELS, ROLES, type Role } from "@/lib/auth/roles";
+import { ROLE_LABELS, ROLES, type Role } from "@/lib/permissions/roles";
 import type { ActionState } from "@/lib/auth/safe-action";
 import type { UserDto } from "@/lib/services/users/user-dto";
 import { ActionMessage, generatePassword } from "./form-bits";

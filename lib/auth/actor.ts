@@ -1,5 +1,5 @@
 import "server-only";
-import type { Role } from "./roles";
+import type { Role } from "@/lib/permissions/roles";
 
 /** The signed-in user as every service receives it: always re-read from the database. */
 export interface Actor {

@@ -1,7 +1,7 @@
 import "server-only";
 import { AppError } from "@/lib/errors/app-error";
 import type { Actor } from "./actor";
-import { hasPermission, ROLE_LABELS, type Permission } from "./roles";
+import { hasPermission, ROLE_LABELS, type Permission } from "@/lib/permissions/roles";
 
 /** Every service calls this first (SEC-1). Throws FORBIDDEN when the role lacks the permission. */
 export function authorize(actor: Actor | null | undefined, permission: Permission): asserts actor is Actor {

@@ -1,6 +1,6 @@
 // Input schemas for user management, shared by the forms (client) and the services (server).
 import { z } from "zod";
-import { ROLES } from "@/lib/auth/roles";
+import { ROLES } from "@/lib/permissions/roles";
 
 const id = z.string().trim().min(1, "Missing user id").max(64, "Invalid user id");
 

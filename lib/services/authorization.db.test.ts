@@ -4,13 +4,13 @@
 //
 // The permission each service needs is written out here, and checked against the service's
 // source (its first statement is `authorize(actor, "<permission>")`). Whether a role holds it
-// comes from the permission map, which lib/auth/roles.test.ts pins down cell by cell.
+// comes from the permission map, which lib/permissions/roles.test.ts pins down cell by cell.
 import fs from "node:fs";
 import path from "node:path";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/actor";
-import { hasPermission, ROLE_LABELS, ROLES, type Permission, type Role } from "@/lib/auth/roles";
+import { hasPermission, ROLE_LABELS, ROLES, type Permission, type Role } from "@/lib/permissions/roles";
 import { db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors/app-error";
 import { dbState } from "@/lib/testing/db-state";

@@ -5,7 +5,7 @@
 import crypto from "node:crypto";
 import type { Actor } from "@/lib/auth/actor";
 import { hashPassword } from "@/lib/auth/password";
-import type { Role } from "@/lib/auth/roles";
+import type { Role } from "@/lib/permissions/roles";
 import { db } from "@/lib/db/client";
 import type { User } from "@/prisma/generated/sqlite/client";
 

@@ -3,7 +3,7 @@ import { PageHeader } from "@/components/ui/card";
 import { Forbidden } from "@/components/ui/forbidden";
 import { EmptyState, ErrorNotice } from "@/components/ui/states";
 import { Table, Td, Th } from "@/components/ui/table";
-import { hasPermission } from "@/lib/auth/roles";
+import { hasPermission } from "@/lib/permissions/roles";
 import { requireActor } from "@/lib/auth/session";
 import { formatDateTime } from "@/lib/format";
 import { listAuditEvents } from "@/lib/services/audit/list-audit-events";

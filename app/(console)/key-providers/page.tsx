@@ -5,7 +5,7 @@ import { Badge } from "@/components/ui/badge";
 import { PageHeader } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/states";
 import { Table, Td, Th } from "@/components/ui/table";
-import { hasPermission } from "@/lib/auth/roles";
+import { hasPermission } from "@/lib/permissions/roles";
 import { requireActor } from "@/lib/auth/session";
 import { listKeyProviders } from "@/lib/services/inventory/list-key-providers";
 import { listKmsClusters } from "@/lib/services/kms/list-kms-clusters";

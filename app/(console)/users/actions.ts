@@ -1,7 +1,7 @@
 "use server";
 import { revalidatePath } from "next/cache";
 import { validatedAction } from "@/lib/auth/safe-action";
-import { ROLE_LABELS } from "@/lib/auth/roles";
+import { ROLE_LABELS } from "@/lib/permissions/roles";
 import { changeUserRoleSchema, createUserSchema, resetUserPasswordSchema, setUserDisabledSchema } from "@/lib/schemas/users";
 import { changeUserRole } from "@/lib/services/users/change-user-role";
 import { createUser } from "@/lib/services/users/create-user";

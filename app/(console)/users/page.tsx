@@ -4,7 +4,7 @@ import { Badge } from "@/components/ui/badge";
 import { Card, PageHeader } from "@/components/ui/card";
 import { Forbidden } from "@/components/ui/forbidden";
 import { Table, Td, Th } from "@/components/ui/table";
-import { hasPermission, ROLE_LABELS } from "@/lib/auth/roles";
+import { hasPermission, ROLE_LABELS } from "@/lib/permissions/roles";
 import { requireActor } from "@/lib/auth/session";
 import { formatDateTime } from "@/lib/format";
 import { listUsers } from "@/lib/services/users/list-users";

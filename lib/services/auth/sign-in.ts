@@ -1,7 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import { burnPasswordCheck, verifyPassword } from "@/lib/auth/password";
-import type { Role } from "@/lib/auth/roles";
+import type { Role } from "@/lib/permissions/roles";
 import { db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { clearFailures, isThrottled, recordFailure } from "./sign-in-throttle";

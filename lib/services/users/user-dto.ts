@@ -1,5 +1,5 @@
 import "server-only";
-import type { Role } from "@/lib/auth/roles";
+import type { Role } from "@/lib/permissions/roles";
 
 export interface UserDto {
   id: string;

@@ -2,7 +2,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { KeyProviderReachability } from "@/components/kms/key-provider-reachability";
 import { KeyProviderSettingsForm } from "@/components/kms/key-provider-settings-form";
-import { hasPermission } from "@/lib/auth/roles";
+import { hasPermission } from "@/lib/permissions/roles";
 import { listFilterOptions } from "@/lib/services/inventory/list-filter-options";
 import { assignKeyProviderTenantAction, setDefaultKeyProviderAction } from "../actions";
 import { Card, DefinitionList, PageHeader } from "@/components/ui/card";

@@ -5,7 +5,7 @@ import { KeyProviderReachability } from "@/components/kms/key-provider-reachabil
 import { Badge, EncryptionBadge } from "@/components/ui/badge";
 import { Card, DefinitionList, PageHeader } from "@/components/ui/card";
 import { Table, Td, Th } from "@/components/ui/table";
-import { hasPermission } from "@/lib/auth/roles";
+import { hasPermission } from "@/lib/permissions/roles";
 import { requireActor } from "@/lib/auth/session";
 import { orNull } from "@/lib/errors/not-found";
 import { formatBytes } from "@/lib/format";

@@ -2,7 +2,7 @@ import Link from "next/link";
 import { RegisterKmsForm } from "@/components/kms/register-kms-form";
 import { Card, PageHeader } from "@/components/ui/card";
 import { Forbidden } from "@/components/ui/forbidden";
-import { hasPermission } from "@/lib/auth/roles";
+import { hasPermission } from "@/lib/permissions/roles";
 import { requireActor } from "@/lib/auth/session";
 import { listKeyProviders } from "@/lib/services/inventory/list-key-providers";
 import { registerKmsClusterAction, testKmsConnectionAction } from "../../actions";

@@ -1,6 +1,5 @@
-// Roles and permissions as data (SEC-1; ARCHITECTURE.md "Permissions are data").
-// Pure module with no server imports so that both the server and tests can use it; the server
-// is the only place that decides (lib/auth/authorize.ts).
+// Roles and permissions as data (SEC-1; ARCHITECTURE.md "Permissions are data"). Outside lib/auth
+// because client components need the role names; deciding stays on the server (lib/auth/authorize.ts).
 
 export const ROLES = ["BACKUP_ADMIN", "RESTORE_OPERATOR", "BACKUP_VIEWER", "SECURITY_OFFICER"] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,10 +1,10 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { AppError } from "@/lib/errors/app-error";
-import type { Actor } from "./actor";
-import { authorize } from "./authorize";
+import type { Actor } from "@/lib/auth/actor";
+import { authorize } from "@/lib/auth/authorize";
 import { hasPermission, PERMISSIONS, permissionsOf, ROLE_LABELS, ROLE_PERMISSIONS, ROLES, type Permission, type Role } from "./roles";
 
-// The permission map written out by hand. Changing lib/auth/roles.ts must change this table too:
+// The permission map written out by hand. Changing lib/permissions/roles.ts must change this table too:
 // a grant or a revocation is a security decision and shows up in review twice.
 //
 //                    inventory: inventory: keyprovider: vm:      user:  user:    audit: job:  job:    restore: approval:
