@@ -50,6 +50,20 @@ export function syncInventoryFromPlatform(): Promise<SyncSummary> {
   return running;
 }
 
+/** The three writes reconcile() needs, for one table. */
+interface TableDelegate {
+  createMany(args: { data: never }): Promise<unknown>;
+  update(args: { where: { id: string }; data: never }): Promise<unknown>;
+  deleteMany(args: { where: { id: { in: string[] } } }): Promise<unknown>;
+}
+function writers(table: TableDelegate) {
+  return {
+    createMany: (rows: Record<string, unknown>[]) => table.createMany({ data: rows as never }),
+    update: (id: string, data: Record<string, unknown>) => table.update({ where: { id }, data: data as never }),
+    deleteMany: (ids: string[]) => table.deleteMany({ where: { id: { in: ids } } }),
+  };
+}
+
 async function persist(tx: typeof db, s: InventorySnapshot) {
   const totals = { created: 0, updated: 0, deleted: 0 };
   const add = (r: { created: number; updated: number; deleted: number }) => {
@@ -72,9 +86,7 @@ async function persist(tx: typeof db, s: InventorySnapshot) {
       key: x.externalId,
       data: { externalId: x.externalId, name: x.name, role: x.role === "dr" ? "DR" : "PRODUCTION", vcenterHost: x.vcenterHost, location: x.location, connectorKind: "lab" },
     })),
-    createMany: (rows) => tx.site.createMany({ data: rows as never }),
-    update: (id, data) => tx.site.update({ where: { id }, data: data as never }),
-    deleteMany: (ids) => tx.site.deleteMany({ where: { id: { in: ids } } }),
+    ...writers(tx.site),
   });
   add(sites);
   const siteId = (ext: string) => req(sites.ids, ext, "site");
@@ -83,9 +95,7 @@ async function persist(tx: typeof db, s: InventorySnapshot) {
     existing: await tx.tenant.findMany(),
     keyOfRow: (r) => r.externalId,
     desired: s.tenants.map((x) => ({ key: x.externalId, data: { externalId: x.externalId, name: x.name } })),
-    createMany: (rows) => tx.tenant.createMany({ data: rows as never }),
-    update: (id, data) => tx.tenant.update({ where: { id }, data: data as never }),
-    deleteMany: (ids) => tx.tenant.deleteMany({ where: { id: { in: ids } } }),
+    ...writers(tx.tenant),
   });
   add(tenants);
 
@@ -99,9 +109,7 @@ async function persist(tx: typeof db, s: InventorySnapshot) {
       key: siteKeyed(x),
       data: { siteId: siteId(x.siteExternalId), externalId: x.externalId, name: x.name, cluster: x.cluster, esxiVersion: x.esxiVersion, cpuCores: x.cpuCores, memoryGiB: x.memoryGiB, connectionState: x.connectionState },
     })),
-    createMany: (rows) => tx.host.createMany({ data: rows as never }),
-    update: (id, data) => tx.host.update({ where: { id }, data: data as never }),
-    deleteMany: (ids) => tx.host.deleteMany({ where: { id: { in: ids } } }),
+    ...writers(tx.host),
   });
   add(hosts);
 
@@ -112,9 +120,7 @@ async function persist(tx: typeof db, s: InventorySnapshot) {
       key: siteKeyed(x),
       data: { siteId: siteId(x.siteExternalId), externalId: x.externalId, name: x.name, encryption: x.encryption, description: x.description },
     })),
-    createMany: (rows) => tx.storagePolicy.createMany({ data: rows as never }),
-    update: (id, data) => tx.storagePolicy.update({ where: { id }, data: data as never }),
-    deleteMany: (ids) => tx.storagePolicy.deleteMany({ where: { id: { in: ids } } }),
+    ...writers(tx.storagePolicy),
   });
   add(policies);
   const encryptionPolicies = new Set(s.storagePolicies.filter((p) => p.encryption).map((p) => siteKeyed(p)));
@@ -134,9 +140,7 @@ async function persist(tx: typeof db, s: InventorySnapshot) {
         encryptionCompatible: x.compatiblePolicyExternalIds.some((p) => encryptionPolicies.has(k(siteId(x.siteExternalId), p))),
       },
     })),
-    createMany: (rows) => tx.datastore.createMany({ data: rows as never }),
-    update: (id, data) => tx.datastore.update({ where: { id }, data: data as never }),
-    deleteMany: (ids) => tx.datastore.deleteMany({ where: { id: { in: ids } } }),
+    ...writers(tx.datastore),
   });
   add(datastores);
 
@@ -170,9 +174,7 @@ async function persist(tx: typeof db, s: InventorySnapshot) {
         isDefault: x.isDefault,
       },
     })),
-    createMany: (rows) => tx.keyProvider.createMany({ data: rows as never }),
-    update: (id, data) => tx.keyProvider.update({ where: { id }, data: data as never }),
-    deleteMany: (ids) => tx.keyProvider.deleteMany({ where: { id: { in: ids } } }),
+    ...writers(tx.keyProvider),
   });
   add(keyProviders);
 
@@ -208,9 +210,7 @@ async function persist(tx: typeof db, s: InventorySnapshot) {
         },
       };
     }),
-    createMany: (rows) => tx.vm.createMany({ data: rows as never }),
-    update: (id, data) => tx.vm.update({ where: { id }, data: data as never }),
-    deleteMany: (ids) => tx.vm.deleteMany({ where: { id: { in: ids } } }),
+    ...writers(tx.vm),
   });
   add(vms);
 
@@ -236,9 +236,7 @@ async function persist(tx: typeof db, s: InventorySnapshot) {
         },
       }));
     }),
-    createMany: (rows) => tx.virtualDisk.createMany({ data: rows as never }),
-    update: (id, data) => tx.virtualDisk.update({ where: { id }, data: data as never }),
-    deleteMany: (ids) => tx.virtualDisk.deleteMany({ where: { id: { in: ids } } }),
+    ...writers(tx.virtualDisk),
   });
   add(disks);
 
@@ -263,9 +261,7 @@ async function persist(tx: typeof db, s: InventorySnapshot) {
         },
       };
     }),
-    createMany: (rows) => tx.proxy.createMany({ data: rows as never }),
-    update: (id, data) => tx.proxy.update({ where: { id }, data: data as never }),
-    deleteMany: (ids) => tx.proxy.deleteMany({ where: { id: { in: ids } } }),
+    ...writers(tx.proxy),
   });
   add(proxies);
 
