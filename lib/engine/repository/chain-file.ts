@@ -5,11 +5,10 @@
 // the whole chain opens with the newest key while this file exists. That power is also its risk:
 // it must be protected as well as the backups.
 
-import { blake3 } from "@napi-rs/blake-hash";
-import { ByteReader, ByteWriter, idFromHex, idHex, verifyChecksum } from "../bytes";
+import { ByteReader, ByteWriter, idFromHex, idHex } from "../bytes";
 import { FileDamagedError } from "../errors";
-import { FORMAT_VERSION, MAGIC, METADATA_NONCE_FIELD, SIZES } from "../format-registry";
-import { nonceFor, openFromBytes, sealToBytes } from "../keys/aead";
+import { FORMAT_VERSION, MAGIC, SIZES } from "../format-registry";
+import { openSealedBody, readSealedFile, writeSealedFile } from "./sealed-file";
 import { decodeProtection, encodeProtection, type Protection } from "../keys/protection";
 import { SecretKey } from "../keys/secret-key";
 
@@ -49,9 +48,7 @@ export function chainContext(repositoryId: Buffer, chainId: Buffer): Buffer {
   return Buffer.concat([repositoryId, chainId]);
 }
 
-function bodyAad(headerBytes: Buffer): Buffer {
-  return new ByteWriter().ascii(MAGIC.chain).u16(FORMAT_VERSION.chain).bytes(blake3(headerBytes)).finish();
-}
+const CHAIN_FILE = { magic: MAGIC.chain, version: FORMAT_VERSION.chain };
 
 export function encodeChain(header: ChainHeader, storageKeys: Array<{ pointId: Buffer; key: SecretKey }>, chainKey: SecretKey): Buffer {
   const h = new ByteWriter()
@@ -72,16 +69,13 @@ export function encodeChain(header: ChainHeader, storageKeys: Array<{ pointId: B
   for (const s of storageKeys) body.id(s.pointId).id(s.key.id).bytes(s.key.expose());
   const plain = body.finish();
   // The chain key is new for every write and seals exactly once.
-  const sealed = sealToBytes(chainKey.expose(), nonceFor(METADATA_NONCE_FIELD, 0), plain, bodyAad(headerBytes));
+  const out = writeSealedFile(CHAIN_FILE, headerBytes, plain, chainKey.expose());
   plain.fill(0);
-  return new ByteWriter().ascii(MAGIC.chain).u16(FORMAT_VERSION.chain).u32(headerBytes.length).bytes(headerBytes).bytes(sealed).finishWithChecksum();
+  return out;
 }
 
 export function decodeChain(file: string, data: Buffer): DecodedChain {
-  const r = new ByteReader(verifyChecksum(file, data), file);
-  r.header(MAGIC.chain, FORMAT_VERSION.chain);
-  const headerBytes = Buffer.from(r.take(r.u32()));
-  const sealedBody = Buffer.from(r.take(r.remaining));
+  const { headerBytes, sealedBody } = readSealedFile(CHAIN_FILE, file, data);
   const h = new ByteReader(headerBytes, file);
   const header: ChainHeader = {
     repositoryId: h.id(),
@@ -107,7 +101,7 @@ export function decodeChain(file: string, data: Buffer): DecodedChain {
 
 /** The storage keys of the chain's points, by point id (hex). */
 export function openChainBody(c: DecodedChain, chainKey: SecretKey): Map<string, SecretKey> {
-  const plain = openFromBytes(chainKey.expose(), c.sealedBody, bodyAad(c.headerBytes));
+  const plain = openSealedBody(CHAIN_FILE, c.headerBytes, c.sealedBody, chainKey.expose());
   if (!plain) throw new FileDamagedError(c.file, "authentication", "chain metadata does not authenticate");
   try {
     const r = new ByteReader(plain, c.file);

@@ -4,12 +4,11 @@
 // associated data. The block maps are where a point says "my block 7 of disk scsi0:0 is entry 3 of
 // pack X with content hash H": authenticated here, so records themselves can be shared.
 
-import { blake3 } from "@napi-rs/blake-hash";
 import { compress, decompress } from "zstd-napi";
-import { ByteReader, ByteWriter, idFromHex, idHex, verifyChecksum, ZERO_ID } from "../bytes";
+import { ByteReader, ByteWriter, idFromHex, idHex, ZERO_ID } from "../bytes";
 import { FileDamagedError } from "../errors";
-import { BlockKind, CompressionId, FORMAT_VERSION, MAGIC, METADATA_NONCE_FIELD, SIZES } from "../format-registry";
-import { nonceFor, openFromBytes, sealToBytes } from "../keys/aead";
+import { BlockKind, CompressionId, FORMAT_VERSION, MAGIC, SIZES } from "../format-registry";
+import { openSealedBody, readSealedFile, writeSealedFile } from "./sealed-file";
 import { decodeProtection, encodeProtection, type Protection } from "../keys/protection";
 import type { SecretKey } from "../keys/secret-key";
 import { decodeWrap, encodeWrap, type WrapRecord } from "../keys/wrap";
@@ -108,9 +107,7 @@ function encodeBody(body: PointBody, packRefs: Map<string, number>): Buffer {
   return w.finish();
 }
 
-function bodyAad(headerBytes: Buffer): Buffer {
-  return new ByteWriter().ascii(MAGIC.point).u16(FORMAT_VERSION.point).bytes(blake3(headerBytes)).finish();
-}
+const POINT_FILE = { magic: MAGIC.point, version: FORMAT_VERSION.point };
 
 /** Builds the point file. `header.packIds` is derived from the body, so the two always agree. */
 export function encodePoint(header: Omit<PointHeader, "packIds" | "bodyCompressionId">, body: PointBody, metakey: SecretKey): Buffer {
@@ -126,16 +123,13 @@ export function encodePoint(header: Omit<PointHeader, "packIds" | "bodyCompressi
   const full: PointHeader = { ...header, bodyCompressionId, packIds: packIds.map((p) => idFromHex(p)) };
   const headerBytes = encodeHeader(full);
   // One sealing per metakey (fresh each session), so the fixed counter nonce is unique.
-  const sealed = sealToBytes(metakey.expose(), nonceFor(METADATA_NONCE_FIELD, 0), plain, bodyAad(headerBytes));
-  return new ByteWriter().ascii(MAGIC.point).u16(FORMAT_VERSION.point).u32(headerBytes.length).bytes(headerBytes).bytes(sealed).finishWithChecksum();
+  const out = writeSealedFile(POINT_FILE, headerBytes, plain, metakey.expose());
+  return out;
 }
 
 /** Keyless: checks the checksum and decodes the header; the body stays sealed. */
 export function decodePoint(file: string, data: Buffer): DecodedPoint {
-  const r = new ByteReader(verifyChecksum(file, data), file);
-  r.header(MAGIC.point, FORMAT_VERSION.point);
-  const headerBytes = Buffer.from(r.take(r.u32()));
-  const sealedBody = Buffer.from(r.take(r.remaining));
+  const { headerBytes, sealedBody } = readSealedFile(POINT_FILE, file, data);
   const h = new ByteReader(headerBytes, file);
   const repositoryId = h.id();
   const pointId = h.id();
@@ -175,7 +169,7 @@ export function decodePoint(file: string, data: Buffer): DecodedPoint {
 
 /** Opens the body with the metakey; FileDamagedError("authentication") when it does not open. */
 export function openPointBody(p: DecodedPoint, metakey: SecretKey): PointBody {
-  let plain = openFromBytes(metakey.expose(), p.sealedBody, bodyAad(p.headerBytes));
+  let plain = openSealedBody(POINT_FILE, p.headerBytes, p.sealedBody, metakey.expose());
   if (!plain) throw new FileDamagedError(p.file, "authentication", "restore point metadata does not authenticate");
   if (p.header.bodyCompressionId === CompressionId.zstd) plain = decompress(plain);
   const r = new ByteReader(plain, p.file);
