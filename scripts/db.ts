@@ -48,6 +48,8 @@ function prisma(args: string[], databaseUrl: string): string {
 }
 
 function sqliteUrl(): string {
+  // A fresh clone has no .data yet, and the schema engine reports a missing folder only as "External error".
+  fs.mkdirSync(path.join(root, ".data"), { recursive: true });
   return `file:${path.join(root, ".data", "tooling.db")}`;
 }
 
