@@ -5,6 +5,7 @@ import { env } from "@/lib/config/env";
 import { db } from "@/lib/db/client";
 import { bootstrapAdmin } from "@/lib/services/auth/bootstrap-admin";
 import { syncInventoryFromPlatform } from "@/lib/services/inventory/sync-inventory";
+import { ensureDefaultRepository } from "@/lib/services/backup/default-repository";
 
 async function main() {
   const admin = await bootstrapAdmin(env.STRONGROOM_ADMIN_EMAIL, env.STRONGROOM_ADMIN_PASSWORD);
@@ -24,6 +25,8 @@ async function main() {
     const s = await syncInventoryFromPlatform();
     console.log(`Lab inventory synced: ${s.sites} sites, ${s.vms} VMs in ${s.durationMs} ms.`);
   }
+  const repo = await ensureDefaultRepository();
+  if (repo.created) console.log(`Created the default backup repository in ${repo.path}.`);
   await db.$disconnect();
 }
 

@@ -3,11 +3,12 @@ import path from "node:path";
 import { env } from "@/lib/config/env";
 import type { KeyProviderOperations, PlatformConnector, RuntimeOperations } from "@/lib/platform/connector";
 import { LabConnector } from "@/lib/platform/lab/lab-connector";
+import { labVmBackupHost, type VmBackupHost } from "@/lib/engine/pipeline/backup-vm";
 import { keySourceFor } from "@/lib/services/kms/lab-key-sources";
 
 // The one place that chooses the platform connector. Only the lab exists today; a real vCenter
 // connector would be picked here from configuration, and nothing above would change.
-let connector: Platform | undefined;
+let connector: LabConnector | undefined;
 
 type Platform = PlatformConnector & RuntimeOperations & KeyProviderOperations;
 
@@ -20,4 +21,10 @@ export function platform(): Platform {
     diskDataMiB: env.STRONGROOM_LAB_DISK_DATA_MIB,
   });
   return connector;
+}
+
+/** What the backup engine reads VMs through (snapshots, CBT, disks — VADP's role). */
+export function backupHost(): VmBackupHost {
+  platform();
+  return labVmBackupHost(connector!);
 }

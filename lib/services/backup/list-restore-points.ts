@@ -1,0 +1,63 @@
+import "server-only";
+import { z } from "zod";
+import type { Actor } from "@/lib/auth/actor";
+import { authorize } from "@/lib/auth/authorize";
+import { db } from "@/lib/db/client";
+import { parseInput } from "@/lib/errors/parse-input";
+import { parseIds } from "./job-dto";
+
+const filterSchema = z.object({
+  vmId: z.string().trim().min(1).max(64).optional(),
+  jobId: z.string().trim().min(1).max(64).optional(),
+  repositoryId: z.string().trim().min(1).max(64).optional(),
+});
+
+export interface RestorePointDto {
+  id: string;
+  createdAt: string;
+  vmExternalId: string;
+  vmName: string;
+  job: { id: string; name: string } | null;
+  repository: { id: string; name: string };
+  sessionId: string | null;
+  incremental: boolean;
+  vmEncrypted: boolean;
+  /** KEY-7: every key that opens the point. */
+  keyIds: string[];
+  diskCount: number;
+  bytesStored: number;
+  status: string;
+}
+
+/** Restore points (newest first) of a VM, a job or a repository; removed ones are left out. */
+export async function listRestorePoints(actor: Actor, raw: z.input<typeof filterSchema>): Promise<RestorePointDto[]> {
+  authorize(actor, "job:read");
+  const f = parseInput(filterSchema, raw);
+  let vmExternalId: string | undefined;
+  if (f.vmId) {
+    const vm = await db.vm.findUnique({ where: { id: f.vmId }, select: { externalId: true } });
+    if (!vm) return [];
+    vmExternalId = vm.externalId;
+  }
+  const rows = await db.restorePoint.findMany({
+    where: { status: { not: "removed" }, ...(vmExternalId ? { vmExternalId } : {}), ...(f.jobId ? { jobId: f.jobId } : {}), ...(f.repositoryId ? { repositoryId: f.repositoryId } : {}) },
+    include: { job: { select: { id: true, name: true } }, repository: { select: { id: true, name: true } } },
+    orderBy: { createdAt: "desc" },
+    take: 500,
+  });
+  return rows.map((r) => ({
+    id: r.id,
+    createdAt: r.createdAt.toISOString(),
+    vmExternalId: r.vmExternalId,
+    vmName: r.vmName,
+    job: r.job,
+    repository: r.repository,
+    sessionId: r.sessionId,
+    incremental: r.incremental,
+    vmEncrypted: r.vmEncrypted,
+    keyIds: parseIds(r.keyIds),
+    diskCount: r.diskCount,
+    bytesStored: Number(r.bytesStored),
+    status: r.status,
+  }));
+}

@@ -1,0 +1,55 @@
+import "server-only";
+import type { Actor } from "@/lib/auth/actor";
+import { authorize } from "@/lib/auth/authorize";
+import { serializableTransaction } from "@/lib/db/transaction";
+import { AppError } from "@/lib/errors/app-error";
+import { parseInput } from "@/lib/errors/parse-input";
+import { wakeRunner } from "@/lib/runner/job-runner";
+import { jobIdSchema, sessionIdSchema, setJobEnabledSchema } from "@/lib/schemas/backup";
+import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
+import { nextRunAfter } from "@/lib/backup/schedule";
+import { parseSchedule } from "./job-dto";
+
+/** "Run now": queues a session for the runner; a job already queued or running is not queued twice. */
+export async function runBackupJobNow(actor: Actor, raw: { jobId: string }): Promise<{ sessionId: string }> {
+  authorize(actor, "job:manage");
+  const { jobId } = parseInput(jobIdSchema, raw);
+  const sessionId = await serializableTransaction(async (tx) => {
+    const job = await tx.backupJob.findUnique({ where: { id: jobId }, select: { id: true, name: true } });
+    if (!job) throw new AppError("NOT_FOUND", "This job does not exist (it may have been removed).");
+    const active = await tx.jobSession.findFirst({ where: { jobId, state: { in: ["queued", "running"] } }, select: { id: true, state: true } });
+    if (active) throw new AppError("CONFLICT", `Job ${job.name} is already ${active.state}. Open its session to follow it.`);
+    const s = await tx.jobSession.create({ data: { jobId, state: "queued", trigger: "manual", requestedById: actor.id } });
+    await recordAuditEvent({ actor, action: "job.run", objectType: "backup-job", objectId: jobId, outcome: "success", details: { name: job.name, session: s.id } }, tx);
+    return s.id;
+  });
+  wakeRunner();
+  return { sessionId };
+}
+
+/** Stops a session: a queued one at once; a running one after the VM in progress (its point stays valid). */
+export async function stopJobSession(actor: Actor, raw: { sessionId: string }): Promise<{ state: string }> {
+  authorize(actor, "job:manage");
+  const { sessionId } = parseInput(sessionIdSchema, raw);
+  return serializableTransaction(async (tx) => {
+    const s = await tx.jobSession.findUnique({ where: { id: sessionId }, select: { id: true, state: true, jobId: true } });
+    if (!s) throw new AppError("NOT_FOUND", "This session does not exist.");
+    if (s.state !== "queued" && s.state !== "running") throw new AppError("CONFLICT", `The session has already ended (${s.state}).`);
+    const state = s.state === "queued" ? "stopped" : "running";
+    await tx.jobSession.update({ where: { id: s.id }, data: s.state === "queued" ? { state: "stopped", endedAt: new Date(), stopRequested: true } : { stopRequested: true } });
+    await recordAuditEvent({ actor, action: "job.stop", objectType: "backup-job", objectId: s.jobId, outcome: "success", details: { session: s.id, was: s.state } }, tx);
+    return { state };
+  });
+}
+
+/** Disabled jobs keep their points and can still run now; the scheduler skips them. */
+export async function setBackupJobEnabled(actor: Actor, raw: { jobId: string; enabled: boolean | string }): Promise<void> {
+  authorize(actor, "job:manage");
+  const { jobId, enabled } = parseInput(setJobEnabledSchema, raw);
+  await serializableTransaction(async (tx) => {
+    const job = await tx.backupJob.findUnique({ where: { id: jobId }, select: { id: true, name: true, schedule: true } });
+    if (!job) throw new AppError("NOT_FOUND", "This job does not exist (it may have been removed).");
+    await tx.backupJob.update({ where: { id: jobId }, data: { enabled, nextRunAt: enabled ? nextRunAfter(parseSchedule(job.schedule), new Date()) : null } });
+    await recordAuditEvent({ actor, action: enabled ? "job.enable" : "job.disable", objectType: "backup-job", objectId: jobId, outcome: "success", details: { name: job.name } }, tx);
+  });
+}
