@@ -15,6 +15,12 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
   const platform = await getPlatformInfo(actor);
   const items: NavItem[] = [
     { href: "/", label: "Dashboard" },
+    ...(hasPermission(actor.role, "job:read")
+      ? [
+          { href: "/jobs", label: "Backup jobs" },
+          { href: "/repositories", label: "Repositories" },
+        ]
+      : []),
     { href: "/inventory", label: "Inventory" },
     { href: "/vms", label: "Virtual machines" },
     { href: "/datastores", label: "Datastores" },

@@ -10,7 +10,7 @@ import { getActor } from "./session";
 // Every action is reachable by a direct POST, so the service behind it authorizes again.
 
 export type ActionState =
-  | { ok: true; message: string; at: number }
+  | { ok: true; message: string; at: number; /** The created or affected object, when the caller navigates to it. */ id?: string }
   | { ok: false; formError: string; fieldErrors?: Record<string, string[]>; at: number }
   | null;
 
@@ -19,7 +19,7 @@ const MAX_INPUT_BYTES = 64 * 1024;
 export function validatedAction<S extends z.ZodType>(
   name: string,
   schema: S,
-  run: (actor: Actor, input: z.infer<S>) => Promise<string>,
+  run: (actor: Actor, input: z.infer<S>) => Promise<string | { message: string; id?: string }>,
 ) {
   return async (_prev: ActionState, input: FormData | Record<string, unknown>): Promise<ActionState> => {
     const at = Date.now();
@@ -36,7 +36,8 @@ export function validatedAction<S extends z.ZodType>(
       return { ok: false, formError: "Some fields need attention.", fieldErrors, at };
     }
     try {
-      return { ok: true, message: await run(actor, parsed.data), at };
+      const result = await run(actor, parsed.data);
+      return typeof result === "string" ? { ok: true, message: result, at } : { ok: true, message: result.message, id: result.id, at };
     } catch (e) {
       if (isAppError(e)) {
         if (e.code === "FORBIDDEN") {
