@@ -14,3 +14,7 @@ export type {
   LocateOptions, ManagedObject, QueryResult, RegisterSymmetricKeyOptions, RevokeOptions,
 } from "./operations";
 export type { AttributeSet, KmipAttribute, PlainValue } from "./attributes";
+export {
+  KmipKmsWrapper, KmipKmsError, createKmsBackupKey, createKmsRsaBackupKey, encodeKmsKeyId, decodeKmsKeyId, encodeKmsBlob, decodeKmsBlob,
+  KMS_BLOB_VERSION, type KmipKmsProblem,
+} from "./kmip-kms-wrapper";
