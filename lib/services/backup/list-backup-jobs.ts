@@ -5,7 +5,8 @@ import { db } from "@/lib/db/client";
 import { decodeKeyHeader, describeKey } from "@/lib/engine";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
-import { jobIdSchema, type BackupJobInput } from "@/lib/schemas/backup";
+import type { z } from "zod";
+import { jobIdSchema, type backupJobSchema } from "@/lib/schemas/backup";
 import { jobSummaryInclude, parseIds, parseSchedule, parseSelection, toJobSummaryDto, type JobSummaryDto } from "./job-dto";
 
 export async function listBackupJobs(actor: Actor): Promise<JobSummaryDto[]> {
@@ -25,7 +26,7 @@ export interface JobDetailDto extends JobSummaryDto {
   kmsKeyName: string | null;
   sessions: Array<{ id: string; state: string; trigger: string; queuedAt: string; startedAt: string | null; endedAt: string | null; error: string | null; bytesRead: number; bytesStored: number }>;
   /** The wizard's values for editing (never the password). */
-  form: Omit<BackupJobInput, "password" | "passwordConfirm">;
+  form: Omit<z.infer<typeof backupJobSchema>, "password" | "passwordConfirm">;
 }
 
 export async function getBackupJob(actor: Actor, raw: { jobId: string }): Promise<JobDetailDto> {
