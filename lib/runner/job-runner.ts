@@ -44,7 +44,8 @@ export function queueRepositoryVerify(repositoryId: string): void {
   wakeRunner();
 }
 
-async function recoverInterrupted(): Promise<void> {
+/** Closes sessions a dead process left running (exported for tests). */
+export async function recoverInterrupted(): Promise<void> {
   const stale = await db.jobSession.findMany({ where: { state: "running" }, select: { id: true, log: true } });
   for (const s of stale) {
     const log = safeLog(s.log);

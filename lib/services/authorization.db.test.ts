@@ -15,6 +15,17 @@ import { db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors/app-error";
 import { dbState } from "@/lib/testing/db-state";
 import { makeActor, makeUser, uniqueEmail } from "@/lib/testing/factories";
+import { createBackupRepository } from "./backup/create-repository";
+import { getJobWizardOptions } from "./backup/get-job-wizard-options";
+import { getJobSession } from "./backup/get-job-session";
+import { getBackupJob, listBackupJobs } from "./backup/list-backup-jobs";
+import { getBackupRepository, listBackupRepositories } from "./backup/list-repositories";
+import { listRestorePoints } from "./backup/list-restore-points";
+import { previewBackupJob } from "./backup/preview-backup-job";
+import { runBackupJobNow, setBackupJobEnabled, stopJobSession } from "./backup/run-backup-job";
+import { createBackupJob, updateBackupJob } from "./backup/save-backup-job";
+import { verifyBackupRepository } from "./backup/verify-repository";
+import os from "node:os";
 import { listAuditEvents } from "./audit/list-audit-events";
 import { verifyAuditChain } from "./audit/verify-audit-chain";
 import { getDashboard } from "./inventory/get-dashboard";
@@ -83,6 +94,30 @@ async function kmsClusterId(): Promise<string> {
 }
 const userRow = (id: string) => () => db.user.findUnique({ where: { id } });
 const read = (call: Prepared["call"]) => async (): Promise<Prepared> => ({ call });
+
+/** A repository and a password job made straight in the database (the denied calls never open them). */
+async function backupFixture() {
+  const repo = await db.backupRepository.create({
+    data: { name: uniqueEmail("authz-repo"), path: path.join(os.tmpdir(), uniqueEmail("authz-repo")), engineId: "00", blockSize: 1048576 },
+  });
+  const vm = await db.vm.findFirstOrThrow({ where: { encrypted: false }, select: { id: true, name: true } });
+  const job = await db.backupJob.create({
+    data: { name: uniqueEmail("authz-job"), selection: JSON.stringify([{ kind: "vm", id: vm.id, label: vm.name }]), repositoryId: repo.id, retentionPoints: 3, encryptionMode: "password", schedule: JSON.stringify({ kind: "manual" }) },
+  });
+  return { repo, job, vm };
+}
+const jobInput = (repositoryId: string, vm: { id: string; name: string }) => ({
+  name: uniqueEmail("authz-job"),
+  selection: [{ kind: "vm" as const, id: vm.id, label: vm.name }],
+  repositoryId,
+  retentionPoints: 3,
+  proxyMode: "automatic" as const,
+  failoverToNetwork: true,
+  encryptionMode: "password" as const,
+  password: "a long enough password",
+  passwordConfirm: "a long enough password",
+  schedule: { kind: "manual" as const },
+});
 
 const SERVICES: ServiceCase[] = [
   // users
@@ -274,6 +309,89 @@ const SERVICES: ServiceCase[] = [
       target: () => db.site.findMany({ orderBy: { externalId: "asc" }, select: { id: true, lastSyncAt: true } }),
     }),
   },
+  // backup (issue 4)
+  { service: "backup/list-backup-jobs#listBackupJobs", permission: "job:read", write: false, prepare: read((a) => listBackupJobs(a)) },
+  { service: "backup/list-backup-jobs#getBackupJob", permission: "job:read", write: false, prepare: async () => { const { job } = await backupFixture(); return { call: (a) => getBackupJob(a, { jobId: job.id }) }; } },
+  { service: "backup/list-repositories#listBackupRepositories", permission: "job:read", write: false, prepare: read((a) => listBackupRepositories(a)) },
+  { service: "backup/list-repositories#getBackupRepository", permission: "job:read", write: false, prepare: async () => { const { repo } = await backupFixture(); return { call: (a) => getBackupRepository(a, { repositoryId: repo.id }) }; } },
+  { service: "backup/list-restore-points#listRestorePoints", permission: "job:read", write: false, prepare: read((a) => listRestorePoints(a, {})) },
+  { service: "backup/get-job-wizard-options#getJobWizardOptions", permission: "job:manage", write: false, prepare: read((a) => getJobWizardOptions(a)) },
+  { service: "backup/preview-backup-job#previewBackupJob", permission: "job:read", write: false, prepare: async () => { const { vm } = await backupFixture(); return { call: (a) => previewBackupJob(a, { selection: [{ kind: "vm", id: vm.id, label: vm.name }] }) }; } },
+  {
+    service: "backup/get-job-session#getJobSession",
+    permission: "job:read",
+    write: false,
+    prepare: async () => {
+      const { job } = await backupFixture();
+      const session = await db.jobSession.create({ data: { jobId: job.id, state: "success", trigger: "manual" } });
+      return { call: (a) => getJobSession(a, { sessionId: session.id }) };
+    },
+  },
+  {
+    service: "backup/create-repository#createBackupRepository",
+    permission: "job:manage",
+    write: true,
+    prepare: async () => {
+      const name = uniqueEmail("authz-newrepo");
+      return { call: (a) => createBackupRepository(a, { name, path: path.join(os.tmpdir(), name) }), target: () => db.backupRepository.findUnique({ where: { name } }) };
+    },
+  },
+  {
+    service: "backup/verify-repository#verifyBackupRepository",
+    permission: "job:manage",
+    write: true,
+    prepare: async () => {
+      const { repo } = await backupFixture();
+      return { call: (a) => verifyBackupRepository(a, { repositoryId: repo.id }).then(() => "started"), target: () => db.backupRepository.findUnique({ where: { id: repo.id }, select: { verifyRunning: true } }) };
+    },
+  },
+  {
+    service: "backup/save-backup-job#createBackupJob",
+    permission: "job:manage",
+    write: true,
+    prepare: async () => {
+      const { repo, vm } = await backupFixture();
+      const input = jobInput(repo.id, vm);
+      return { call: (a) => createBackupJob(a, input), target: () => db.backupJob.findUnique({ where: { name: input.name } }) };
+    },
+  },
+  {
+    service: "backup/save-backup-job#updateBackupJob",
+    permission: "job:manage",
+    write: true,
+    prepare: async () => {
+      const { repo, vm, job } = await backupFixture();
+      return { call: (a) => updateBackupJob(a, { jobId: job.id, ...jobInput(repo.id, vm) }), target: () => db.backupJob.findUnique({ where: { id: job.id } }) };
+    },
+  },
+  {
+    service: "backup/run-backup-job#runBackupJobNow",
+    permission: "job:manage",
+    write: true,
+    prepare: async () => {
+      const { job } = await backupFixture();
+      return { call: (a) => runBackupJobNow(a, { jobId: job.id }), target: () => db.jobSession.findMany({ where: { jobId: job.id } }) };
+    },
+  },
+  {
+    service: "backup/run-backup-job#stopJobSession",
+    permission: "job:manage",
+    write: true,
+    prepare: async () => {
+      const { job } = await backupFixture();
+      const session = await db.jobSession.create({ data: { jobId: job.id, state: "queued", trigger: "manual" } });
+      return { call: (a) => stopJobSession(a, { sessionId: session.id }), target: () => db.jobSession.findUnique({ where: { id: session.id } }) };
+    },
+  },
+  {
+    service: "backup/run-backup-job#setBackupJobEnabled",
+    permission: "job:manage",
+    write: true,
+    prepare: async () => {
+      const { job } = await backupFixture();
+      return { call: (a) => setBackupJobEnabled(a, { jobId: job.id, enabled: false }).then(() => "ok"), target: () => db.backupJob.findUnique({ where: { id: job.id }, select: { enabled: true } }) };
+    },
+  },
 ];
 
 // Exported functions of lib/services that are not reachable by a signed-in user, and why.
@@ -314,6 +432,24 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "users/user-guards#loadUser": "helper inside a service's transaction",
   "users/user-guards#refuseSelf": "helper of the user services",
   "users/user-guards#keepOneActiveAdmin": "helper inside a service's transaction",
+  "inventory/platform#backupHost": "the platform's backup interface, for the runner",
+  "backup/default-repository#ensureDefaultRepository": "system: first start",
+  "backup/job-keys#deriveUserKey": "helper of the job services (after they authorized)",
+  "backup/job-keys#deriveConsoleKey": "helper of the job services",
+  "backup/job-keys#openUserKey": "helper of the runner",
+  "backup/job-keys#kmsKeyNameFor": "pure helper",
+  "backup/job-keys#kmsWrapperFor": "helper of the job services and the runner",
+  "backup/job-keys#protectionPlanFor": "helper of the runner",
+  "backup/job-context#resolveSelection": "helper of the job services and the runner",
+  "backup/job-context#candidateProxies": "helper of the job services and the runner",
+  "backup/job-context#keyProviderNames": "helper of the job services and the runner",
+  "backup/job-context#keyProviderReachable": "pure helper",
+  "backup/job-dto#parseSchedule": "pure helper",
+  "backup/job-dto#parseSelection": "pure helper",
+  "backup/job-dto#parseIds": "pure helper",
+  "backup/job-dto#toJobSummaryDto": "pure helper",
+  "backup/repository-dto#toRepositoryDto": "pure helper",
+  "backup/repository-store#openCataloguedRepository": "helper of the services and the runner",
 };
 
 const servicesDir = path.resolve(__dirname);
