@@ -12,11 +12,14 @@ import { formatBytes } from "@/lib/format";
 import { getVm } from "@/lib/services/inventory/get-vm";
 import { changeVmEncryptionAction, guestWritesAction, powerVmAction } from "./actions";
 import { LockIcon } from "@/components/ui/icons";
+import { VmRestorePoints } from "@/components/backup/vm-restore-points";
+import { listRestorePoints } from "@/lib/services/backup/list-restore-points";
 
 export default async function VmPage({ params }: { params: Promise<{ id: string }> }) {
   const actor = await requireActor();
   const vm = await orNull(getVm(actor, (await params).id));
   if (!vm) notFound();
+  const points = hasPermission(actor.role, "job:read") ? await listRestorePoints(actor, { vmId: vm.id }) : null;
   const total = vm.disks.reduce((n, d) => n + d.capacityBytes, 0);
   return (
     <>
@@ -92,6 +95,7 @@ export default async function VmPage({ params }: { params: Promise<{ id: string 
           ))}
         </tbody>
       </Table>
+      {points && <VmRestorePoints points={points} canManage={hasPermission(actor.role, "job:manage")} />}
     </>
   );
 }

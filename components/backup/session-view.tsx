@@ -1,0 +1,287 @@
+"use client";
+import Link from "next/link";
+import { useEffect, useMemo, useRef } from "react";
+import { Badge, EncryptionBadge } from "@/components/ui/badge";
+import { ErrorNotice } from "@/components/ui/states";
+import { formatBytes, formatDateTime } from "@/lib/format";
+import type { JobSessionDto } from "@/lib/services/backup/get-job-session";
+import { sessionTotals, type DiskRunProgress, type LogLine, type VmRunProgress } from "@/lib/runner/session-progress";
+import { isActiveState, JobEncryptionBadge, KeyIds, PointTypeBadge, SessionStateBadge, VmRunBadge } from "./badges";
+import { durationOf, formatRate, percent, TRIGGER_LABELS } from "./format";
+import { StopSessionButton, type Action } from "./job-actions";
+import { ProgressBar } from "./progress-bar";
+import { isGone, useJobSession } from "./queries";
+import { useNow } from "./use-now";
+
+const STATE_TONE = { success: "good", warning: "warn", failed: "bad", stopped: "neutral" } as const;
+
+/** The live session page (BKP-5): totals, per VM and per disk progress with the proxy and why, the log. */
+export function SessionView({ initial, canManage, stopAction }: { initial: JobSessionDto; canManage: boolean; stopAction: Action }) {
+  const q = useJobSession(initial.id, initial);
+  const s = q.data ?? initial;
+  const active = isActiveState(s.state);
+  const now = useNow(active);
+  const totals = sessionTotals(s.progress);
+  const elapsedMs = s.startedAt ? (s.endedAt ? Date.parse(s.endedAt) : (now ?? Date.parse(s.startedAt))) - Date.parse(s.startedAt) : 0;
+  // While running: the current rate of the disks being read. Afterwards: the average over the session.
+  const rate = active ? totals.rate : elapsedMs > 0 ? (totals.bytesRead * 1000) / elapsedMs : 0;
+  const overall = percent(totals.bytesRead, totals.bytesToRead);
+  const barTone = active ? "brand" : (STATE_TONE[s.state as keyof typeof STATE_TONE] ?? "neutral");
+
+  return (
+    <div className="space-y-6" data-testid="session-view" data-state={s.state}>
+      <div>
+        <div className="mb-2 text-sm text-slate-500">
+          <Link href="/jobs" className="hover:underline">Backup jobs</Link> / <Link href={`/jobs/${s.job.id}`} className="hover:underline">{s.job.name}</Link> / Session
+        </div>
+        <div className="flex flex-wrap items-start justify-between gap-4">
+          <div>
+            <h1 className="flex flex-wrap items-center gap-3 text-2xl font-semibold tracking-tight text-slate-900">
+              {s.job.name}
+              <span className="text-base"><SessionStateBadge state={s.state} /></span>
+            </h1>
+            <p className="mt-1 text-sm text-slate-600">
+              {TRIGGER_LABELS[s.trigger] ?? s.trigger}
+              {s.requestedBy ? ` by ${s.requestedBy}` : ""} · to <Link href={`/repositories/${s.repository.id}`} className="text-brand-600 hover:underline">{s.repository.name}</Link> · backup encryption <JobEncryptionBadge mode={s.job.encryptionMode} />
+            </p>
+          </div>
+          {canManage && active && <StopSessionButton sessionId={s.id} action={stopAction} stopRequested={s.stopRequested} size="md" />}
+        </div>
+        <dl className="mt-3 flex flex-wrap gap-x-8 gap-y-1 text-sm" data-testid="session-times">
+          <Time label="Queued" value={formatDateTime(s.queuedAt)} />
+          <Time label="Started" value={s.startedAt ? formatDateTime(s.startedAt) : "waiting for the runner"} />
+          <Time label="Ended" value={s.endedAt ? formatDateTime(s.endedAt) : "—"} />
+          <Time label="Duration" value={s.startedAt ? durationOf(s.startedAt, s.endedAt, now) : "—"} />
+        </dl>
+      </div>
+
+      {q.isError && (
+        isGone(q.error) ? (
+          <ErrorNotice title="This session is no longer available">{q.error.message} What you see is the last state this page received.</ErrorNotice>
+        ) : (
+          <ErrorNotice title="Live progress unavailable">{q.error.message} Retrying; the page shows the last state it received.</ErrorNotice>
+        )
+      )}
+      {s.stopRequested && active && <p className="rounded-md bg-amber-50 px-4 py-2 text-sm text-amber-900" data-testid="stop-requested">Stop requested: the VM being read finishes (its restore point stays valid); the VMs after it are not started.</p>}
+      {s.error && (
+        <div data-testid="session-error">
+          <ErrorNotice title={s.state === "failed" ? "The session failed" : "The session reported a problem"}>{sentence(s.error)}</ErrorNotice>
+        </div>
+      )}
+
+      <section className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="session-totals">
+        <div className="grid grid-cols-2 gap-4 md:grid-cols-4">
+          <Figure label="Read" value={formatBytes(totals.bytesRead)} hint={totals.bytesToRead ? `of ${formatBytes(totals.bytesToRead)} to read` : "sizes known when the disks open"} />
+          <Figure label="Transferred" value={formatBytes(totals.bytesTransferred)} hint={totals.bytesRead ? `${Math.round(percent(totals.bytesTransferred, totals.bytesRead))}% of read, after zero skip, dedupe and compression` : "stored in the repository, encrypted"} />
+          <Figure label={active ? "Rate" : "Average rate"} value={formatRate(rate)} hint={active ? "reading now" : "over the whole session"} />
+          <Figure label="VMs done" value={`${totals.vmsDone} / ${totals.vmCount}`} hint={vmSummary(s.progress.vms)} />
+        </div>
+        <div className="mt-4 flex items-center gap-3">
+          <ProgressBar value={s.state === "success" || s.state === "warning" ? 100 : overall} tone={barTone} label="Session progress" />
+          <span className="w-12 text-right text-sm font-medium tabular-nums text-slate-700" data-testid="session-percent">{Math.round(s.state === "success" || s.state === "warning" ? 100 : overall)}%</span>
+        </div>
+      </section>
+
+      {s.progress.vms.length === 0 ? (
+        <div className="rounded-lg border border-dashed border-slate-300 bg-white px-6 py-8 text-center text-sm text-slate-600" data-testid="session-no-vms">
+          {s.state === "queued" ? "Queued: the runner starts the session in a moment and lists its VMs here." : active ? "Resolving the job's selection…" : "No VM was backed up in this session. The log below says why."}
+        </div>
+      ) : (
+        <div className="space-y-4">
+          {s.progress.vms.map((vm) => <VmCard key={vm.vmExternalId} vm={vm} log={s.log} />)}
+        </div>
+      )}
+
+      <SessionLog lines={s.log} active={active} />
+    </div>
+  );
+}
+
+function Time({ label, value }: { label: string; value: string }) {
+  return (
+    <div className="flex gap-2">
+      <dt className="text-slate-500">{label}</dt>
+      <dd className="tabular-nums text-slate-900">{value}</dd>
+    </div>
+  );
+}
+
+function Figure({ label, value, hint }: { label: string; value: string; hint?: string }) {
+  return (
+    <div>
+      <div className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</div>
+      <div className="mt-0.5 text-xl font-semibold tabular-nums text-slate-900">{value}</div>
+      {hint && <div className="text-xs text-slate-500">{hint}</div>}
+    </div>
+  );
+}
+
+function vmSummary(vms: VmRunProgress[]): string {
+  const n = (st: string) => vms.filter((v) => v.status === st).length;
+  const parts = [[n("success"), "succeeded"], [n("warning"), "with warnings"], [n("failed"), "failed"], [n("skipped"), "not run"], [n("running"), "running"]] as const;
+  return parts.filter(([c]) => c > 0).map(([c, w]) => `${c} ${w}`).join(", ") || "none finished yet";
+}
+
+function VmCard({ vm, log }: { vm: VmRunProgress; log: LogLine[] }) {
+  const toRead = vm.disks.reduce((n, d) => n + d.bytesToRead, 0);
+  const read = vm.disks.reduce((n, d) => n + d.bytesRead, 0);
+  const border = vm.status === "failed" ? "border-red-200" : vm.status === "warning" ? "border-amber-200" : vm.status === "running" ? "border-brand-100" : "border-slate-200";
+  return (
+    <section className={`rounded-lg border bg-white shadow-sm ${border}`} data-testid="session-vm" data-vm={vm.name} data-status={vm.status}>
+      <header className="flex flex-wrap items-center gap-2 border-b border-slate-100 px-4 py-3">
+        {vm.vmId ? <Link href={`/vms/${vm.vmId}`} className="font-semibold text-slate-900 hover:underline">{vm.name}</Link> : <span className="font-semibold">{vm.name}</span>}
+        <EncryptionBadge encrypted={vm.encrypted} />
+        <VmRunBadge status={vm.status} />
+        {vm.incremental !== null && <PointTypeBadge incremental={vm.incremental} />}
+        <span className="ml-auto text-xs text-slate-500">
+          {vm.startedAt ? `${formatDateTime(vm.startedAt)}${vm.endedAt ? ` · ${durationOf(vm.startedAt, vm.endedAt)}` : ""}` : vm.status === "pending" ? "waits for the VMs before it" : ""}
+          {toRead > 0 && ` · ${formatBytes(read)} of ${formatBytes(toRead)}`}
+        </span>
+      </header>
+      <div className="space-y-3 p-4">
+        {vm.error && <p className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="vm-error">{sentence(vm.error)}</p>}
+        {vm.warnings.length > 0 && (
+          <ul className="space-y-1 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="vm-warnings">
+            {vm.warnings.map((w, i) => <li key={i}>Warning: {w}</li>)}
+          </ul>
+        )}
+        {vm.pointId && (
+          <div className="flex flex-wrap items-start gap-x-6 gap-y-1 text-sm" data-testid="vm-point">
+            <div><span className="text-slate-500">Restore point </span><code className="text-xs">{vm.pointId}</code></div>
+            <div className="flex items-start gap-2"><span className="text-slate-500">Key ids</span><KeyIds ids={vm.keyIds} /></div>
+          </div>
+        )}
+        {vm.disks.length > 0 && (
+          <div className="overflow-x-auto">
+            <table className="min-w-full text-sm" data-testid="vm-disks">
+              <thead>
+                <tr className="text-left text-xs uppercase tracking-wide text-slate-500">
+                  <th className="pb-1 pr-4 font-semibold">Disk</th>
+                  <th className="pb-1 pr-4 font-semibold">Proxy and transport mode</th>
+                  <th className="w-64 pb-1 pr-4 font-semibold">Read</th>
+                  <th className="pb-1 pr-4 text-right font-semibold">Transferred</th>
+                  <th className="pb-1 text-right font-semibold">Rate</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {vm.disks.map((d) => <DiskRow key={d.deviceKey} vm={vm} disk={d} log={log} />)}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function DiskRow({ vm, disk: d, log }: { vm: VmRunProgress; disk: DiskRunProgress; log: LogLine[] }) {
+  // The other proxies considered for this disk and why they were not used (TRN-5), from the log.
+  const considered = useMemo(() => {
+    const prefix = `${vm.name} / ${d.label}: `;
+    return log.filter((l) => l.text.startsWith(prefix) && l.text.slice(prefix.length) !== d.reason).map((l) => l.text.slice(prefix.length));
+  }, [log, vm.name, d.label, d.reason]);
+  const pct = percent(d.bytesRead, d.bytesToRead);
+  const vmEnded = vm.status !== "running" && vm.status !== "pending";
+  const tone = d.done ? "good" : vmEnded ? (vm.status === "failed" ? "bad" : "neutral") : "brand";
+  return (
+    <tr data-testid="session-disk" className="align-top">
+      <td className="py-2 pr-4">
+        <div className="font-medium">{d.label}</div>
+        <div className="mt-0.5">{d.encrypted ? <Badge tone="lock">Encrypted</Badge> : <Badge>Not encrypted</Badge>}</div>
+      </td>
+      <td className="max-w-md py-2 pr-4">
+        {d.proxy ? (
+          <>
+            <div><span className="font-medium">{d.proxy}</span> <Badge tone={/\(NBD\)/.test(d.mode ?? "") ? "warn" : "info"}>{d.mode}</Badge></div>
+            {d.reason && <div className="mt-0.5 text-xs text-slate-600" data-testid="disk-reason">{reasonOnly(d.reason, d.proxy, d.mode)}</div>}
+          </>
+        ) : (
+          <span className="text-xs text-slate-500">{vm.status === "pending" ? "chosen when the VM starts" : vmEnded ? "no proxy was used" : "choosing a proxy…"}</span>
+        )}
+        {considered.length > 0 && (
+          <details className="mt-1 text-xs text-slate-600" data-testid="disk-considered">
+            <summary className="cursor-pointer text-slate-500 hover:text-slate-700">Why not the others ({considered.length})</summary>
+            <ul className="mt-1 list-disc space-y-0.5 pl-4">{considered.map((c, i) => <li key={i}>{c}</li>)}</ul>
+          </details>
+        )}
+      </td>
+      <td className="py-2 pr-4">
+        <ProgressBar value={d.done ? 100 : pct} tone={tone} size="sm" label={`${d.label} read`} />
+        <div className="mt-1 text-xs tabular-nums text-slate-600">
+          {d.bytesToRead > 0 ? `${formatBytes(d.bytesRead)} of ${formatBytes(d.bytesToRead)} · ${Math.round(d.done ? 100 : pct)}%` : d.done ? "nothing changed since the last point" : "—"}
+          {d.done && <span className="ml-1 font-medium text-emerald-700">done</span>}
+        </div>
+      </td>
+      <td className="whitespace-nowrap py-2 pr-4 text-right tabular-nums">{formatBytes(d.bytesTransferred)}</td>
+      <td className="whitespace-nowrap py-2 text-right tabular-nums">{d.done || vmEnded ? <span className="text-slate-400">—</span> : formatRate(d.rate)}</td>
+    </tr>
+  );
+}
+
+/** "proxy-02 in Virtual appliance (HotAdd) mode: why…" → "why…" (the proxy and mode are shown beside it). */
+function reasonOnly(reason: string, proxy: string, mode: string | null): string {
+  const head = `${proxy} in ${mode} mode`;
+  if (reason.startsWith(head)) {
+    const rest = reason.slice(head.length).replace(/^:\s*/, "");
+    return rest ? capitalize(rest) : "The most efficient mode this disk allows, from a proxy that can read it (TRN-5).";
+  }
+  return reason;
+}
+
+const LEVEL_STYLES = { info: "text-slate-700", warning: "text-amber-800 bg-amber-50/70", error: "text-red-800 bg-red-50/70" } as const;
+
+function SessionLog({ lines, active }: { lines: LogLine[]; active: boolean }) {
+  const box = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  // Follow the newest line unless the reader has scrolled up to read something.
+  useEffect(() => {
+    const el = box.current;
+    if (el && stick.current) el.scrollTop = el.scrollHeight;
+  }, [lines.length]);
+  const warnings = lines.filter((l) => l.level === "warning").length;
+  const errors = lines.filter((l) => l.level === "error").length;
+  return (
+    <section className="rounded-lg border border-slate-200 bg-white shadow-sm">
+      <header className="flex items-center justify-between gap-4 border-b border-slate-100 px-4 py-3">
+        <h2 className="text-sm font-semibold text-slate-800">Session log</h2>
+        <span className="text-xs text-slate-500">
+          {lines.length} line{lines.length === 1 ? "" : "s"}
+          {warnings > 0 && <span className="ml-2 text-amber-700">{warnings} warning{warnings === 1 ? "" : "s"}</span>}
+          {errors > 0 && <span className="ml-2 text-red-700">{errors} error{errors === 1 ? "" : "s"}</span>}
+          {active && <span className="ml-2">· live</span>}
+        </span>
+      </header>
+      {lines.length === 0 ? (
+        <p className="px-4 py-6 text-center text-sm text-slate-500">No log lines yet.</p>
+      ) : (
+        <div
+          ref={box}
+          onScroll={(e) => {
+            const el = e.currentTarget;
+            stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+          }}
+          className="max-h-96 overflow-y-auto py-2 font-mono text-xs leading-relaxed"
+          data-testid="session-log"
+        >
+          {lines.map((l, i) => (
+            <div key={i} className={`flex gap-3 px-4 py-0.5 ${LEVEL_STYLES[l.level] ?? LEVEL_STYLES.info}`} data-level={l.level}>
+              <span className="shrink-0 text-slate-400" title={l.at}>{l.at.slice(11, 19)}</span>
+              <span className="w-14 shrink-0 uppercase">{l.level === "info" ? "" : l.level}</span>
+              <span className="whitespace-pre-wrap break-words">{l.text}</span>
+            </div>
+          ))}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function capitalize(s: string): string {
+  return s ? s[0].toUpperCase() + s.slice(1) : s;
+}
+
+/** An engine message as a sentence: capital first letter, one closing full stop. */
+function sentence(s: string): string {
+  const t = capitalize(s.trim());
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
