@@ -107,6 +107,17 @@ export async function runBackupSession(sessionId: string): Promise<void> {
         continue;
       }
       const result = await backupOneVm({ job, repository, pvm, progress, rec, keyRing, protection: protection.plan, names, reachable: keyProviderReachable(vm) });
+      if (result.pointId) {
+        // Prove the new point opens with the job's own keys before calling it done.
+        try {
+          const opened = await repository.readPoint(result.pointId, keyRing);
+          rec.say(`${pvm.name}: restore point ${result.pointId} opens with ${(result.keyIds ?? []).join(", ")} (${opened.disks.length} disk(s)).`);
+        } catch (e) {
+          result.status = "failed";
+          result.error = `the new restore point does not open with the job's keys: ${messageOf(e)}`;
+          rec.say(`${pvm.name}: ${result.error}`, "error");
+        }
+      }
       endVm(progress, result);
       if (result.pointId) {
         await db.$transaction([
