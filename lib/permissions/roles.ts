@@ -23,6 +23,7 @@ export const PERMISSIONS = [
   "job:manage",
   "restore:run",
   "approval:decide", // four-eyes: approve or reject requests of others (SEC-2)
+  "keyset:manage", // recovery keysets (KEY-6): generate, import, export, retire, rotation policy
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -41,7 +42,10 @@ export const ROLE_PERMISSIONS = {
   ],
   RESTORE_OPERATOR: ["inventory:read", "job:read", "restore:run"],
   BACKUP_VIEWER: ["inventory:read", "job:read"],
-  SECURITY_OFFICER: ["inventory:read", "user:read", "audit:read", "job:read", "approval:decide"],
+  // keyset:manage is the Security Officer's alone: exporting a keyset hands out a private key that
+  // opens every backup made while it was active, whatever their passwords — a Security Officer's
+  // act, kept apart from the administrators who run the backups (KEY-6).
+  SECURITY_OFFICER: ["inventory:read", "user:read", "audit:read", "job:read", "approval:decide", "keyset:manage"],
 } as const satisfies Record<Role, readonly Permission[]>;
 
 export function hasPermission(role: Role, permission: Permission): boolean {
