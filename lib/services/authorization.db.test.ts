@@ -25,6 +25,10 @@ import { previewBackupJob } from "./backup/preview-backup-job";
 import { runBackupJobNow, setBackupJobEnabled, stopJobSession } from "./backup/run-backup-job";
 import { createBackupJob, updateBackupJob } from "./backup/save-backup-job";
 import { verifyBackupRepository } from "./backup/verify-repository";
+import { exportKeyset, generateRecoveryKeyset } from "@/lib/engine";
+import { keysetRowData } from "./recovery/keyset-store";
+import { listRecoveryKeysets } from "./recovery/list-recovery-keysets";
+import { exportRecoveryKeyset, generateRecoveryKeysetNow, importRecoveryKeyset, retireRecoveryKeyset, setRecoveryKeysetPolicy } from "./recovery/manage-recovery-keysets";
 import os from "node:os";
 import { listAuditEvents } from "./audit/list-audit-events";
 import { verifyAuditChain } from "./audit/verify-audit-chain";
@@ -118,6 +122,14 @@ const jobInput = (repositoryId: string, vm: { id: string; name: string }) => ({
   passwordConfirm: "a long enough password",
   schedule: { kind: "manual" as const },
 });
+
+/** A recovery keyset row with its private key sealed (2048-bit: quick to make; the services do not care). */
+async function keysetRow(options: { retired?: boolean } = {}) {
+  const keyset = await generateRecoveryKeyset({ modulusLength: 2048 });
+  await db.recoveryKeyset.create({ data: { ...keysetRowData(keyset, "generated"), retiredAt: options.retired ? new Date() : null } });
+  return keyset;
+}
+const keysetState = (id: string) => () => db.recoveryKeyset.findUnique({ where: { id }, select: { retiredAt: true, lastExportedAt: true, lastExportedById: true } });
 
 const SERVICES: ServiceCase[] = [
   // users
@@ -392,6 +404,55 @@ const SERVICES: ServiceCase[] = [
       return { call: (a) => setBackupJobEnabled(a, { jobId: job.id, enabled: false }).then(() => "ok"), target: () => db.backupJob.findUnique({ where: { id: job.id }, select: { enabled: true } }) };
     },
   },
+  // recovery keysets (KEY-6)
+  { service: "recovery/list-recovery-keysets#listRecoveryKeysets", permission: "job:read", write: false, prepare: read((a) => listRecoveryKeysets(a)) },
+  {
+    service: "recovery/manage-recovery-keysets#generateRecoveryKeysetNow",
+    permission: "keyset:manage",
+    write: true,
+    prepare: async () => ({ call: (a) => generateRecoveryKeysetNow(a), target: () => db.recoveryKeyset.count() }),
+  },
+  {
+    service: "recovery/manage-recovery-keysets#importRecoveryKeyset",
+    permission: "keyset:manage",
+    write: true,
+    prepare: async () => {
+      const keyset = await generateRecoveryKeyset({ modulusLength: 2048 });
+      const json = exportKeyset(keyset, { includePrivateKey: true, passphrase: "an import passphrase" });
+      return { call: (a) => importRecoveryKeyset(a, { json, passphrase: "an import passphrase" }), target: () => db.recoveryKeyset.findUnique({ where: { id: keyset.id } }) };
+    },
+  },
+  {
+    service: "recovery/manage-recovery-keysets#exportRecoveryKeyset",
+    permission: "keyset:manage",
+    write: true,
+    prepare: async () => {
+      // Retired: exporting needs no active keyset, and it wraps no other test's backups.
+      const keyset = await keysetRow({ retired: true });
+      return { call: (a) => exportRecoveryKeyset(a, { keysetId: keyset.id, passphrase: "an export passphrase", passphraseConfirm: "an export passphrase" }), target: keysetState(keyset.id) };
+    },
+  },
+  {
+    service: "recovery/manage-recovery-keysets#retireRecoveryKeyset",
+    permission: "keyset:manage",
+    write: true,
+    prepare: async () => {
+      const keyset = await keysetRow();
+      return { call: (a) => retireRecoveryKeyset(a, { keysetId: keyset.id }), target: keysetState(keyset.id) };
+    },
+  },
+  {
+    service: "recovery/manage-recovery-keysets#setRecoveryKeysetPolicy",
+    permission: "keyset:manage",
+    write: true,
+    prepare: async () => {
+      const rotateDays = 1 + Math.floor(Math.random() * 60);
+      return {
+        call: (a) => setRecoveryKeysetPolicy(a, { enabled: true, rotateDays, retentionDays: rotateDays * 12 }),
+        target: () => db.consoleSetting.findUnique({ where: { key: "recovery-keysets" } }),
+      };
+    },
+  },
 ];
 
 // Exported functions of lib/services that are not reachable by a signed-in user, and why.
@@ -450,6 +511,12 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "backup/job-dto#toJobSummaryDto": "pure helper",
   "backup/repository-dto#toRepositoryDto": "pure helper",
   "backup/repository-store#openCataloguedRepository": "helper of the services and the runner",
+  "recovery/runner-keysets#activeRecoveryKeysets": "system: the runner adds the active keysets' public keys to each session's protection",
+  "recovery/runner-keysets#maintainRecoveryKeysets": "system: the runner applies the keyset policy (rotation, retention) at start and hourly",
+  "recovery/keyset-store#readKeysetPolicy": "helper of the keyset services and the runner",
+  "recovery/keyset-store#newKeyset": "helper: generates a key pair (after the caller authorized)",
+  "recovery/keyset-store#keysetRowData": "helper: a keyset's row, private key sealed",
+  "recovery/keyset-store#keysetFromRow": "helper of the keyset services and the runner",
 };
 
 const servicesDir = path.resolve(__dirname);
