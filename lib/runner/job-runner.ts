@@ -2,6 +2,7 @@ import "server-only";
 import { db } from "@/lib/db/client";
 import { runBackupSession } from "./run-backup-session";
 import { runRepositoryVerify } from "./run-repository-verify";
+import { maintainRecoveryKeysets } from "@/lib/services/recovery/runner-keysets";
 
 // The job runner inside the console's server process. The database is the queue: an action
 // inserts a "queued" session (or asks for a verify) and wakes the runner; the runner claims one
@@ -11,12 +12,15 @@ import { runRepositoryVerify } from "./run-repository-verify";
 // restore point, and the next run continues the chain (BKP-6).
 
 const TICK_MS = 2_000;
+/** Recovery keyset rotation and retention (KEY-6) are checked at start, then at most hourly. */
+const KEYSET_CHECK_MS = 3_600_000;
 
 interface RunnerState {
   started: boolean;
   busy: boolean;
   timer?: NodeJS.Timeout;
   verifyQueue: string[];
+  keysetsCheckedAt?: number;
 }
 
 // One runner per process, even when Next.js loads this module in several bundles.
@@ -61,6 +65,10 @@ async function tick(): Promise<void> {
   if (state.busy) return;
   state.busy = true;
   try {
+    if (Date.now() - (state.keysetsCheckedAt ?? 0) >= KEYSET_CHECK_MS) {
+      state.keysetsCheckedAt = Date.now();
+      await maintainRecoveryKeysets().catch((e: unknown) => console.error("[runner] recovery keyset maintenance failed:", e instanceof Error ? e.message : e));
+    }
     await scheduleDueJobs();
     for (;;) {
       const repositoryId = state.verifyQueue.shift();

@@ -9,6 +9,7 @@ import { candidateProxies, keyProviderNames, keyProviderReachable, resolveSelect
 import { parseIds, parseSchedule, parseSelection } from "@/lib/services/backup/job-dto";
 import { protectionPlanFor } from "@/lib/services/backup/job-keys";
 import { openCataloguedRepository } from "@/lib/services/backup/repository-store";
+import { activeRecoveryKeysets } from "@/lib/services/recovery/runner-keysets";
 import { backupHost, platform } from "@/lib/services/inventory/platform";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { SessionRecorder } from "./session-recorder";
@@ -68,6 +69,11 @@ export async function runBackupSession(sessionId: string): Promise<void> {
     } else {
       rec.say(job.encryptionMode === "off" ? "Backup encryption is OFF: points are sealed under a console key only (TRN-7)." : `Backup encryption: password (user key ${protection.plan.password!.key.idHex}).`, job.encryptionMode === "off" ? "warning" : "info");
     }
+    // KEY-6: every active recovery keyset also wraps the new points' keys.
+    protection.plan.recoveryKeysets = await activeRecoveryKeysets();
+    const keysetIds = protection.plan.recoveryKeysets.map((k) => k.id);
+    if (keysetIds.length) rec.say(`Recovery keyset(s) ${keysetIds.join(", ")} also wrap the new points' keys (KEY-6).`);
+    else rec.say(`No recovery keyset: a lost ${job.encryptionMode === "kms" ? "KMS key" : "password"} would mean lost backups (KEY-6).`, "warning");
   } catch (e) {
     await protection!?.close().catch(() => undefined);
     for (const vm of rec.progress.vms) vm.status = "skipped";
