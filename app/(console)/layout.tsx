@@ -19,6 +19,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
       ? [
           { href: "/jobs", label: "Backup jobs" },
           { href: "/repositories", label: "Repositories" },
+          { href: "/recovery-keysets", label: "Recovery keysets" },
         ]
       : []),
     { href: "/inventory", label: "Inventory" },
