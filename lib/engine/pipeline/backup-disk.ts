@@ -11,9 +11,11 @@
 //   fallback     unknown / reset change id (FileFault): a full plan in a session whose parent is
 //                the chain's latest point, so unchanged blocks deduplicate against it (BKP-2).
 //
-// Hot path: two reusable block buffers (read-ahead of the next block while the session seals the
-// current one), no allocation per block. writeDisk finishes with a block before it asks for the
-// next (it seals a copy into the pack), which is what makes the reuse safe.
+// Hot path: two reusable block buffers (read-ahead of the next block while the session takes the
+// current one), no allocation per block. writeDisk copies a block into a slot of its codec pool
+// before it asks for the next, which is what makes the reuse safe; hashing, compression and
+// encryption run on worker threads for disks with at least 64 MiB to read (`bytesHint`), so this
+// thread only reads and compares for zeros.
 
 import type { DiskArea, DiskReader } from "../../platform/lab/data-plane/types";
 import { isAllZero } from "../bytes";
@@ -136,7 +138,7 @@ export async function backupDisk(o: BackupDiskOptions): Promise<DiskBackupResult
     }
   }
 
-  const stats = await o.session.writeDisk(diskId, { capacity, blocks: blocks(), inherit: incremental, attributes: o.attributes });
+  const stats = await o.session.writeDisk(diskId, { capacity, blocks: blocks(), inherit: incremental, attributes: o.attributes, bytesHint: bytesToRead });
   bytesTransferred = stats.bytesStored;
   report(true);
   return { diskId, incremental, blocksRead: indexes.length, bytesRead, zeroBlocks, bytesTransferred, durationMs: now() - started, stats };

@@ -4,6 +4,9 @@
 // authenticated and hash-checked by OpenPoint.readBlock (a damaged block fails the restore and is
 // named: BlockDamagedError). The file is written to `<file>.partial` and renamed when complete, so
 // an interrupted restore never leaves a plausible-looking image.
+//
+// Blocks come from OpenPoint.readBlocks: records are read ahead and opened (authenticated,
+// decompressed, hash-checked) on worker threads for large disks while this thread writes.
 
 import { open, rename, rm } from "node:fs/promises";
 import { NotFoundError } from "../errors";
@@ -27,6 +30,8 @@ export interface RestoreDiskOptions {
   progressIntervalMs?: number;
   now?: () => number;
   signal?: AbortSignal;
+  /** Worker threads for opening blocks (OpenPoint.readBlocks): "auto" (default), "off", "on". */
+  workers?: "auto" | "off" | "on";
 }
 
 export interface RestoreDiskResult {
@@ -60,9 +65,8 @@ export async function restoreDiskToFile(o: RestoreDiskOptions): Promise<RestoreD
   };
   try {
     await handle.truncate(info.capacity);
-    for (const index of data) {
+    for await (const { index, data: block } of o.point.readBlocks(o.diskId, data, { workers: o.workers })) {
       o.signal?.throwIfAborted();
-      const block = await o.point.readBlock(o.diskId, index);
       await handle.write(block, 0, block.length, index * blockSize);
       bytesWritten += block.length;
       report(Math.min(info.capacity, (index + 1) * blockSize), false);

@@ -10,20 +10,28 @@
 // Crash safety (BKP-6): nothing existing is modified before the point file is written; packs and
 // the index are new files, the point file appears atomically (the commit), the chain file is
 // replaced last. An interrupted session leaves only unreferenced new files.
+//
+// Pipeline: writeDisk copies each non-zero block into a slot of a BlockCodecPool (lib/engine/
+// workers) and moves on; the pool hashes and compresses it (worker threads, or inline). A single
+// sequencer then takes the blocks in the order they were supplied — dedupe decision, pack and
+// entry index, exactly as a one-by-one writer would — and sends new blocks back to be sealed.
+// Sealed records land in their reserved place in the pack; complete packs are written in order,
+// a few at a time. Slots and pack buffers are fixed in number: that bounds memory and slows the
+// reader down when the codec or the store cannot keep up.
 
-import { idHex, newId } from "../bytes";
+import { idHex, isAllZero, newId } from "../bytes";
 import { EngineError, InvalidArgumentError } from "../errors";
-import { NonceSequence } from "../keys/aead";
 import { KeyRing } from "../keys/key-ring";
 import { keyIdsOf, protectionHeaders, protectKey, resolveProtection, type ProtectionPlan, type ResolvedProtection } from "../keys/protection";
 import { SecretKey } from "../keys/secret-key";
 import { wrapWithKey } from "../keys/wrap";
-import { prepareBlock, sealRecord } from "./block-codec";
+import { BlockCodecPool, defaultThreadCount, type CodecSlot, type PreparedBlock } from "../workers/codec-pool";
+import { recordLengthOf } from "./block-codec";
 import { writeChainFile } from "./chain-writer";
 import { encodeIndex, indexFileName, type IndexedPack } from "./index-file";
 import { RepositoryLock } from "./locks";
 import { blockCountOf, blockLength, type OpenPoint } from "./open-point";
-import { PackBuilder, packFileName } from "./pack";
+import { PackAssembler, packFileName } from "./pack";
 import { encodePoint, pointContext, pointFileName, type BlockEntry, type DiskMap } from "./point-file";
 import type { RecordCatalogue } from "./record-catalogue";
 import type { Repository } from "./repository";
@@ -45,7 +53,15 @@ export interface DiskSource {
   inherit?: boolean;
   /** Per-disk metadata the pipeline keeps (storage policy, disk key id — BKP-4). */
   attributes?: Record<string, unknown>;
+  /**
+   * Bytes the caller expects to supply (backupDisk passes its planned read): with workers "auto",
+   * a disk of at least WORKER_THRESHOLD_BYTES starts the codec's worker threads.
+   */
+  bytesHint?: number;
 }
+
+/** With workers "auto", a disk with this much to write starts worker threads (below: inline is faster). */
+export const WORKER_THRESHOLD_BYTES = 64 * 1024 * 1024;
 
 export interface DiskWriteStats {
   diskId: string;
@@ -69,8 +85,19 @@ export interface BeginPointOptions {
   parent?: "latest" | "none";
   /** Point metadata the pipeline keeps (VM configuration, keyId, encryption.bundle — BKP-4). */
   attributes?: Record<string, unknown>;
-  /** Nonce fixed field of this writer; distinct per worker writing with the same session key. */
+  /**
+   * Nonce fixed fields of this writer: lane L of its codec (0 = this thread, 1… = worker threads)
+   * seals with fixed field `writerId × 256 + L`. Default 0. At most 0xFFFFFE.
+   */
   writerId?: number;
+  /**
+   * Worker threads for hashing, compression and encryption: "auto" (default) starts them for a disk
+   * with at least WORKER_THRESHOLD_BYTES to write and runs inline while they start; "off" keeps all
+   * work on this thread; "on" sends every block through them (tests: the threaded path on small data).
+   */
+  workers?: "auto" | "off" | "on";
+  /** Threads when they run (default: one per core, at most 4). */
+  workerThreads?: number;
 }
 
 export interface CommitResult {
@@ -86,18 +113,85 @@ export interface CommitResult {
 
 type DedupeTarget = Extract<BlockEntry, { kind: "data" }>;
 
+/** A block on its way through the pipeline, in the order writeDisk received it. */
+type Job =
+  | { kind: "zero"; index: number; map: DiskMap; stats: DiskWriteStats }
+  | { kind: "data"; index: number; map: DiskMap; stats: DiskWriteStats; slot: CodecSlot; length: number; prepared: Promise<PreparedBlock> };
+
+/** Packs held in memory at once (one filling, the rest complete or being written). */
+const PACK_MEMORY_BUDGET = 96 * 1024 * 1024;
+const MAX_PACKS_IN_MEMORY = 4;
+
+/** A pack buffer: shared memory the codec lanes seal records into (registered target `id`). */
+interface PackBuffer {
+  buffer: Buffer;
+  target: number;
+}
+
+/** Reusable pack buffers, a fixed number of them: waiting for one is the store's backpressure. */
+class PackBufferPool {
+  private readonly free: PackBuffer[] = [];
+  private made = 0;
+  private readonly waiters: Array<{ resolve: (b: PackBuffer) => void; reject: (e: unknown) => void }> = [];
+  private interrupted: unknown;
+  readonly max: number;
+
+  constructor(readonly capacity: number) {
+    this.max = Math.max(2, Math.min(MAX_PACKS_IN_MEMORY, Math.floor(PACK_MEMORY_BUDGET / capacity)));
+  }
+
+  /** `register` makes a new buffer's memory known to the codec (once per buffer). */
+  acquire(register: (memory: SharedArrayBuffer) => number): Promise<PackBuffer> {
+    if (this.interrupted !== undefined) return Promise.reject(this.interrupted);
+    const b = this.free.pop();
+    if (b) return Promise.resolve(b);
+    if (this.made < this.max) {
+      this.made++;
+      const memory = new SharedArrayBuffer(this.capacity);
+      return Promise.resolve({ buffer: Buffer.from(memory), target: register(memory) });
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  release(b: PackBuffer): void {
+    const w = this.waiters.shift();
+    if (w) w.resolve(b);
+    else this.free.push(b);
+  }
+
+  interrupt(e: unknown): void {
+    this.interrupted ??= e;
+    for (const w of this.waiters.splice(0)) w.reject(this.interrupted);
+  }
+}
+
 export class BackupSession {
   private state: "open" | "committed" | "failed" | "aborted" = "open";
   private readonly sessionKey: SecretKey;
   private readonly metakey: SecretKey;
   private readonly storageKey: SecretKey;
-  private readonly nonces: NonceSequence;
   private readonly usedSessionKeys = new Map<string, SecretKey>();
   private readonly dedupe = new Map<string, DedupeTarget>();
   private readonly disks = new Map<string, DiskMap>();
   private readonly stats: DiskWriteStats[] = [];
-  private readonly written: IndexedPack[] = [];
-  private pack: PackBuilder | undefined;
+  /** Packs written, with their place in creation order (the index lists them in that order). */
+  private readonly written: Array<IndexedPack & { seq: number }> = [];
+  /** The pack receiving reservations. */
+  private pack: PackAssembler | undefined;
+  /** The pooled buffer under each pack in memory. */
+  private readonly packMemory = new Map<PackAssembler, PackBuffer>();
+  private packSeq = 0;
+  /** Closed packs not yet handed to the store, oldest first (written in this order). */
+  private readonly closedPacks: Array<{ pack: PackAssembler; seq: number }> = [];
+  private readonly puts = new Set<Promise<void>>();
+  private readonly packBuffers: PackBufferPool;
+  private codec: BlockCodecPool | undefined;
+  /** Blocks waiting for the sequencer, in the order writeDisk received them. */
+  private readonly queue: Job[] = [];
+  private sequencerRunning = false;
+  private sequencing: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  private readonly wakeups: Array<() => void> = [];
   /** Packs of this session (written or being built): their records use this session's key. */
   private readonly ownPacks = new Set<string>();
   readonly pointId: Buffer;
@@ -122,13 +216,18 @@ export class BackupSession {
     this.sessionKey = SecretKey.generate("session", random);
     this.metakey = SecretKey.generate("metakey", random);
     this.storageKey = SecretKey.generate("storage", random);
-    this.nonces = new NonceSequence(options.writerId ?? 0);
     this.usedSessionKeys.set(this.sessionKey.idHex, this.sessionKey);
+    this.packBuffers = new PackBufferPool(repo.config.packTargetSize + recordLengthOf(repo.config.blockSize));
     for (const d of parent?.body.disks ?? []) for (const e of d.blocks.values()) if (e.kind === "data") this.dedupe.set(e.contentHash.toString("hex"), e);
   }
 
   static async begin(repo: Repository, options: BeginPointOptions): Promise<BackupSession> {
     if (options.chainId !== undefined && !/^[0-9a-f]{32}$/.test(options.chainId)) throw new InvalidArgumentError("chainId is 32 hex digits");
+    const writerId = options.writerId ?? 0;
+    if (!Number.isInteger(writerId) || writerId < 0 || writerId > 0xfffffe) throw new InvalidArgumentError("writerId is an integer from 0 to 0xFFFFFE");
+    if (options.workerThreads !== undefined && (!Number.isInteger(options.workerThreads) || options.workerThreads < 1 || options.workerThreads > 255)) {
+      throw new InvalidArgumentError("workerThreads is an integer from 1 to 255");
+    }
     const protection = await resolveProtection(options.protection, repo.now());
     const ring = options.keyRing ?? new KeyRing();
     if (options.protection.password) ring.addPasswordKey(options.protection.password);
@@ -147,6 +246,11 @@ export class BackupSession {
 
   get parentPointId(): string | undefined {
     return this.parent?.pointId;
+  }
+
+  /** Jobs the codec ran inline and on threads so far (tests and benchmarks look). */
+  get codecJobs(): { inline: number; threads: number; threadCount: number } {
+    return { ...(this.codec?.jobs ?? { inline: 0, threads: 0 }), threadCount: this.codec?.threadCount ?? 0 };
   }
 
   async writeDisk(diskId: string, source: DiskSource): Promise<DiskWriteStats> {
@@ -171,15 +275,27 @@ export class BackupSession {
       }
     }
     try {
+      const codec = this.codecFor(source.bytesHint ?? 0);
       for await (const block of source.blocks) {
+        if (this.failure !== undefined) throw this.failure;
         mustSupply.delete(block.index);
         const expected = blockLength(source.capacity, blockSize, block.index);
         if (!Number.isInteger(block.index) || block.index < 0 || expected === 0) throw new InvalidArgumentError(`block ${block.index} is outside disk ${diskId}`);
         if (block.data.length !== expected) throw new InvalidArgumentError(`block ${block.index} of disk ${diskId} must be ${expected} bytes`);
         stats.blocksIn++;
         stats.bytesIn += expected;
-        map.blocks.set(block.index, await this.storeBlock(block.data, stats));
+        if (isAllZero(block.data)) {
+          this.enqueue({ kind: "zero", index: block.index, map, stats });
+          continue;
+        }
+        // The block is copied into a slot before the next one is asked for: callers may reuse buffers.
+        const slot = await codec.acquire();
+        slot.input.set(block.data);
+        const prepared = codec.prepare(slot, expected, this.repo.config.compressionId);
+        prepared.catch(() => undefined); // surfaced by the sequencer
+        this.enqueue({ kind: "data", index: block.index, map, stats, slot, length: expected, prepared });
       }
+      await this.drainSequencer();
       if (mustSupply.size) throw new InvalidArgumentError(`disk ${diskId} changed size: supply block ${[...mustSupply][0]} in full`);
       stats.inheritedBlocks = map.blocks.size - stats.blocksIn;
       if (source.inherit) {
@@ -191,6 +307,8 @@ export class BackupSession {
       }
     } catch (e) {
       this.state = "failed";
+      this.fail(e);
+      await this.quiesce();
       throw e;
     }
     this.disks.set(diskId, map);
@@ -198,40 +316,202 @@ export class BackupSession {
     return stats;
   }
 
-  private async storeBlock(data: Uint8Array, stats: DiskWriteStats): Promise<BlockEntry> {
-    const prepared = prepareBlock(data, this.repo.config.compressionId);
-    if (prepared.kind === "zero") {
-      stats.zeroBlocks++;
-      return { kind: "zero" };
+  /** The session's codec pool; starts its threads when this disk is worth it (see `workers`). */
+  private codecFor(bytesHint: number): BlockCodecPool {
+    const mode = this.options.workers ?? "auto";
+    const threads = this.options.workerThreads ?? defaultThreadCount();
+    const writerId = this.options.writerId ?? 0;
+    this.codec ??= new BlockCodecPool({
+      blockSize: this.repo.config.blockSize,
+      sessionKey: this.sessionKey.expose(),
+      fixedField: (lane) => writerId * 256 + lane,
+      requireThreads: mode === "on",
+      slots: 2 * threads + 2,
+    });
+    if (mode === "on" || (mode === "auto" && bytesHint >= WORKER_THRESHOLD_BYTES)) this.codec.startThreads(threads);
+    return this.codec;
+  }
+
+  // ---- the sequencer: blocks in the order they came, one decision at a time ----
+
+  private enqueue(job: Job): void {
+    this.queue.push(job);
+    if (this.sequencerRunning) return;
+    this.sequencerRunning = true;
+    this.sequencing = this.runSequencer();
+  }
+
+  private async runSequencer(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        if (this.failure !== undefined) return;
+        const job = this.queue[0];
+        try {
+          if (job.kind === "data") await this.sequenceData(job);
+          else {
+            job.stats.zeroBlocks++;
+            job.map.blocks.set(job.index, { kind: "zero" });
+          }
+        } catch (e) {
+          this.fail(e);
+          return;
+        }
+        this.queue.shift();
+      }
+    } finally {
+      // Cleared in the same turn as the last check of the queue, so enqueue() never misses a run.
+      this.sequencerRunning = false;
+      if (this.failure !== undefined) this.dropQueue();
     }
-    const hit = this.dedupe.get(prepared.contentHash.toString("hex"));
-    if (hit && hit.plainLength === prepared.plainLength && (await this.trackKeyOf(hit))) {
+  }
+
+  private async sequenceData(job: Extract<Job, { kind: "data" }>): Promise<void> {
+    const { stats, slot } = job;
+    const codec = this.codec!;
+    const prepared = await job.prepared;
+    const hex = prepared.contentHash.toString("hex");
+    const hit = this.dedupe.get(hex);
+    if (hit && hit.plainLength === job.length && (await this.trackKeyOf(hit))) {
+      codec.release(slot);
       stats.dedupedBlocks++;
-      return hit;
+      job.map.blocks.set(job.index, hit);
+      return;
     }
     const { config } = this.repo;
-    if (!this.pack) {
-      this.pack = new PackBuilder(config.repositoryId, newId(this.repo.random), this.repo.now());
-      this.ownPacks.add(idHex(this.pack.packId));
-    }
-    const entryIndex = this.pack.nextEntryIndex;
+    const recordLength = recordLengthOf(prepared.payloadLength);
+    const pack = this.pack ?? (await this.openPack());
+    const entryIndex = pack.reserve(recordLength, { sessionKeyId: this.sessionKey.id, compressionId: prepared.compressionId, plainLength: job.length });
     const identity = {
       repositoryId: config.repositoryId,
-      packId: this.pack.packId,
+      packId: pack.packId,
       entryIndex,
       sessionKeyId: this.sessionKey.id,
       compressionId: prepared.compressionId,
-      plainLength: prepared.plainLength,
+      plainLength: job.length,
       contentHash: prepared.contentHash,
     };
-    const record = sealRecord(this.sessionKey.expose(), this.nonces.next(), prepared.payload, identity);
-    this.pack.add(record, { sessionKeyId: this.sessionKey.id, compressionId: prepared.compressionId, plainLength: prepared.plainLength });
-    const entry: DedupeTarget = { kind: "data", packId: idHex(this.pack.packId), entryIndex, plainLength: prepared.plainLength, contentHash: prepared.contentHash };
-    this.dedupe.set(prepared.contentHash.toString("hex"), entry);
+    const entry: DedupeTarget = { kind: "data", packId: idHex(pack.packId), entryIndex, plainLength: job.length, contentHash: prepared.contentHash };
+    this.dedupe.set(hex, entry);
     stats.storedBlocks++;
-    stats.bytesStored += record.length;
-    if (this.pack.byteLength >= config.packTargetSize) await this.flushPack();
-    return entry;
+    stats.bytesStored += recordLength;
+    job.map.blocks.set(job.index, entry);
+    if (pack.byteLength >= config.packTargetSize) this.closePack();
+    const target = { buffer: this.packMemory.get(pack)!.target, offset: pack.bufferOffsetOf(entryIndex) };
+    codec.seal(slot, prepared.payloadLength, identity, target).then(
+      (sealed) => {
+        if (this.failure !== undefined) return;
+        pack.fill(entryIndex, sealed.recordHash);
+        codec.release(slot);
+        this.writeCompletePacks();
+      },
+      (e: unknown) => this.fail(e),
+    );
+  }
+
+  private async openPack(): Promise<PackAssembler> {
+    const codec = this.codec!;
+    const memory = await this.packBuffers.acquire((m) => codec.registerTarget(m));
+    if (this.failure !== undefined) {
+      this.packBuffers.release(memory);
+      throw this.failure;
+    }
+    const pack = new PackAssembler(this.repo.config.repositoryId, newId(this.repo.random), this.repo.now(), memory.buffer);
+    this.packMemory.set(pack, memory);
+    this.ownPacks.add(idHex(pack.packId));
+    this.pack = pack;
+    return pack;
+  }
+
+  private closePack(): void {
+    const pack = this.pack;
+    if (!pack) return;
+    this.pack = undefined;
+    if (pack.entries.length === 0) {
+      this.releasePackMemory(pack);
+      return;
+    }
+    pack.close();
+    this.closedPacks.push({ pack, seq: this.packSeq++ });
+    this.writeCompletePacks();
+  }
+
+  /** Hands complete packs to the store, oldest first (so the order of writes is deterministic). */
+  private writeCompletePacks(): void {
+    while (this.failure === undefined && this.closedPacks.length && this.closedPacks[0].pack.complete) {
+      const { pack, seq } = this.closedPacks.shift()!;
+      const put = (async () => {
+        try {
+          const { chunks, length } = pack.finish();
+          await this.repo.store.put(packFileName(pack.packId), chunks);
+          this.written.push({ packId: pack.packId, packLength: length, entries: pack.entries, seq });
+        } finally {
+          this.releasePackMemory(pack);
+        }
+        await this.lock.refresh(this.repo.now());
+      })();
+      this.puts.add(put);
+      put.then(
+        () => {
+          this.puts.delete(put);
+          this.wake();
+        },
+        (e: unknown) => {
+          this.puts.delete(put);
+          this.fail(e);
+        },
+      );
+    }
+    this.wake();
+  }
+
+  private releasePackMemory(pack: PackAssembler): void {
+    const memory = this.packMemory.get(pack);
+    if (!memory) return;
+    this.packMemory.delete(pack);
+    this.packBuffers.release(memory);
+  }
+
+  private fail(e: unknown): void {
+    if (this.failure === undefined) this.failure = e;
+    this.codec?.interrupt(this.failure);
+    this.packBuffers.interrupt(this.failure);
+    this.wake();
+  }
+
+  private dropQueue(): void {
+    for (const job of this.queue.splice(0)) if (job.kind === "data") job.prepared.catch(() => undefined);
+  }
+
+  private wake(): void {
+    for (const w of this.wakeups.splice(0)) w();
+  }
+
+  private nextWake(): Promise<void> {
+    return new Promise((resolve) => this.wakeups.push(resolve));
+  }
+
+  /** Every block received so far has its map entry (seals may still be running). */
+  private async drainSequencer(): Promise<void> {
+    while (this.sequencerRunning) await this.sequencing;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Every pack of the session is in the store. */
+  private async writeAllPacks(): Promise<void> {
+    await this.drainSequencer();
+    this.closePack();
+    for (;;) {
+      if (this.failure !== undefined) throw this.failure;
+      if (!this.closedPacks.length && !this.puts.size) return;
+      await this.nextWake();
+    }
+  }
+
+  /** After a failure: waits for the writes already started, so the store is still when we return. */
+  private async quiesce(): Promise<void> {
+    while (this.sequencerRunning) await this.sequencing.catch(() => undefined);
+    while (this.puts.size) await Promise.allSettled([...this.puts]);
+    await this.codec?.close();
   }
 
   /** Makes sure the session key of a reused record is wrapped into this point. False if unknown. */
@@ -251,25 +531,17 @@ export class BackupSession {
     return true;
   }
 
-  private async flushPack(): Promise<void> {
-    const pack = this.pack;
-    if (!pack || pack.entries.length === 0) return;
-    const { chunks, length } = pack.finish();
-    await this.repo.store.put(packFileName(pack.packId), chunks);
-    this.written.push({ packId: pack.packId, packLength: length, entries: pack.entries });
-    this.pack = undefined;
-    await this.lock.refresh(this.repo.now());
-  }
-
   /** Writes packs, index and the point file; the point is visible from here on. */
   async commit(): Promise<CommitResult> {
     this.assertOpen();
     const { repo } = this;
     const { repositoryId } = repo.config;
     try {
-      await this.flushPack();
-      if (this.written.length) {
-        await repo.store.put(indexFileName(this.sessionId), encodeIndex({ repositoryId, sessionId: this.sessionId, createdAt: repo.now(), packs: this.written }));
+      await this.writeAllPacks();
+      await this.codec?.close();
+      const written = [...this.written].sort((a, b) => a.seq - b.seq).map(({ packId, packLength, entries }) => ({ packId, packLength, entries }));
+      if (written.length) {
+        await repo.store.put(indexFileName(this.sessionId), encodeIndex({ repositoryId, sessionId: this.sessionId, createdAt: repo.now(), packs: written }));
       }
       const ctx = pointContext(repositoryId, this.pointId);
       const protections = await protectKey(this.protection, this.storageKey, ctx, repo.random);
@@ -312,9 +584,14 @@ export class BackupSession {
         warnings,
       };
     } catch (e) {
-      if (this.state !== "committed") this.state = "failed";
+      if (this.state !== "committed") {
+        this.state = "failed";
+        this.fail(e);
+        await this.quiesce();
+      }
       throw e;
     } finally {
+      await this.codec?.close();
       this.metakey.destroy();
       this.sessionKey.destroy();
       this.parent?.close();
@@ -325,6 +602,8 @@ export class BackupSession {
   async abort(): Promise<void> {
     if (this.state === "committed" || this.state === "aborted") return;
     this.state = "aborted";
+    this.fail(new InvalidArgumentError("this backup session was aborted"));
+    await this.quiesce();
     this.sessionKey.destroy();
     this.metakey.destroy();
     this.storageKey.destroy();

@@ -55,6 +55,24 @@ export class FilesystemStore implements RepositoryStore {
     });
   }
 
+  async getRangeInto(name: string, offset: number, target: Uint8Array): Promise<number> {
+    assertValidName(name);
+    return this.io("read", name, async () => {
+      const fh = await open(this.pathOf(name), "r");
+      try {
+        let done = 0;
+        while (done < target.length) {
+          const { bytesRead } = await fh.read(target, done, target.length - done, offset + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return done;
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
   async size(name: string): Promise<number | undefined> {
     assertValidName(name);
     try {

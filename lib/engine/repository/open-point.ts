@@ -7,6 +7,7 @@ import { idHex } from "../bytes";
 import { BlockDamagedError, EngineError, InvalidArgumentError, NotFoundError, type DamageReason } from "../errors";
 import { describeKey } from "../keys/key-header";
 import type { SecretKey } from "../keys/secret-key";
+import { BlockCodecPool, defaultThreadCount, type CodecSlot } from "../workers/codec-pool";
 import { openRecord, recordHash, type OpenResult } from "./block-codec";
 import type { PackEntry } from "./pack";
 import { packFileName } from "./pack";
@@ -85,6 +86,24 @@ export async function fetchAndCheck(
   return checkRecord(repositoryId, block, pe, record, sessionKeys);
 }
 
+export interface ReadBlocksOptions {
+  /**
+   * Worker threads for authentication, decompression and hashing: "auto" (default) for reads of at
+   * least 64 MiB, "off", or "on" (tests). The threads start while the first blocks open inline.
+   */
+  workers?: "auto" | "off" | "on";
+  workerThreads?: number;
+}
+
+/** With workers "auto", a read of this many bytes starts worker threads. */
+export const READ_WORKER_THRESHOLD_BYTES = 64 * 1024 * 1024;
+
+export interface ReadBlock {
+  index: number;
+  /** The block's bytes: valid until the next block is asked for (the buffer is reused). */
+  data: Buffer;
+}
+
 export class OpenPoint {
   private readonly disksById: Map<string, DiskMap>;
 
@@ -152,6 +171,102 @@ export class OpenPoint {
     const result = await fetchAndCheck(this.store, this.catalogue, this.decoded.header.repositoryId, entry, this.keys.sessionKeys);
     if (!result.ok) throw new BlockDamagedError(this.pointId, diskId, index, result.reason, entry.packId);
     return result.data;
+  }
+
+  /**
+   * Reads many blocks in the given order with read-ahead: records are fetched ahead (straight into
+   * the codec's slots when the store can) and opened on worker threads while the caller writes the
+   * previous block. Same checks and errors as readBlock (BlockDamagedError names a damaged block,
+   * in its turn). Each block's buffer is reused once the next one is asked for.
+   */
+  async *readBlocks(diskId: string, indexes: readonly number[], options: ReadBlocksOptions = {}): AsyncGenerator<ReadBlock> {
+    const disk = this.disk(diskId);
+    for (const index of indexes) {
+      if (!Number.isInteger(index) || index < 0 || blockLength(disk.capacity, this.blockSize, index) === 0) throw new InvalidArgumentError(`block ${index} is outside disk ${diskId}`);
+    }
+    const mode = options.workers ?? "auto";
+    const threads = options.workerThreads ?? defaultThreadCount();
+    const pool = new BlockCodecPool({ blockSize: this.blockSize, requireThreads: mode === "on", slots: 2 * threads + 4 });
+    const bytes = indexes.length * this.blockSize;
+    if (mode === "on" || (mode === "auto" && bytes >= READ_WORKER_THRESHOLD_BYTES)) pool.startThreads(threads);
+    const zero = Buffer.alloc(this.blockSize);
+    type Opened = { index: number; slot?: CodecSlot; length: number };
+    const inflight: Array<Promise<Opened>> = [];
+    let next = 0;
+    const start = () => {
+      const index = indexes[next++];
+      const p = this.fetchAndOpen(pool, disk, index);
+      p.catch(() => undefined); // surfaced in its turn
+      inflight.push(p);
+    };
+    try {
+      while (next < indexes.length && inflight.length < pool.layout.count) start();
+      while (inflight.length) {
+        const opened = await inflight.shift()!;
+        try {
+          yield { index: opened.index, data: (opened.slot ? opened.slot.output : zero).subarray(0, opened.length) };
+        } finally {
+          if (opened.slot) pool.release(opened.slot);
+        }
+        if (next < indexes.length) start();
+      }
+    } finally {
+      pool.interrupt(new InvalidArgumentError("the block reader was closed"));
+      await Promise.allSettled(inflight);
+      await pool.close();
+    }
+  }
+
+  private async fetchAndOpen(pool: BlockCodecPool, disk: DiskMap, index: number): Promise<{ index: number; slot?: CodecSlot; length: number }> {
+    const length = blockLength(disk.capacity, this.blockSize, index);
+    const entry = disk.blocks.get(index);
+    if (!entry || entry.kind === "zero") return { index, length };
+    const damaged = (reason: DamageReason) => new BlockDamagedError(this.pointId, disk.diskId, index, reason, entry.packId);
+    let pe: PackEntry;
+    try {
+      pe = await this.catalogue.entry(entry.packId, entry.entryIndex);
+    } catch (e) {
+      if (e instanceof NotFoundError) throw damaged("missing-file");
+      if (e instanceof EngineError && e.code === "FILE_DAMAGED") throw damaged("missing-index");
+      throw e;
+    }
+    if (pe.length > pool.layout.inputBytes) throw damaged("inconsistent");
+    if (pe.plainLength !== entry.plainLength) throw damaged("inconsistent");
+    const key = this.keys.sessionKeys.get(idHex(pe.sessionKeyId));
+    if (!key) throw damaged("missing-session-key");
+    const slot = await pool.acquire();
+    try {
+      const target = slot.input.subarray(0, pe.length);
+      const file = packFileName(entry.packId);
+      let got: number;
+      try {
+        if (this.store.getRangeInto) got = await this.store.getRangeInto(file, pe.offset, target);
+        else {
+          const record = await this.store.getRange(file, pe.offset, pe.length);
+          got = record.copy(target);
+        }
+      } catch (e) {
+        if (e instanceof NotFoundError) throw damaged("missing-file");
+        throw e;
+      }
+      if (got < pe.length) throw damaged("truncated");
+      const identity = {
+        repositoryId: this.decoded.header.repositoryId,
+        packId: Buffer.from(entry.packId, "hex"),
+        entryIndex: entry.entryIndex,
+        sessionKeyId: pe.sessionKeyId,
+        compressionId: pe.compressionId,
+        plainLength: entry.plainLength,
+        contentHash: entry.contentHash,
+      };
+      const r = await pool.open(slot, pe.length, identity, key.expose(), pe.recordHash);
+      if (!r.ok) throw damaged(r.reason);
+      if (r.length !== length) throw damaged("inconsistent");
+      return { index, slot, length };
+    } catch (e) {
+      pool.release(slot);
+      throw e;
+    }
   }
 
   /** Forgets the point's own keys (best effort). The storage key belongs to the KeyRing's cache. */

@@ -107,6 +107,92 @@ export class PackBuilder {
   }
 }
 
+/**
+ * The pipelined twin of PackBuilder (same bytes): a record's place (entry index, offset) is reserved
+ * in order as soon as its length is known, and its bytes arrive later, in any order, from whichever
+ * lane sealed it. Records are copied into one reused buffer, so a pack costs no allocation per block.
+ */
+export class PackAssembler {
+  private readonly header: Buffer;
+  readonly entries: PackEntry[] = [];
+  private size: number;
+  private filled = 0;
+  private isClosed = false;
+
+  constructor(
+    readonly repositoryId: Buffer,
+    readonly packId: Buffer,
+    readonly createdAt: number,
+    /** Holds the records; at least packTargetSize + one record long (see BackupSession). */
+    readonly buffer: Buffer,
+  ) {
+    this.header = encodeHeader(repositoryId, packId, createdAt);
+    this.size = this.header.length;
+  }
+
+  get byteLength(): number {
+    return this.size;
+  }
+  get nextEntryIndex(): number {
+    return this.entries.length;
+  }
+  get closed(): boolean {
+    return this.isClosed;
+  }
+  /** Closed, and every reserved record has arrived: ready to be written. */
+  get complete(): boolean {
+    return this.isClosed && this.filled === this.entries.length;
+  }
+
+  /** Reserves the next entry for a record of `length` bytes; returns its entry index. */
+  reserve(length: number, meta: Pick<PackEntry, "sessionKeyId" | "compressionId" | "plainLength">): number {
+    if (this.isClosed) throw new RangeError("this pack is closed");
+    const fits = this.size + length + SIZES.packEntry * (this.entries.length + 1) + 4 + SIZES.packFooter;
+    if (fits > 0xffffffff) throw new RangeError("a pack cannot exceed 4 GiB");
+    if (this.size - this.header.length + length > this.buffer.length) throw new RangeError("the pack buffer is too small");
+    this.entries.push({ offset: this.size, length, ...meta, recordHash: EMPTY_HASH });
+    this.size += length;
+    return this.entries.length - 1;
+  }
+
+  /** Where a reserved entry's record goes in `buffer`. */
+  bufferOffsetOf(entryIndex: number): number {
+    return this.entries[entryIndex].offset - this.header.length;
+  }
+
+  /**
+   * A reserved entry's record arrived, with its BLAKE3 (computed where it was sealed): copied from
+   * `record`, or already written into `buffer` at bufferOffsetOf(entryIndex) when omitted.
+   */
+  fill(entryIndex: number, hash: Buffer, record?: Uint8Array): void {
+    const e = this.entries[entryIndex];
+    if (!e || e.recordHash !== EMPTY_HASH || (record && record.length !== e.length)) throw new RangeError(`entry ${entryIndex} cannot take this record`);
+    if (record) this.buffer.set(record, this.bufferOffsetOf(entryIndex));
+    e.recordHash = hash;
+    this.filled++;
+  }
+
+  close(): void {
+    this.isClosed = true;
+  }
+
+  /** header || records || table || footer, as chunks for a vectored write (views of the buffer). */
+  finish(): { chunks: Buffer[]; length: number } {
+    if (!this.complete) throw new RangeError("the pack is not complete");
+    const table = new ByteWriter().u32(this.entries.length);
+    for (const e of this.entries) encodeEntry(table, e);
+    const tableBytes = table.finish();
+    const tableOffset = Buffer.alloc(4);
+    tableOffset.writeUInt32BE(this.size);
+    const sum = checksum(this.header, tableBytes, tableOffset);
+    const footer = Buffer.concat([tableOffset, sum, Buffer.from(MAGIC.packEnd, "ascii")]);
+    const records = this.buffer.subarray(0, this.size - this.header.length);
+    return { chunks: [this.header, records, tableBytes, footer], length: this.size + tableBytes.length + footer.length };
+  }
+}
+
+const EMPTY_HASH = Buffer.alloc(0);
+
 /** Decodes a pack's header and table from its first 48 bytes and its tail (table + footer). */
 export function decodePackTable(file: string, header: Buffer, tail: Buffer, packLength: number): PackTable {
   if (header.length < SIZES.packHeader || tail.length < SIZES.packFooter) throw new FileDamagedError(file, "truncated");

@@ -8,12 +8,19 @@ export interface RepositoryStore {
   /**
    * Creates or replaces `name` atomically: temp file, fsync, rename, folder fsync. A reader sees
    * the old content or the new, never a part; after a crash at most a temporary is left behind.
+   * The store keeps no reference to `data` once put resolves (callers reuse their buffers).
    */
   put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** The whole file. NotFoundError when it does not exist. */
   get(name: string): Promise<Buffer>;
   /** Up to `length` bytes from `offset` (fewer at end of file). NotFoundError when missing. */
   getRange(name: string, offset: number, length: number): Promise<Buffer>;
+  /**
+   * Optional fast path of getRange for restore: reads up to `target.length` bytes from `offset`
+   * into `target` (allocating nothing) and returns how many were read. Callers fall back to
+   * getRange when a store does not have it (fault twins, object stores).
+   */
+  getRangeInto?(name: string, offset: number, target: Uint8Array): Promise<number>;
   /** Size in bytes, or undefined when the file does not exist. */
   size(name: string): Promise<number | undefined>;
   /** Complete files whose name starts with `prefix`, sorted; never temporaries. */
