@@ -60,6 +60,10 @@ export async function runBackupSession(sessionId: string): Promise<void> {
   rec.say(`${selected.length} VM(s) to back up to repository ${job.repository.name}: ${selected.map((v) => v.name).join(", ")}.`);
 
   // 2. Keys, before anything is read (KEY-4/5). A KMS that does not answer refuses the start.
+  if (job.pendingApprovalId && job.encryptionMode !== "kms" && !job.passwordKeyHeader) {
+    for (const vm of rec.progress.vms) vm.status = "skipped";
+    return finish("failed", `the job's encryption waits for a Security Officer's approval (request ${job.pendingApprovalId}); nothing was read`);
+  }
   let protection: Awaited<ReturnType<typeof protectionPlanFor>>;
   try {
     protection = await protectionPlanFor(job);

@@ -35,8 +35,9 @@ export const checkKmsClusterNowAction = validatedAction("kms.check", kmsClusterI
 });
 
 export const removeKmsClusterAction = validatedAction("kms.remove", kmsClusterIdSchema, async (actor, input) => {
-  const { removed } = await removeKmsCluster(actor, input);
+  const { removed, pendingApprovalId } = await removeKmsCluster(actor, input);
   revalidatePath("/key-providers");
+  if (pendingApprovalId) return `Four-eyes approval is on: removing ${removed} waits for a Security Officer (see Approvals).`;
   return `Removed ${removed}. Its key providers are no longer monitored; the keys on the KMS are untouched.`;
 });
 

@@ -19,6 +19,7 @@ export const createUserAction = validatedAction("user.create", createUserSchema,
 export const changeUserRoleAction = validatedAction("user.change-role", changeUserRoleSchema, async (actor, input) => {
   const user = await changeUserRole(actor, input);
   revalidatePath("/users");
+  if (user.pendingApprovalId) return `Four-eyes approval is on: the role change of ${user.email} waits for a Security Officer (see Approvals).`;
   return `${user.email} is now ${ROLE_LABELS[user.role]}.`;
 });
 

@@ -15,8 +15,11 @@ export async function runBackupJobNow(actor: Actor, raw: { jobId: string }): Pro
   authorize(actor, "job:manage");
   const { jobId } = parseInput(jobIdSchema, raw);
   const sessionId = await serializableTransaction(async (tx) => {
-    const job = await tx.backupJob.findUnique({ where: { id: jobId }, select: { id: true, name: true } });
+    const job = await tx.backupJob.findUnique({ where: { id: jobId }, select: { id: true, name: true, pendingApprovalId: true, encryptionMode: true, passwordKeyHeader: true } });
     if (!job) throw new AppError("NOT_FOUND", "This job does not exist (it may have been removed).");
+    if (job.pendingApprovalId && job.encryptionMode !== "kms" && !job.passwordKeyHeader) {
+      throw new AppError("CONFLICT", `Job ${job.name} cannot run yet: its encryption waits for a Security Officer's approval (four-eyes).`);
+    }
     const active = await tx.jobSession.findFirst({ where: { jobId, state: { in: ["queued", "running"] } }, select: { id: true, state: true } });
     if (active) throw new AppError("CONFLICT", `Job ${job.name} is already ${active.state}. Open its session to follow it.`);
     const s = await tx.jobSession.create({ data: { jobId, state: "queued", trigger: "manual", requestedById: actor.id } });

@@ -9,6 +9,9 @@ import { serializableTransaction } from "@/lib/db/transaction";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
 import { createKmsBackupKey } from "@/lib/kmip/kmip-kms-wrapper";
+import type { DbTx } from "@/lib/db/client";
+import { createApprovalRequest } from "@/lib/services/approvals/create-approval-request";
+import { readFourEyes } from "@/lib/services/approvals/four-eyes-state";
 import { backupJobSchema, updateBackupJobSchema } from "@/lib/schemas/backup";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { deriveConsoleKey, deriveUserKey, kmsKeyNameFor, kmsWrapperFor } from "./job-keys";
@@ -18,6 +21,8 @@ type JobInput = z.infer<typeof backupJobSchema>;
 
 export interface SaveJobResult {
   id: string;
+  /** Set when four-eyes turned the encryption change into a request (SEC-2). */
+  approvalRequestId?: string;
   /** TRN-7 and other things the administrator should know; the job is saved. */
   warnings: string[];
 }
@@ -32,15 +37,19 @@ export async function createBackupJob(actor: Actor, raw: z.input<typeof backupJo
     throw new AppError("CONFLICT", `A job named ${input.name} exists.`, { name: ["This name is in use"] });
   }
   const keys = await keyFieldsFor(id, input, null);
-  const job = await serializableTransaction(async (tx) => {
-    const created = await tx.backupJob.create({ data: { id, ...commonFields(input), ...keys.fields, createdById: actor.id } });
+  const guarded = keys.guard && (await readFourEyes()).enabled;
+  const request = await serializableTransaction(async (tx) => {
+    const keyFields = guarded ? { encryptionMode: input.encryptionMode } : keys.fields;
+    await tx.backupJob.create({ data: { id, ...commonFields(input), ...keyFields, createdById: actor.id } });
     await recordAuditEvent(
-      { actor, action: "job.create", objectType: "backup-job", objectId: id, outcome: "success", details: { name: input.name, encryption: input.encryptionMode, ...keys.audit } },
+      { actor, action: "job.create", objectType: "backup-job", objectId: id, outcome: "success", details: { name: input.name, encryption: input.encryptionMode, ...keys.audit, fourEyes: guarded } },
       tx,
     );
-    return created;
+    return guarded ? requestKeyChange(tx, actor, id, keys, null) : null;
   });
-  return { id: job.id, warnings: await warningsFor(input) };
+  const warnings = await warningsFor(input);
+  if (request) warnings.push(`Four-eyes approval is on: the job's encryption waits for a Security Officer (request ${request.id}); it cannot run until then.`);
+  return { id, warnings, approvalRequestId: request?.id };
 }
 
 /**
@@ -57,8 +66,13 @@ export async function updateBackupJob(actor: Actor, raw: z.input<typeof updateBa
   const other = await db.backupJob.findUnique({ where: { name: input.name }, select: { id: true } });
   if (other && other.id !== current.id) throw new AppError("CONFLICT", `A job named ${input.name} exists.`, { name: ["This name is in use"] });
   const keys = await keyFieldsFor(current.id, input, current);
-  await serializableTransaction(async (tx) => {
-    await tx.backupJob.update({ where: { id: current.id }, data: { ...commonFields(input), ...keys.fields } });
+  const guarded = keys.guard && (await readFourEyes()).enabled;
+  const request = await serializableTransaction(async (tx) => {
+    if (guarded) {
+      await tx.backupJob.update({ where: { id: current.id }, data: commonFields(input) });
+      return requestKeyChange(tx, actor, current.id, keys, current);
+    }
+    await tx.backupJob.update({ where: { id: current.id }, data: { ...commonFields(input), ...keys.fields, ...(keys.changed ? { passwordApprovedById: null, passwordApprovedAt: null } : {}) } });
     if (keys.changed) await tx.jobVmState.deleteMany({ where: { jobId: current.id } });
     await recordAuditEvent(
       {
@@ -71,8 +85,13 @@ export async function updateBackupJob(actor: Actor, raw: z.input<typeof updateBa
       },
       tx,
     );
+    return null;
   });
   const warnings = await warningsFor(input);
+  if (request) {
+    warnings.push(`Four-eyes approval is on: the encryption change waits for a Security Officer (request ${request.id}); the job keeps its current key until then.`);
+    return { id: current.id, warnings, approvalRequestId: request.id };
+  }
   if (keys.changed) warnings.push("The encryption key changed: the next run of each VM is a full backup; older restore points still open with the previous key.");
   return { id: current.id, warnings };
 }
@@ -118,7 +137,7 @@ async function keyFieldsFor(jobId: string, input: JobInput, current: CurrentKeys
   if (input.encryptionMode === "password") {
     if (input.password === undefined || input.password === "") {
       if (current?.encryptionMode === "password" && current.passwordKeyHeader) {
-        return { fields: { encryptionMode: "password", passwordHint: input.passwordHint || null }, changed: false, audit: { password: "kept" } };
+        return { fields: { encryptionMode: "password", passwordHint: input.passwordHint || null }, changed: false, guard: null, audit: { password: "kept" } };
       }
       throw new AppError("INVALID_INPUT", "Set the encryption password.", { password: ["Enter the encryption password"] });
     }
@@ -126,13 +145,15 @@ async function keyFieldsFor(jobId: string, input: JobInput, current: CurrentKeys
     return {
       fields: { ...cleared, encryptionMode: "password", passwordKeyHeader: key.passwordKeyHeader, passwordKeySealed: key.passwordKeySealed, passwordHint: input.passwordHint || null, passwordSetAt: new Date() },
       changed: current !== null,
+      guard: "job.password" as const,
+      userKeyId: key.keyId,
       audit: { password: current?.encryptionMode === "password" ? "changed" : "set", userKeyId: key.keyId },
     };
   }
   if (input.encryptionMode === "kms") {
     const providerId = input.kmsKeyProviderId!;
     if (current?.encryptionMode === "kms" && current.kmsKeyProviderId === providerId && current.kmsKeyName) {
-      return { fields: { encryptionMode: "kms" }, changed: false, audit: { kms: "kept" } };
+      return { fields: { encryptionMode: "kms" }, changed: false, guard: null, audit: { kms: "kept" } };
     }
     const name = kmsKeyNameFor(jobId);
     const wrapper = await kmsWrapperFor(providerId);
@@ -147,15 +168,43 @@ async function keyFieldsFor(jobId: string, input: JobInput, current: CurrentKeys
     } finally {
       await wrapper.close().catch(() => undefined);
     }
-    return { fields: { ...cleared, encryptionMode: "kms", kmsKeyProviderId: providerId, kmsKeyName: name }, changed: current !== null, audit: { kmsKeyProviderId: providerId, kmsKeyName: name } };
+    // Removing a password (password → KMS key) needs approval; turning encryption on does not.
+    const guard = current?.encryptionMode === "password" ? ("job.encryption" as const) : null;
+    return { fields: { ...cleared, encryptionMode: "kms", kmsKeyProviderId: providerId, kmsKeyName: name }, changed: current !== null, guard, audit: { kmsKeyProviderId: providerId, kmsKeyName: name } };
   }
-  if (current?.encryptionMode === "off" && current.passwordKeyHeader) return { fields: { encryptionMode: "off" }, changed: false, audit: { encryption: "off" } };
+  if (current?.encryptionMode === "off" && current.passwordKeyHeader) return { fields: { encryptionMode: "off" }, changed: false, guard: null, audit: { encryption: "off" } };
   const key = await deriveConsoleKey(jobId);
   return {
     fields: { ...cleared, encryptionMode: "off", passwordKeyHeader: key.passwordKeyHeader, passwordKeySealed: key.passwordKeySealed },
     changed: current !== null,
+    guard: "job.encryption" as const,
     audit: { encryption: "off" },
   };
+}
+
+type KeyFields = Awaited<ReturnType<typeof keyFieldsFor>>;
+const MODE_LABEL: Record<string, string> = { password: "Password", kms: "KMS key", off: "Off" };
+
+/** Four-eyes (SEC-2): the key change becomes a request holding the derived key material, never the password. */
+async function requestKeyChange(tx: DbTx, actor: Actor, jobId: string, keys: KeyFields, current: CurrentKeys | null) {
+  const f = keys.fields as Record<string, string | null | undefined>;
+  const summary = [
+    { field: "Backup encryption", from: current ? MODE_LABEL[current.encryptionMode] : "(new job)", to: MODE_LABEL[f.encryptionMode!] },
+    ...(keys.guard === "job.password"
+      ? [
+          { field: "Password", from: current?.encryptionMode === "password" ? "current password" : "none", to: `new password (user key ${"userKeyId" in keys ? keys.userKeyId : "?"})` },
+          { field: "Password hint", from: "", to: f.passwordHint ?? "" },
+        ]
+      : []),
+    ...(f.kmsKeyName ? [{ field: "KMS key", from: current?.kmsKeyName ?? "none", to: f.kmsKeyName }] : []),
+  ];
+  const payload =
+    keys.guard === "job.password"
+      ? { jobId, encryptionMode: "password" as const, passwordKeyHeader: f.passwordKeyHeader!, passwordKeySealed: f.passwordKeySealed!, passwordHint: f.passwordHint ?? null, userKeyId: "userKeyId" in keys ? String(keys.userKeyId) : "" }
+      : { jobId, encryptionMode: f.encryptionMode as "off" | "kms", passwordKeyHeader: f.passwordKeyHeader ?? null, passwordKeySealed: f.passwordKeySealed ?? null, kmsKeyProviderId: f.kmsKeyProviderId ?? null, kmsKeyName: f.kmsKeyName ?? null };
+  const req = await createApprovalRequest(tx, actor, { kind: keys.guard!, objectType: "backup-job", objectId: jobId, summary, payload: payload as never, requiredPermission: "job:manage" });
+  await tx.backupJob.update({ where: { id: jobId }, data: { pendingApprovalId: req.id } });
+  return req;
 }
 
 async function warningsFor(input: JobInput): Promise<string[]> {

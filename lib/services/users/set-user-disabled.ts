@@ -7,6 +7,7 @@ import { parseInput } from "@/lib/errors/parse-input";
 import { setUserDisabledSchema } from "@/lib/schemas/users";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { toUserDto, type UserDto } from "./user-dto";
+import { keepTwoSecurityOfficers } from "@/lib/services/approvals/four-eyes-state";
 import { keepOneActiveAdmin, loadUser, refuseSelf } from "./user-guards";
 
 /** Disabling bumps the session version, so the user's existing sessions end on their next request. */
@@ -21,6 +22,7 @@ export async function setUserDisabled(actor: Actor, raw: z.input<typeof setUserD
       data: { disabled: input.disabled, sessionVersion: { increment: 1 } },
     });
     await keepOneActiveAdmin(tx);
+    await keepTwoSecurityOfficers(tx);
     await recordAuditEvent(
       { actor, action: input.disabled ? "user.disable" : "user.enable", objectType: "user", objectId: user.id, outcome: "success", details: { email: user.email } },
       tx,

@@ -13,7 +13,7 @@ export const createBackupJobAction = validatedAction("job.create", z.intersectio
   const saved = await createBackupJob(actor, input);
   revalidatePath("/jobs");
   const warn = saved.warnings.length ? ` ${saved.warnings.join(" ")}` : "";
-  if (input.runNow) {
+  if (input.runNow && !saved.approvalRequestId) {
     const { sessionId } = await runBackupJobNow(actor, { jobId: saved.id });
     return { message: `Job ${input.name} created and started.${warn}`, id: `session:${sessionId}` };
   }
@@ -25,7 +25,7 @@ export const updateBackupJobAction = validatedAction("job.update", z.intersectio
   revalidatePath("/jobs");
   revalidatePath(`/jobs/${saved.id}`);
   const warn = saved.warnings.length ? ` ${saved.warnings.join(" ")}` : "";
-  if (input.runNow) {
+  if (input.runNow && !saved.approvalRequestId) {
     const { sessionId } = await runBackupJobNow(actor, { jobId: saved.id });
     return { message: `Job ${input.name} saved and started.${warn}`, id: `session:${sessionId}` };
   }

@@ -1,0 +1,62 @@
+import "server-only";
+import type { DbTx } from "@/lib/db/client";
+import { AppError } from "@/lib/errors/app-error";
+import { keepOneActiveAdmin } from "@/lib/services/users/user-guards";
+import { payloadSchemas, type ApprovalKind } from "./approval-payload";
+import { keepTwoSecurityOfficers, readFourEyes, writeFourEyes } from "./four-eyes-state";
+
+/** Applies an approved request's payload, in the approval's transaction. */
+export async function applyApproval(tx: DbTx, request: { id: string; kind: string; payload: string }, approver: { id: string }): Promise<void> {
+  const kind = request.kind as ApprovalKind;
+  const schema = payloadSchemas[kind];
+  if (!schema) throw new AppError("CONFLICT", `Unknown request kind ${request.kind}.`);
+  const payload = schema.parse(JSON.parse(request.payload)) as never;
+  const now = new Date();
+  switch (kind) {
+    case "job.password":
+    case "job.encryption": {
+      const p = payload as { jobId: string; encryptionMode: string; passwordKeyHeader: string | null; passwordKeySealed: string | null; passwordHint?: string | null; kmsKeyProviderId?: string | null; kmsKeyName?: string | null };
+      const job = await tx.backupJob.findUnique({ where: { id: p.jobId }, select: { id: true } });
+      if (!job) throw new AppError("CONFLICT", "The job of this request no longer exists.");
+      await tx.backupJob.update({
+        where: { id: p.jobId },
+        data: {
+          encryptionMode: p.encryptionMode,
+          passwordKeyHeader: p.passwordKeyHeader,
+          passwordKeySealed: p.passwordKeySealed,
+          passwordHint: p.passwordHint ?? null,
+          passwordSetAt: p.encryptionMode === "password" ? now : null,
+          kmsKeyProviderId: p.kmsKeyProviderId ?? null,
+          kmsKeyName: p.kmsKeyName ?? null,
+          passwordApprovedById: approver.id,
+          passwordApprovedAt: now,
+          pendingApprovalId: null,
+        },
+      });
+      // A new key starts new chains (docs/decisions/0004-backup-jobs.md).
+      await tx.jobVmState.deleteMany({ where: { jobId: p.jobId } });
+      return;
+    }
+    case "user.role": {
+      const p = payload as { userId: string; role: "BACKUP_ADMIN" | "RESTORE_OPERATOR" | "BACKUP_VIEWER" | "SECURITY_OFFICER" };
+      const user = await tx.user.findUnique({ where: { id: p.userId }, select: { id: true } });
+      if (!user) throw new AppError("CONFLICT", "The user of this request no longer exists.");
+      await tx.user.update({ where: { id: p.userId }, data: { role: p.role } });
+      await keepOneActiveAdmin(tx);
+      await keepTwoSecurityOfficers(tx);
+      return;
+    }
+    case "kms-cluster.remove": {
+      const p = payload as { clusterId: string };
+      const cluster = await tx.kmsCluster.findUnique({ where: { id: p.clusterId }, select: { id: true } });
+      if (!cluster) throw new AppError("CONFLICT", "The KMS cluster of this request no longer exists.");
+      await tx.kmsCluster.delete({ where: { id: p.clusterId } });
+      return;
+    }
+    case "four-eyes.off": {
+      const current = await readFourEyes(tx);
+      await writeFourEyes(tx, { ...current, enabled: false });
+      return;
+    }
+  }
+}

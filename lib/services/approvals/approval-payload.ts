@@ -1,0 +1,61 @@
+import "server-only";
+import { createHash } from "node:crypto";
+import { z } from "zod";
+
+// What an approval applies, by kind. Payloads never hold a secret (SEC-6): a new password arrives
+// as its derived user key, sealed under the configuration key. The hash of the canonical payload
+// is stored with the request; approval recomputes it and refuses on any difference.
+
+export const payloadSchemas = {
+  "job.password": z.object({
+    jobId: z.string(),
+    encryptionMode: z.literal("password"),
+    passwordKeyHeader: z.string(),
+    passwordKeySealed: z.string(),
+    passwordHint: z.string().nullable(),
+    userKeyId: z.string(),
+  }),
+  "job.encryption": z.object({
+    jobId: z.string(),
+    encryptionMode: z.enum(["off", "kms"]),
+    passwordKeyHeader: z.string().nullable(),
+    passwordKeySealed: z.string().nullable(),
+    kmsKeyProviderId: z.string().nullable(),
+    kmsKeyName: z.string().nullable(),
+  }),
+  "user.role": z.object({ userId: z.string(), role: z.enum(["BACKUP_ADMIN", "RESTORE_OPERATOR", "BACKUP_VIEWER", "SECURITY_OFFICER"]) }),
+  "kms-cluster.remove": z.object({ clusterId: z.string() }),
+  "four-eyes.off": z.object({ enabled: z.literal(false) }),
+} as const;
+export type ApprovalKind = keyof typeof payloadSchemas;
+export type ApprovalPayload<K extends ApprovalKind> = z.infer<(typeof payloadSchemas)[K]>;
+
+export const KIND_LABELS: Record<ApprovalKind, string> = {
+  "job.password": "Set or change a backup encryption password",
+  "job.encryption": "Change a job's backup encryption",
+  "user.role": "Change a user's role",
+  "kms-cluster.remove": "Remove a KMS cluster",
+  "four-eyes.off": "Turn four-eyes approval off",
+};
+
+/** Canonical JSON: keys sorted at every level, so the same payload always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export function payloadHash(kind: string, objectId: string, payload: unknown): string {
+  return createHash("sha256").update(`${kind}\n${objectId}\n${canonicalJson(payload)}`).digest("hex");
+}
+
+export interface DiffLine {
+  field: string;
+  from: string;
+  to: string;
+}
