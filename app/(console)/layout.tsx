@@ -6,13 +6,14 @@ import { SignOutButton } from "@/components/shell/sign-out-button";
 import { hasPermission, ROLE_LABELS } from "@/lib/permissions/roles";
 import { requireActor } from "@/lib/auth/session";
 import { getPlatformInfo } from "@/lib/services/inventory/get-platform-info";
+import { countInbox } from "@/lib/services/approvals/list-approval-requests";
 
 // Every page below is per-user and re-checks the session: never prerender.
 export const dynamic = "force-dynamic";
 
 export default async function ConsoleLayout({ children }: { children: React.ReactNode }) {
   const actor = await requireActor();
-  const platform = await getPlatformInfo(actor);
+  const [platform, inbox] = await Promise.all([getPlatformInfo(actor), countInbox(actor)]);
   const items: NavItem[] = [
     { href: "/", label: "Dashboard" },
     ...(hasPermission(actor.role, "job:read")
@@ -28,6 +29,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
     { href: "/key-providers", label: "Key providers" },
     { href: "/proxies", label: "Backup proxies" },
     ...(hasPermission(actor.role, "user:read") ? [{ href: "/users", label: "Users" }] : []),
+    { href: "/approvals", label: "Approvals", badge: inbox },
     ...(hasPermission(actor.role, "audit:read") ? [{ href: "/audit", label: "Audit log" }] : []),
   ];
   return (

@@ -5,6 +5,8 @@ import { usePathname } from "next/navigation";
 export interface NavItem {
   href: string;
   label: string;
+  /** A count that needs the user (e.g. requests waiting for their decision). */
+  badge?: number;
 }
 
 export function Nav({ items }: { items: NavItem[] }) {
@@ -21,6 +23,11 @@ export function Nav({ items }: { items: NavItem[] }) {
             className={`rounded-md px-3 py-2 text-sm font-medium ${active ? "bg-brand-600 text-white" : "text-slate-300 hover:bg-slate-800 hover:text-white"}`}
           >
             {item.label}
+            {item.badge ? (
+              <span className="ml-2 rounded-full bg-amber-400 px-1.5 py-0.5 text-xs font-semibold text-slate-900" data-testid={`nav-badge-${item.href.slice(1)}`}>
+                {item.badge}
+              </span>
+            ) : null}
           </Link>
         );
       })}

@@ -24,6 +24,10 @@ export interface JobDetailDto extends JobSummaryDto {
   userKeyId: string | null;
   kmsKeyProvider: { id: string; name: string } | null;
   kmsKeyName: string | null;
+  /** SEC-3: the current key was applied by an approved request. */
+  approvedBySecurity: { by: string; at: string } | null;
+  /** A four-eyes request about this job's encryption, waiting for a Security Officer. */
+  pendingApprovalId: string | null;
   sessions: Array<{ id: string; state: string; trigger: string; queuedAt: string; startedAt: string | null; endedAt: string | null; error: string | null; bytesRead: number; bytesStored: number }>;
   /** The wizard's values for editing (never the password). */
   form: Omit<z.infer<typeof backupJobSchema>, "password" | "passwordConfirm">;
@@ -34,9 +38,10 @@ export async function getBackupJob(actor: Actor, raw: { jobId: string }): Promis
   const { jobId } = parseInput(jobIdSchema, raw);
   const job = await db.backupJob.findUnique({ where: { id: jobId }, include: { ...jobSummaryInclude } });
   if (!job) throw new AppError("NOT_FOUND", "This job does not exist (it may have been removed).");
-  const [sessions, provider] = await Promise.all([
+  const [sessions, provider, approver] = await Promise.all([
     db.jobSession.findMany({ where: { jobId }, orderBy: { queuedAt: "desc" }, take: 50, select: { id: true, state: true, trigger: true, queuedAt: true, startedAt: true, endedAt: true, error: true, bytesRead: true, bytesStored: true } }),
     job.kmsKeyProviderId ? db.keyProvider.findUnique({ where: { id: job.kmsKeyProviderId }, select: { id: true, name: true } }) : null,
+    job.passwordApprovedById ? db.user.findUnique({ where: { id: job.passwordApprovedById }, select: { name: true, email: true } }) : null,
   ]);
   const summary = toJobSummaryDto(job);
   const proxyIds = parseIds(job.proxyIds);
@@ -51,6 +56,8 @@ export async function getBackupJob(actor: Actor, raw: { jobId: string }): Promis
     userKeyId,
     kmsKeyProvider: provider,
     kmsKeyName: job.kmsKeyName,
+    approvedBySecurity: job.passwordApprovedAt ? { by: approver ? `${approver.name} (${approver.email})` : "a removed user", at: job.passwordApprovedAt.toISOString() } : null,
+    pendingApprovalId: job.pendingApprovalId,
     sessions: sessions.map((s) => ({
       id: s.id,
       state: s.state,
