@@ -30,7 +30,8 @@ import { keysetRowData } from "./recovery/keyset-store";
 import { listRecoveryKeysets } from "./recovery/list-recovery-keysets";
 import { exportRecoveryKeyset, generateRecoveryKeysetNow, importRecoveryKeyset, retireRecoveryKeyset, setRecoveryKeysetPolicy } from "./recovery/manage-recovery-keysets";
 import os from "node:os";
-import { listAuditEvents } from "./audit/list-audit-events";
+import { exportAuditEvents } from "./audit/export-audit-events";
+import { listAuditEvents, listAuditFilterOptions } from "./audit/list-audit-events";
 import { verifyAuditChain } from "./audit/verify-audit-chain";
 import { getDashboard } from "./inventory/get-dashboard";
 import { getInventoryTree, listHostVms } from "./inventory/get-inventory-tree";
@@ -276,6 +277,17 @@ const SERVICES: ServiceCase[] = [
   // audit
   { service: "audit/list-audit-events#listAuditEvents", permission: "audit:read", write: false, prepare: read((a) => listAuditEvents(a)) },
   { service: "audit/verify-audit-chain#verifyAuditChain", permission: "audit:read", write: false, prepare: read((a) => verifyAuditChain(a)) },
+  { service: "audit/list-audit-events#listAuditFilterOptions", permission: "audit:read", write: false, prepare: read((a) => listAuditFilterOptions(a)) },
+  {
+    // The export is audited ("audit.export"): a permitted call adds that event, a refused one adds nothing.
+    service: "audit/export-audit-events#exportAuditEvents",
+    permission: "audit:read",
+    write: true,
+    prepare: async () => ({
+      call: (a) => exportAuditEvents(a, { action: "auth.", outcome: "success" }),
+      target: () => db.auditEvent.count({ where: { action: "audit.export" } }),
+    }),
+  },
   // inventory
   { service: "inventory/get-dashboard#getDashboard", permission: "inventory:read", write: false, prepare: read((a) => getDashboard(a)) },
   { service: "inventory/get-inventory-tree#getInventoryTree", permission: "inventory:read", write: false, prepare: read((a) => getInventoryTree(a)) },
@@ -466,6 +478,14 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "audit/audit-chain#chainHash": "pure helper",
   "audit/audit-chain#redactDetails": "pure helper",
   "audit/record-audit-event#recordAuditEvent": "called by services after they have authorized",
+  "audit/list-audit-events#toAuditEventDto": "pure helper",
+  "audit/audit-filter#auditWhere": "pure helper: the filters as a where clause",
+  "audit/audit-filter#activeFilters": "pure helper",
+  "audit/audit-csv#csvCell": "pure helper (CSV encoder)",
+  "audit/audit-csv#csvRecord": "pure helper (CSV encoder)",
+  "audit/audit-csv#auditCsvHeader": "pure helper (CSV encoder)",
+  "audit/audit-csv#auditCsvRecord": "pure helper (CSV encoder)",
+  "audit/audit-csv#fileStamp": "pure helper",
   "inventory/sync-inventory#syncInventoryFromPlatform": "system: the start script's first sync; users go through syncInventory",
   "inventory/attention#findAttentionItems": "helper of getDashboard",
   "inventory/platform#platform": "chooses the platform connector",

@@ -32,9 +32,16 @@ export function chainHash(prevHash: string, row: ChainedFields): string {
   return createHash("sha256").update(prevHash).update("\n").update(canonical).digest("hex");
 }
 
-const SECRET_KEY = /pass(word)?|secret|token|private|unwrapped|keymaterial/i;
+const SECRET_KEY = /pass(word)?|secret|token|private|unwrapped|keymaterial|clientkey|apikey|cookie|authorization/i;
+// A value that is a secret whatever its name: a PEM private key, or a bearer/basic credential.
+const SECRET_VALUE = /-----BEGIN [A-Z ]*PRIVATE KEY-----|\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}/;
 
-/** Details are for people reading the log: drop anything whose name suggests a secret (SEC-6). */
+/**
+ * Details are for people reading the log (and its CSV export): drop anything whose name suggests
+ * a secret, and any string that carries a private key or a bearer credential, at any depth (SEC-6).
+ */
 export function redactDetails(details: Record<string, unknown>): string {
-  return JSON.stringify(details, (key, value) => (key && SECRET_KEY.test(key) ? "[redacted]" : value));
+  return JSON.stringify(details, (key, value) =>
+    (key && SECRET_KEY.test(key)) || (typeof value === "string" && SECRET_VALUE.test(value)) ? "[redacted]" : value,
+  );
 }

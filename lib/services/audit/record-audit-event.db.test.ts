@@ -32,6 +32,29 @@ describe("recordAuditEvent", () => {
     expect(row).toMatchObject({ actorId: null, actorEmail: "someone@example.com", sourceIp: ip, details: "{}" });
   });
 
+  it("stores emails in lower case, so the user filter matches alike on SQLite and PostgreSQL", async () => {
+    const action = `test.lower-${uniqueSuffix()}`;
+    await recordAuditEvent({ actor: null, claimedEmail: "Someone.Else@Example.COM", action, outcome: "failure" });
+    const row = await db.auditEvent.findFirstOrThrow({ where: { action } });
+    expect(row.actorEmail).toBe("someone.else@example.com");
+    expect(row.hash).toBe(chainHash(row.prevHash, row));
+  });
+
+  it("redacts values that are a private key or a bearer credential whatever their name, and key names of client keys, API keys, cookies (SEC-6)", async () => {
+    const actor = await makeActor("BACKUP_ADMIN");
+    const action = `test.redact-values-${uniqueSuffix()}`;
+    const pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEsecretsecret\n-----END RSA PRIVATE KEY-----";
+    await recordAuditEvent({
+      actor,
+      action,
+      outcome: "failure",
+      details: { error: `could not load ${pem}`, header: "Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig", clientKey: "ck-0123456789", apiKey: "ak-0123456789", cookie: "sid=0123456789", keyId: "kept-key-id", certificate: "-----BEGIN CERTIFICATE-----kept" },
+    });
+    const row = await db.auditEvent.findFirstOrThrow({ where: { action } });
+    for (const s of ["MIIEsecretsecret", "eyJhbGciOiJIUzI1NiJ9", "ck-0123456789", "ak-0123456789", "sid=0123456789"]) expect(row.details).not.toContain(s);
+    expect(JSON.parse(row.details)).toMatchObject({ error: "[redacted]", header: "[redacted]", clientKey: "[redacted]", apiKey: "[redacted]", cookie: "[redacted]", keyId: "kept-key-id", certificate: "-----BEGIN CERTIFICATE-----kept" });
+  });
+
   it("redacts details whose names suggest a secret, at any depth (SEC-6)", async () => {
     const actor = await makeActor("BACKUP_ADMIN");
     const action = `test.redact-${uniqueSuffix()}`;

@@ -32,7 +32,8 @@ export async function recordAuditEvent(input: AuditEventInput, tx?: DbTx): Promi
       const row = {
         at: new Date(),
         actorId: input.actor?.id ?? null,
-        actorEmail: input.actor?.email ?? input.claimedEmail ?? null,
+        // Lower-case, so the user filter matches the same way on SQLite and PostgreSQL.
+        actorEmail: (input.actor?.email ?? input.claimedEmail)?.toLowerCase() ?? null,
         action: input.action,
         objectType: input.objectType ?? null,
         objectId: input.objectId ?? null,

@@ -48,7 +48,8 @@ describe("verifyAuditChain", () => {
     await appendThree(admin);
     const report = await verifyAuditChain(officer);
     const total = await db.auditEvent.count();
-    expect(report).toEqual({ ok: true, checked: total, firstBrokenSeq: null });
+    const tail = await db.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
+    expect(report).toEqual({ ok: true, checked: total, firstBrokenSeq: null, problem: null, tail: { seq: tail.seq, hash: tail.hash, at: tail.at.toISOString() } });
     expect(await recompute()).toEqual({ checked: total, firstBrokenSeq: null });
   });
 
@@ -66,7 +67,19 @@ describe("verifyAuditChain", () => {
 
     const checked = await db.auditEvent.count({ where: { seq: { lte: middle.seq } } });
     expect(await recompute()).toEqual({ checked, firstBrokenSeq: middle.seq });
-    expect(await verifyAuditChain(officer)).toEqual({ ok: false, checked, firstBrokenSeq: middle.seq });
+    expect(await verifyAuditChain(officer)).toMatchObject({
+      ok: false,
+      checked,
+      firstBrokenSeq: middle.seq,
+      problem: { kind: "edited", seq: middle.seq, message: `Entry #${middle.seq} was changed after it was written: its fields no longer match its hash.` },
+    });
+  });
+
+  it("detects an edited outcome (prisma update) as an edit of that row", async () => {
+    const [, middle] = await appendThree(admin);
+    await db.auditEvent.update({ where: { seq: middle.seq }, data: { outcome: "failure" } });
+    restores.push(() => db.auditEvent.update({ where: { seq: middle.seq }, data: { outcome: middle.outcome } }));
+    expect(await verifyAuditChain(officer)).toMatchObject({ ok: false, firstBrokenSeq: middle.seq, problem: { kind: "edited", seq: middle.seq } });
   });
 
   it("detects an edited row even when the editor recomputed its hash: the next row no longer links", async () => {
@@ -79,6 +92,12 @@ describe("verifyAuditChain", () => {
     expect(report.ok).toBe(false);
     expect(report.firstBrokenSeq).toBe(last.seq);
     expect((await recompute()).firstBrokenSeq).toBe(last.seq);
+    // No gap in seq before the break: the row before it was rewritten, not removed.
+    expect(report.problem).toEqual({
+      kind: "edited",
+      seq: middle.seq,
+      message: `Entry #${middle.seq} was edited and its hash recomputed to hide it: entry #${last.seq} after it still carries the original hash.`,
+    });
   });
 
   it("detects a deleted middle row at the row after it", async () => {
@@ -88,7 +107,70 @@ describe("verifyAuditChain", () => {
 
     const checked = await db.auditEvent.count({ where: { seq: { lte: last.seq } } });
     expect(await recompute()).toEqual({ checked, firstBrokenSeq: last.seq });
-    expect(await verifyAuditChain(officer)).toEqual({ ok: false, checked, firstBrokenSeq: last.seq });
+    expect(await verifyAuditChain(officer)).toMatchObject({
+      ok: false,
+      checked,
+      firstBrokenSeq: last.seq,
+      problem: { kind: "deleted", seq: last.seq, message: `Entry #${last.seq} follows an entry that is no longer there: entry #${middle.seq} was deleted.` },
+    });
+  });
+
+  it("detects several deleted rows in a row, naming the gap", async () => {
+    const [first] = await appendThree(admin);
+    const [, , fourth] = await appendThree(admin);
+    // Four rows between them (the first batch's last two, the second batch's first two) go.
+    const between = await db.auditEvent.findMany({ where: { seq: { gt: first.seq, lt: fourth.seq } }, orderBy: { seq: "asc" } });
+    expect(between).toHaveLength(4);
+    await db.$executeRaw`DELETE FROM "AuditEvent" WHERE "seq" > ${first.seq} AND "seq" < ${fourth.seq}`;
+    restores.push(async () => {
+      for (const row of between) await db.auditEvent.create({ data: row });
+    });
+    const report = await verifyAuditChain(officer);
+    expect(report).toMatchObject({ ok: false, firstBrokenSeq: fourth.seq, problem: { kind: "deleted", seq: fourth.seq } });
+    expect(report.problem!.message).toContain(`one or more of entries #${first.seq + 1}–#${fourth.seq - 1} were deleted`);
+  });
+
+  it("detects rows deleted at the start of the log, at the new first row", async () => {
+    await appendThree(admin);
+    const genesis = await db.auditEvent.findFirstOrThrow({ orderBy: { seq: "asc" } });
+    expect(genesis.prevHash).toBe(GENESIS_HASH);
+    await db.$executeRaw`DELETE FROM "AuditEvent" WHERE "seq" = ${genesis.seq}`;
+    restores.push(() => db.auditEvent.create({ data: genesis }));
+    const next = await db.auditEvent.findFirstOrThrow({ orderBy: { seq: "asc" } });
+    expect(await verifyAuditChain(officer)).toMatchObject({ ok: false, checked: 1, firstBrokenSeq: next.seq, problem: { kind: "deleted", seq: next.seq } });
+  });
+
+  it("detects reordered rows (seq numbers swapped) at the first misplaced row, naming the row it follows", async () => {
+    const [, middle, last] = await appendThree(admin);
+    const swap = async (a: number, b: number) => {
+      await db.$executeRaw`UPDATE "AuditEvent" SET "seq" = ${-1} WHERE "seq" = ${a}`;
+      await db.$executeRaw`UPDATE "AuditEvent" SET "seq" = ${a} WHERE "seq" = ${b}`;
+      await db.$executeRaw`UPDATE "AuditEvent" SET "seq" = ${b} WHERE "seq" = ${-1}`;
+    };
+    await swap(middle.seq, last.seq);
+    restores.push(() => swap(middle.seq, last.seq));
+    // Now the old last row sits at middle.seq: it follows the old middle, which sits after it.
+    expect(await verifyAuditChain(officer)).toMatchObject({
+      ok: false,
+      firstBrokenSeq: middle.seq,
+      problem: { kind: "reordered", seq: middle.seq, message: `Entry #${middle.seq} follows entry #${last.seq}, not #${middle.seq - 1} before it: entry numbers were changed (entries reordered).` },
+    });
+  });
+
+  it("cannot see rows removed from the end by the chain alone; the reported tail shows it against one noted earlier", async () => {
+    const [, middle, last] = await appendThree(admin);
+    const noted = (await verifyAuditChain(officer)).tail;
+    expect(noted).toEqual({ seq: last.seq, hash: last.hash, at: last.at.toISOString() });
+
+    await db.$executeRaw`DELETE FROM "AuditEvent" WHERE "seq" = ${last.seq}`;
+    restores.push(() => db.auditEvent.create({ data: last }));
+
+    const report = await verifyAuditChain(officer);
+    // What the chain cannot tell: every remaining row still links.
+    expect(report).toMatchObject({ ok: true, firstBrokenSeq: null, problem: null });
+    // What can: the newest entry is now older than the one noted before.
+    expect(report.tail).toEqual({ seq: middle.seq, hash: middle.hash, at: middle.at.toISOString() });
+    expect(report.tail!.seq).toBeLessThan(noted!.seq);
   });
 
   it("needs audit:read", async () => {

@@ -4,6 +4,17 @@ import { authorize } from "@/lib/auth/authorize";
 import { db } from "@/lib/db/client";
 import { chainHash, GENESIS_HASH } from "./audit-chain";
 
+/** What is wrong at the first break. */
+export type AuditChainProblemKind = "edited" | "deleted" | "reordered";
+
+export interface AuditChainProblem {
+  kind: AuditChainProblemKind;
+  /** The entry the evidence points at: the edited entry, or the first entry after a gap, or the misplaced entry. */
+  seq: number;
+  /** For people: what was found and what it means. */
+  message: string;
+}
+
 export interface AuditChainReport {
   /** True when every row links to the one before it and its hash matches its fields. */
   ok: boolean;
@@ -11,37 +22,79 @@ export interface AuditChainReport {
   checked: number;
   /** The first row whose prevHash or hash does not match, or null. */
   firstBrokenSeq: number | null;
+  /** Why it does not match, or null. */
+  problem: AuditChainProblem | null;
+  /**
+   * The newest entry. The chain cannot show entries removed from its end; comparing this with a
+   * seq and hash noted earlier (or the last line of an earlier export) can.
+   */
+  tail: { seq: number; hash: string; at: string } | null;
 }
 
 const BATCH = 1000;
 type AuditRow = Awaited<ReturnType<typeof db.auditEvent.findFirstOrThrow>>;
 
 /**
- * Recomputes the audit log's hash chain (SEC-4) in seq order. An edited row breaks at that row
- * (its hash no longer matches its fields); a deleted row breaks at the row after it (its prevHash
- * no longer matches the row before). Gaps in seq are not evidence by themselves (PostgreSQL
- * sequences skip numbers when a transaction rolls back); removing rows from the tail cannot be
- * seen from the chain alone.
+ * Recomputes the audit log's hash chain (SEC-4) in seq order and says what the first break means:
+ *  - edited: the row's hash no longer matches its own fields (changed after it was written);
+ *  - deleted: the row links to a hash no row has any more. With a gap in seq before it, rows were
+ *    deleted there (or, when it is the first row, at the start of the log); without a gap, the row
+ *    before it was edited and its hash recomputed to hide the edit (reported as edited, at that row);
+ *  - reordered: the row links to another row that exists but is not the one before it (seq
+ *    numbers were changed), or claims to be the first row while rows come before it.
+ * Gaps in seq are not evidence by themselves (PostgreSQL sequences skip numbers when a transaction
+ * rolls back). Rows removed from the tail cannot be seen from the chain alone: the report gives the
+ * tail so that it can be compared with one noted earlier.
  */
 export async function verifyAuditChain(actor: Actor): Promise<AuditChainReport> {
   authorize(actor, "audit:read");
-  let prevHash = GENESIS_HASH;
+  const tailRow = await db.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true, at: true } });
+  const tail = tailRow ? { seq: tailRow.seq, hash: tailRow.hash, at: tailRow.at.toISOString() } : null;
+  let previous: AuditRow | null = null;
   let checked = 0;
-  let after: number | null = null;
   for (;;) {
     const rows: AuditRow[] = await db.auditEvent.findMany({
-      where: after === null ? {} : { seq: { gt: after } },
+      where: previous === null ? {} : { seq: { gt: previous.seq } },
       orderBy: { seq: "asc" },
       take: BATCH,
     });
-    if (rows.length === 0) return { ok: true, checked, firstBrokenSeq: null };
+    if (rows.length === 0) return { ok: true, checked, firstBrokenSeq: null, problem: null, tail };
     for (const row of rows) {
       checked++;
-      if (row.prevHash !== prevHash || row.hash !== chainHash(row.prevHash, row)) {
-        return { ok: false, checked, firstBrokenSeq: row.seq };
+      const expected = previous?.hash ?? GENESIS_HASH;
+      if (row.hash !== chainHash(row.prevHash, row) || row.prevHash !== expected) {
+        return { ok: false, checked, firstBrokenSeq: row.seq, problem: await diagnose(row, previous), tail };
       }
-      prevHash = row.hash;
+      previous = row;
     }
-    after = rows[rows.length - 1].seq;
   }
+}
+
+async function diagnose(row: AuditRow, previous: AuditRow | null): Promise<AuditChainProblem> {
+  if (row.hash !== chainHash(row.prevHash, row)) {
+    return { kind: "edited", seq: row.seq, message: `Entry #${row.seq} was changed after it was written: its fields no longer match its hash.` };
+  }
+  const linked = row.prevHash === GENESIS_HASH ? null : await db.auditEvent.findUnique({ where: { hash: row.prevHash }, select: { seq: true } });
+  if (linked) {
+    return {
+      kind: "reordered",
+      seq: row.seq,
+      message: `Entry #${row.seq} follows entry #${linked.seq}, not #${previous?.seq ?? "—"} before it: entry numbers were changed (entries reordered).`,
+    };
+  }
+  if (row.prevHash === GENESIS_HASH) {
+    return { kind: "reordered", seq: row.seq, message: `Entry #${row.seq} claims to be the first entry, but #${previous!.seq} comes before it: entries were renumbered or one was inserted.` };
+  }
+  if (!previous) {
+    return { kind: "deleted", seq: row.seq, message: `The log starts at entry #${row.seq}, which follows an entry that is no longer there: entries at the start of the log were deleted.` };
+  }
+  if (row.seq > previous.seq + 1) {
+    const what = row.seq - previous.seq === 2 ? `entry #${previous.seq + 1} was deleted` : `one or more of entries #${previous.seq + 1}–#${row.seq - 1} were deleted`;
+    return { kind: "deleted", seq: row.seq, message: `Entry #${row.seq} follows an entry that is no longer there: ${what}.` };
+  }
+  return {
+    kind: "edited",
+    seq: previous.seq,
+    message: `Entry #${previous.seq} was edited and its hash recomputed to hide it: entry #${row.seq} after it still carries the original hash.`,
+  };
 }
