@@ -14,7 +14,7 @@ import { hasPermission, ROLE_LABELS, ROLES, type Permission, type Role } from "@
 import { db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors/app-error";
 import { dbState } from "@/lib/testing/db-state";
-import { makeActor, makeUser, uniqueEmail } from "@/lib/testing/factories";
+import { makeActor, makeUser, TEST_PASSWORD, uniqueEmail } from "@/lib/testing/factories";
 import { createBackupRepository } from "./backup/create-repository";
 import { getJobWizardOptions } from "./backup/get-job-wizard-options";
 import { getJobSession } from "./backup/get-job-session";
@@ -31,6 +31,9 @@ import { listRecoveryKeysets } from "./recovery/list-recovery-keysets";
 import { exportRecoveryKeyset, generateRecoveryKeysetNow, importRecoveryKeyset, retireRecoveryKeyset, setRecoveryKeysetPolicy } from "./recovery/manage-recovery-keysets";
 import os from "node:os";
 import { exportAuditEvents } from "./audit/export-audit-events";
+import { approveRequest, cancelRequest, rejectRequest } from "./approvals/decide-approval";
+import { getFourEyes, setFourEyes } from "./approvals/four-eyes-settings";
+import { countInbox, listApprovalRequests } from "./approvals/list-approval-requests";
 import { listAuditEvents, listAuditFilterOptions } from "./audit/list-audit-events";
 import { verifyAuditChain } from "./audit/verify-audit-chain";
 import { getDashboard } from "./inventory/get-dashboard";
@@ -131,6 +134,17 @@ async function keysetRow(options: { retired?: boolean } = {}) {
   return keyset;
 }
 const keysetState = (id: string) => () => db.recoveryKeyset.findUnique({ where: { id }, select: { retiredAt: true, lastExportedAt: true, lastExportedById: true } });
+
+/** A pending request made straight in the database by a fresh administrator (a role change). */
+async function pendingRequest() {
+  const requester = await makeUser({ role: "BACKUP_ADMIN" });
+  const target = await makeUser({ role: "BACKUP_VIEWER" });
+  const payload = { userId: target.id, role: "RESTORE_OPERATOR" };
+  const { payloadHash } = await import("./approvals/approval-payload");
+  return db.approvalRequest.create({
+    data: { kind: "user.role", objectType: "user", objectId: target.id, summary: "[]", payload: JSON.stringify(payload), payloadHash: payloadHash("user.role", target.id, payload), requiredPermission: "user:manage", requestedById: requester.id, expiresAt: new Date(Date.now() + 3_600_000) },
+  });
+}
 
 const SERVICES: ServiceCase[] = [
   // users
@@ -465,6 +479,40 @@ const SERVICES: ServiceCase[] = [
       };
     },
   },
+  // four-eyes (issue 5)
+  { service: "approvals/list-approval-requests#listApprovalRequests", permission: "inventory:read", write: false, prepare: read((a) => listApprovalRequests(a, { scope: "mine" })) },
+  { service: "approvals/list-approval-requests#countInbox", permission: "inventory:read", write: false, prepare: read((a) => countInbox(a)) },
+  { service: "approvals/four-eyes-settings#getFourEyes", permission: "inventory:read", write: false, prepare: read((a) => getFourEyes(a)) },
+  {
+    service: "approvals/four-eyes-settings#setFourEyes",
+    permission: "approval:decide",
+    write: true,
+    prepare: async () => ({
+      call: (a) => setFourEyes(a, { enabled: false, expiryHours: 1 + Math.floor(Math.random() * 700) }),
+      target: () => db.consoleSetting.findUnique({ where: { key: "four-eyes" } }),
+    }),
+  },
+  {
+    service: "approvals/decide-approval#approveRequest",
+    permission: "approval:decide",
+    write: true,
+    prepare: async () => {
+      const r = await pendingRequest();
+      // The password check comes after authorization; a permitted caller uses its own password.
+      return { call: (a) => approveRequest(a, { requestId: r.id, password: TEST_PASSWORD }), target: () => db.approvalRequest.findUnique({ where: { id: r.id }, select: { state: true } }) };
+    },
+  },
+  {
+    service: "approvals/decide-approval#rejectRequest",
+    permission: "approval:decide",
+    write: true,
+    prepare: async () => {
+      const r = await pendingRequest();
+      return { call: (a) => rejectRequest(a, { requestId: r.id, comment: "no" }), target: () => db.approvalRequest.findUnique({ where: { id: r.id }, select: { state: true } }) };
+    },
+  },
+  // any signed-in user may cancel their own request (the service checks ownership; tested in approvals.db.test.ts)
+  { service: "approvals/decide-approval#cancelRequest", permission: "inventory:read", write: false, prepare: async () => { const r = await pendingRequest(); return { call: (a) => cancelRequest(a, { requestId: r.id }).catch((e) => (e instanceof AppError && e.code === "FORBIDDEN" && /Only the person/.test(e.message) ? "not theirs" : Promise.reject(e))) }; } },
 ];
 
 // Exported functions of lib/services that are not reachable by a signed-in user, and why.
@@ -514,6 +562,14 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "users/user-guards#refuseSelf": "helper of the user services",
   "users/user-guards#keepOneActiveAdmin": "helper inside a service's transaction",
   "inventory/platform#backupHost": "the platform's backup interface, for the runner",
+  "approvals/create-approval-request#createApprovalRequest": "helper of the guarded services (after they authorized)",
+  "approvals/apply-approval#applyApproval": "helper of approveRequest",
+  "approvals/four-eyes-state#readFourEyes": "helper",
+  "approvals/four-eyes-state#writeFourEyes": "helper of setFourEyes and approvals",
+  "approvals/four-eyes-state#activeSecurityOfficers": "helper",
+  "approvals/four-eyes-state#keepTwoSecurityOfficers": "helper inside the user services' transactions",
+  "approvals/approval-payload#canonicalJson": "pure helper",
+  "approvals/approval-payload#payloadHash": "pure helper",
   "backup/default-repository#ensureDefaultRepository": "system: first start",
   "backup/job-keys#deriveUserKey": "helper of the job services (after they authorized)",
   "backup/job-keys#deriveConsoleKey": "helper of the job services",
