@@ -73,10 +73,17 @@ export function KeyIds({ ids }: { ids: string[] }) {
   return (
     <div className="flex max-w-xs flex-wrap gap-1" data-testid="key-ids">
       {ids.map((id) => (
-        <code key={id} title={id} className="max-w-full truncate rounded bg-slate-100 px-1.5 py-0.5 text-[11px] text-slate-700">
-          {id}
+        <code key={id} title={id} className="whitespace-nowrap rounded bg-slate-100 px-1.5 py-0.5 text-[11px] text-slate-700">
+          {middleEllipsis(id, 44)}
         </code>
       ))}
     </div>
   );
+}
+
+/** "kms:kp-ams-provider/strongroom/backup-job/ee89…d6b2f15@1": the kind and the version stay visible. */
+export function middleEllipsis(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const tail = Math.floor((max - 1) / 3);
+  return `${s.slice(0, max - 1 - tail)}…${s.slice(s.length - tail)}`;
 }

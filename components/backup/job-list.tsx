@@ -98,7 +98,7 @@ function JobRow({ job: j, canManage, actions }: { job: JobSummaryDto; canManage:
       <Td className="text-right tabular-nums">{j.restorePointCount}</Td>
       {canManage && (
         <Td className="text-right">
-          <div className="flex flex-wrap justify-end gap-1.5">
+          <div className="flex justify-end gap-1.5 whitespace-nowrap">
             <RunNowButton jobId={j.id} action={actions.run} disabledReason={j.activeSession ? `Already ${j.activeSession.state}: open its session to follow it.` : undefined} />
             <EditJobLink jobId={j.id} />
             <EnableJobButton jobId={j.id} enabled={j.enabled} action={actions.setEnabled} />

@@ -30,7 +30,7 @@ export function RestorePointTable({ points, show, testId = "restore-points" }: {
               <div className="font-mono text-[11px] text-slate-400" title={p.id}>{p.id.length > 18 ? `${p.id.slice(0, 18)}…` : p.id}</div>
             </Td>
             {show.vm && (
-              <Td>
+              <Td className="whitespace-nowrap">
                 <span className="font-medium">{p.vmName}</span>
                 {p.vmEncrypted && <span className="ml-1 text-violet-700" title="The VM was encrypted with VM Encryption when it was backed up"><LockIcon /></span>}
               </Td>

@@ -9,11 +9,10 @@ import { sessionTotals, type DiskRunProgress, type LogLine, type VmRunProgress }
 import { isActiveState, JobEncryptionBadge, KeyIds, PointTypeBadge, SessionStateBadge, VmRunBadge } from "./badges";
 import { durationOf, formatRate, percent, TRIGGER_LABELS } from "./format";
 import { StopSessionButton, type Action } from "./job-actions";
-import { ProgressBar } from "./progress-bar";
+import { ProgressBar, SegmentedBar } from "./progress-bar";
 import { isGone, useJobSession } from "./queries";
 import { useNow } from "./use-now";
 
-const STATE_TONE = { success: "good", warning: "warn", failed: "bad", stopped: "neutral" } as const;
 
 /** The live session page (BKP-5): totals, per VM and per disk progress with the proxy and why, the log. */
 export function SessionView({ initial, canManage, stopAction }: { initial: JobSessionDto; canManage: boolean; stopAction: Action }) {
@@ -25,8 +24,11 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
   const elapsedMs = s.startedAt ? (s.endedAt ? Date.parse(s.endedAt) : (now ?? Date.parse(s.startedAt))) - Date.parse(s.startedAt) : 0;
   // While running: the current rate of the disks being read. Afterwards: the average over the session.
   const rate = active ? totals.rate : elapsedMs > 0 ? (totals.bytesRead * 1000) / elapsedMs : 0;
-  const overall = percent(totals.bytesRead, totals.bytesToRead);
-  const barTone = active ? "brand" : (STATE_TONE[s.state as keyof typeof STATE_TONE] ?? "neutral");
+  const count = (...st: string[]) => s.progress.vms.filter((v) => st.includes(v.status)).length;
+  const processed = s.progress.vms.length - count("pending", "running");
+  const backedUp = count("success", "warning");
+  // While it runs: by bytes once the disks' sizes are known, by VMs while there is nothing to read.
+  const overall = totals.bytesToRead > 0 ? percent(totals.bytesRead, totals.bytesToRead) : percent(processed, s.progress.vms.length);
 
   return (
     <div className="space-y-6" data-testid="session-view" data-state={s.state}>
@@ -71,14 +73,31 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
 
       <section className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="session-totals">
         <div className="grid grid-cols-2 gap-4 md:grid-cols-4">
-          <Figure label="Read" value={formatBytes(totals.bytesRead)} hint={totals.bytesToRead ? `of ${formatBytes(totals.bytesToRead)} to read` : "sizes known when the disks open"} />
+          <Figure label="Read" value={formatBytes(totals.bytesRead)} hint={totals.bytesToRead ? `of ${formatBytes(totals.bytesToRead)} to read` : active ? "sizes known when the disks open" : "nothing was read"} />
           <Figure label="Transferred" value={formatBytes(totals.bytesTransferred)} hint={totals.bytesRead ? `${Math.round(percent(totals.bytesTransferred, totals.bytesRead))}% of read, after zero skip, dedupe and compression` : "stored in the repository, encrypted"} />
           <Figure label={active ? "Rate" : "Average rate"} value={formatRate(rate)} hint={active ? "reading now" : "over the whole session"} />
-          <Figure label="VMs done" value={`${totals.vmsDone} / ${totals.vmCount}`} hint={vmSummary(s.progress.vms)} />
+          <Figure label="VMs backed up" value={`${backedUp} / ${totals.vmCount}`} hint={vmSummary(s.progress.vms)} />
         </div>
         <div className="mt-4 flex items-center gap-3">
-          <ProgressBar value={s.state === "success" || s.state === "warning" ? 100 : overall} tone={barTone} label="Session progress" />
-          <span className="w-12 text-right text-sm font-medium tabular-nums text-slate-700" data-testid="session-percent">{Math.round(s.state === "success" || s.state === "warning" ? 100 : overall)}%</span>
+          {active || s.progress.vms.length === 0 ? (
+            <>
+              <ProgressBar value={active ? overall : 0} label="Session progress" />
+              <span className="w-16 shrink-0 text-right text-sm font-medium tabular-nums text-slate-700" data-testid="session-percent">{active ? `${Math.round(overall)}%` : "—"}</span>
+            </>
+          ) : (
+            <>
+              <SegmentedBar
+                label="VMs by outcome"
+                segments={[
+                  { value: count("success"), tone: "good", title: "Succeeded" },
+                  { value: count("warning"), tone: "warn", title: "Succeeded with warnings" },
+                  { value: count("failed"), tone: "bad", title: "Failed" },
+                  { value: count("skipped", "pending", "running"), tone: "neutral", title: "Not run" },
+                ]}
+              />
+              <span className="w-16 shrink-0 text-right text-sm font-medium tabular-nums text-slate-700" data-testid="session-percent">{backedUp} of {s.progress.vms.length}</span>
+            </>
+          )}
         </div>
       </section>
 
@@ -139,7 +158,7 @@ function VmCard({ vm, log }: { vm: VmRunProgress; log: LogLine[] }) {
         </span>
       </header>
       <div className="space-y-3 p-4">
-        {vm.error && <p className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="vm-error">{sentence(vm.error)}</p>}
+        {vm.error && <VmError text={vm.error} reasonsBelow={vm.disks.some((d) => !d.proxy) && /^no proxy/i.test(vm.error)} />}
         {vm.warnings.length > 0 && (
           <ul className="space-y-1 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="vm-warnings">
             {vm.warnings.map((w, i) => <li key={i}>Warning: {w}</li>)}
@@ -178,7 +197,7 @@ function DiskRow({ vm, disk: d, log }: { vm: VmRunProgress; disk: DiskRunProgres
   // The other proxies considered for this disk and why they were not used (TRN-5), from the log.
   const considered = useMemo(() => {
     const prefix = `${vm.name} / ${d.label}: `;
-    return log.filter((l) => l.text.startsWith(prefix) && l.text.slice(prefix.length) !== d.reason).map((l) => l.text.slice(prefix.length));
+    return log.filter((l) => l.text.startsWith(prefix) && l.text.slice(prefix.length) !== d.reason && !/^(full|incremental)\b/.test(l.text.slice(prefix.length))).map((l) => l.text.slice(prefix.length));
   }, [log, vm.name, d.label, d.reason]);
   const pct = percent(d.bytesRead, d.bytesToRead);
   const vmEnded = vm.status !== "running" && vm.status !== "pending";
@@ -196,20 +215,21 @@ function DiskRow({ vm, disk: d, log }: { vm: VmRunProgress; disk: DiskRunProgres
             {d.reason && <div className="mt-0.5 text-xs text-slate-600" data-testid="disk-reason">{reasonOnly(d.reason, d.proxy, d.mode)}</div>}
           </>
         ) : (
-          <span className="text-xs text-slate-500">{vm.status === "pending" ? "chosen when the VM starts" : vmEnded ? "no proxy was used" : "choosing a proxy…"}</span>
+          <span className="text-xs text-slate-500">{vm.status === "pending" ? "chosen when the VM starts" : vm.status === "skipped" ? "not read" : vmEnded ? "no proxy could read it" : "choosing a proxy…"}</span>
         )}
-        {considered.length > 0 && (
-          <details className="mt-1 text-xs text-slate-600" data-testid="disk-considered">
-            <summary className="cursor-pointer text-slate-500 hover:text-slate-700">Why not the others ({considered.length})</summary>
-            <ul className="mt-1 list-disc space-y-0.5 pl-4">{considered.map((c, i) => <li key={i}>{c}</li>)}</ul>
-          </details>
-        )}
+        {considered.length > 0 && <ReasonList items={considered} testId="disk-considered" />}
       </td>
       <td className="py-2 pr-4">
         <ProgressBar value={d.done ? 100 : pct} tone={tone} size="sm" label={`${d.label} read`} />
         <div className="mt-1 text-xs tabular-nums text-slate-600">
-          {d.bytesToRead > 0 ? `${formatBytes(d.bytesRead)} of ${formatBytes(d.bytesToRead)} · ${Math.round(d.done ? 100 : pct)}%` : d.done ? "nothing changed since the last point" : "—"}
-          {d.done && <span className="ml-1 font-medium text-emerald-700">done</span>}
+          {d.done && <span className="mr-1 font-medium text-emerald-700">Done ·</span>}
+          {d.bytesToRead > 0
+            ? `${formatBytes(d.bytesRead)} of ${formatBytes(d.bytesToRead)}${d.done ? "" : ` · ${Math.round(pct)}%`}`
+            : d.done
+              ? vm.incremental
+                ? "nothing changed since the last point"
+                : "nothing to read: no data written yet"
+              : "—"}
         </div>
       </td>
       <td className="whitespace-nowrap py-2 pr-4 text-right tabular-nums">{formatBytes(d.bytesTransferred)}</td>
@@ -226,6 +246,46 @@ function reasonOnly(reason: string, proxy: string, mode: string | null): string 
     return rest ? capitalize(rest) : "The most efficient mode this disk allows, from a proxy that can read it (TRN-5).";
   }
   return reason;
+}
+
+// Proxies at another site or dedicated to another tenant were never candidates: listed, but folded away.
+const NOT_A_CANDIDATE = /^\S+: not used — (at site|dedicated to tenant)/;
+
+/** The engine's reasons for a disk (TRN-5): the refusals that decided it first, the rest folded. */
+function ReasonList({ items, testId }: { items: string[]; testId?: string }) {
+  const decisive = items.filter((x) => !NOT_A_CANDIDATE.test(x));
+  const others = items.filter((x) => NOT_A_CANDIDATE.test(x));
+  return (
+    <div className="mt-1 text-xs text-slate-600" data-testid={testId}>
+      {decisive.length > 0 && <ul className="list-disc space-y-0.5 pl-4">{decisive.map((c, i) => <li key={i}>{c}</li>)}</ul>}
+      {others.length > 0 && (
+        <details className="mt-0.5">
+          <summary className="cursor-pointer text-slate-500 hover:text-slate-700">{others.length} other prox{others.length === 1 ? "y" : "ies"} not eligible (another site or tenant)</summary>
+          <ul className="mt-1 list-disc space-y-0.5 pl-4 text-slate-500">{others.map((c, i) => <li key={i}>{c}</li>)}</ul>
+        </details>
+      )}
+    </div>
+  );
+}
+
+/** "no proxy can read X: a; b; c" as a headline and a list, instead of one long paragraph. */
+function VmError({ text, reasonsBelow }: { text: string; reasonsBelow: boolean }) {
+  const at = text.indexOf(": ");
+  const items = at > 0 ? text.slice(at + 2).split("; ") : [];
+  if (items.length >= 3 && reasonsBelow) {
+    return (
+      <p className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="vm-error">
+        <span className="font-medium">{sentence(text.slice(0, at))}</span> Why each proxy was refused is listed with the disk below.
+      </p>
+    );
+  }
+  if (items.length < 3) return <p className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="vm-error">{sentence(text)}</p>;
+  return (
+    <div className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="vm-error">
+      <p className="font-medium">{sentence(text.slice(0, at))}</p>
+      <div className="text-red-900 [&_li]:text-red-800"><ReasonList items={items} /></div>
+    </div>
+  );
 }
 
 const LEVEL_STYLES = { info: "text-slate-700", warning: "text-amber-800 bg-amber-50/70", error: "text-red-800 bg-red-50/70" } as const;

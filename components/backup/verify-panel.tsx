@@ -9,7 +9,7 @@ import { useBackupRepository } from "./queries";
 import { VerifyReport } from "./verify-report";
 
 /** Verify button, "Verifying…" while the runner checks every block, then the report (BKP-7). */
-export function VerifyPanel({ initial, canManage, action }: { initial: RepositoryDetailDto; canManage: boolean; action: Action }) {
+export function VerifyPanel({ initial, canManage, action, newestPointAt }: { initial: RepositoryDetailDto; canManage: boolean; action: Action; newestPointAt: string | null }) {
   const router = useRouter();
   const qc = useQueryClient();
   const q = useBackupRepository(initial.id, initial);
@@ -32,12 +32,12 @@ export function VerifyPanel({ initial, canManage, action }: { initial: Repositor
   const running = r.verifyRunning || pending;
   return (
     <section className="rounded-lg border border-slate-200 bg-white shadow-sm" data-testid="verify-panel">
-      <header className="flex flex-wrap items-center justify-between gap-4 border-b border-slate-100 px-4 py-3">
-        <div>
+      <header className="flex items-start justify-between gap-4 border-b border-slate-100 px-4 py-3">
+        <div className="min-w-0 flex-1">
           <h2 className="text-sm font-semibold text-slate-800">Health check</h2>
           <p className="text-xs text-slate-500">Reads every block of every restore point, authenticates it with the point&apos;s keys and checks its hash; damage is named per point and block (BKP-7).</p>
         </div>
-        <div className="flex items-center gap-3">
+        <div className="flex shrink-0 items-center gap-3">
           {running && (
             <span className="flex items-center gap-2 text-sm font-medium text-brand-700" data-testid="verify-running">
               <span className="h-3.5 w-3.5 animate-spin rounded-full border-2 border-brand-600 border-t-transparent" aria-hidden />
@@ -60,6 +60,11 @@ export function VerifyPanel({ initial, canManage, action }: { initial: Repositor
         {r.report ? (
           <div className={running ? "opacity-60" : ""}>
             {running && <p className="mb-3 text-xs text-slate-500">The report below is from the previous verify; it is replaced when this one ends.</p>}
+            {!running && r.lastVerify && newestPointAt && newestPointAt > r.lastVerify.at && (
+              <p className="mb-3 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="verify-stale">
+                Restore points were added after this verify; they are not covered by it. {canManage ? "Verify again to check them." : ""}
+              </p>
+            )}
             <VerifyReport report={r.report} at={r.lastVerify?.at ?? null} />
           </div>
         ) : running ? (

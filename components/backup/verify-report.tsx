@@ -39,15 +39,20 @@ export function VerifyReport({ report, at }: { report: VerifyReportDto; at: stri
             </thead>
             <tbody className="divide-y divide-slate-100">
               {sorted.map((p) => (
-                <tr key={p.pointId} className={p.ok ? "" : "bg-red-50/40"} data-testid="verify-point" data-ok={p.ok}>
-                  <td className="px-3 py-2 font-mono text-xs" title={p.pointId}>{p.pointId.length > 20 ? `${p.pointId.slice(0, 20)}…` : p.pointId}</td>
-                  <td className="px-3 py-2">{p.vmName}</td>
+                <tr key={p.pointId} className={p.ok ? "" : keysMissing(p.problems) ? "bg-amber-50/50" : "bg-red-50/40"} data-testid="verify-point" data-ok={p.ok}>
+                  <td className="px-3 py-2 font-mono text-xs" title={p.pointId}>{p.pointId.length > 12 ? `${p.pointId.slice(0, 12)}…` : p.pointId}</td>
+                  <td className="whitespace-nowrap px-3 py-2">{p.vmName}</td>
                   <td className="whitespace-nowrap px-3 py-2">{formatDateTime(p.createdAt)}</td>
                   <td className="px-3 py-2">
                     {p.ok ? (
                       <span className="text-emerald-700">Every block intact</span>
+                    ) : keysMissing(p.problems) ? (
+                      <div className="text-xs text-amber-900">
+                        <div className="font-medium">Not fully checked: its keys were not at hand</div>
+                        <ul className="mt-0.5 space-y-0.5 break-all font-mono text-[11px]">{p.problems.map((x, i) => <li key={i}>{x}</li>)}</ul>
+                      </div>
                     ) : (
-                      <ul className="space-y-0.5 text-xs text-red-800">
+                      <ul className="space-y-0.5 break-all text-xs text-red-800">
                         {p.problems.slice(0, 20).map((x, i) => <li key={i} className="font-mono">{x}</li>)}
                         {p.problems.length > 20 && <li>…and {p.problems.length - 20} more</li>}
                       </ul>
@@ -61,6 +66,11 @@ export function VerifyReport({ report, at }: { report: VerifyReportDto; at: stri
       )}
     </div>
   );
+}
+
+/** A point whose keys were unavailable (a KMS down, a job removed) got only the keyless check: not damage as such. */
+function keysMissing(problems: string[]): boolean {
+  return problems.length > 0 && problems.some((x) => x.startsWith("Keys not at hand")) && problems.every((x) => x.startsWith("Keys not at hand") || /^cannot open restore point/.test(x));
 }
 
 function Fact({ label, value }: { label: string; value: string }) {

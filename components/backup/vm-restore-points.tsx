@@ -16,7 +16,7 @@ export function VmRestorePoints({ points, canManage }: { points: RestorePointDto
           </Link>
         </div>
       ) : (
-        <RestorePointTable points={points} show={{ job: true, repository: true }} testId="vm-restore-points" />
+        <RestorePointTable points={points} show={{ job: true, repository: true }} />
       )}
     </Card>
   );

@@ -50,7 +50,7 @@ export default async function RepositoryPage({ params }: { params: Promise<{ id:
           </div>
         </Card>
         <div className="lg:col-span-2">
-          <VerifyPanel initial={repo} canManage={canManage} action={verifyRepositoryAction} />
+          <VerifyPanel initial={repo} canManage={canManage} action={verifyRepositoryAction} newestPointAt={points[0]?.createdAt ?? null} />
         </div>
       </div>
       <h2 className="mb-2 mt-8 text-lg font-semibold">Restore points ({points.length})</h2>
