@@ -3,6 +3,7 @@ import { db } from "@/lib/db/client";
 import { KeyRing, type VerifyReport } from "@/lib/engine";
 import { protectionPlanFor } from "@/lib/services/backup/job-keys";
 import { openCataloguedRepository } from "@/lib/services/backup/repository-store";
+import { addRecoveredKeys } from "@/lib/services/password-recovery/recovered-keys";
 import type { VerifyReportDto } from "@/lib/services/backup/repository-dto";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 
@@ -32,6 +33,8 @@ export async function runRepositoryVerify(repositoryId: string): Promise<void> {
         problems.push(`Job ${job.name}: its key is not available (${e instanceof Error ? e.message : String(e)}); its points get the keyless check.`);
       }
     }
+    // Storage keys recovered through a Security Officer (KEY-6) open points whose password is lost.
+    await addRecoveredKeys(ring, row.id);
     const repo = await openCataloguedRepository(row, `strongroom/${process.pid}/verify`);
     const report = await repo.verify({ keyRing: ring });
     dto = await toDto(report, Date.now() - started, problems);

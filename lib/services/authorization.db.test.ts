@@ -32,6 +32,10 @@ import { exportRecoveryKeyset, generateRecoveryKeysetNow, importRecoveryKeyset, 
 import os from "node:os";
 import { exportAuditEvents } from "./audit/export-audit-events";
 import { approveRequest, cancelRequest, rejectRequest } from "./approvals/decide-approval";
+import { answerPasswordRecoveryRequest } from "./password-recovery/answer-recovery-request";
+import { applyPasswordRecoveryResponse } from "./password-recovery/apply-recovery-response";
+import { createPasswordRecoveryRequest } from "./password-recovery/create-recovery-request";
+import { listPasswordRecoveryRequests } from "./password-recovery/list-recovery-requests";
 import { getFourEyes, setFourEyes } from "./approvals/four-eyes-settings";
 import { countInbox, listApprovalRequests } from "./approvals/list-approval-requests";
 import { listAuditEvents, listAuditFilterOptions } from "./audit/list-audit-events";
@@ -145,6 +149,9 @@ async function pendingRequest() {
     data: { kind: "user.role", objectType: "user", objectId: target.id, summary: "[]", payload: JSON.stringify(payload), payloadHash: payloadHash("user.role", target.id, payload), requiredPermission: "user:manage", requestedById: requester.id, expiresAt: new Date(Date.now() + 3_600_000) },
   });
 }
+
+/** A permitted caller whose input the service refuses after authorizing (validation is tested elsewhere). */
+const refusedAs = (code: string) => (e: unknown) => (e instanceof AppError && e.code === code ? "refused after authorization" : Promise.reject(e));
 
 const SERVICES: ServiceCase[] = [
   // users
@@ -513,6 +520,11 @@ const SERVICES: ServiceCase[] = [
   },
   // any signed-in user may cancel their own request (the service checks ownership; tested in approvals.db.test.ts)
   { service: "approvals/decide-approval#cancelRequest", permission: "inventory:read", write: false, prepare: async () => { const r = await pendingRequest(); return { call: (a) => cancelRequest(a, { requestId: r.id }).catch((e) => (e instanceof AppError && e.code === "FORBIDDEN" && /Only the person/.test(e.message) ? "not theirs" : Promise.reject(e))) }; } },
+  // password-loss recovery (KEY-6); the round trip itself is in password-recovery.db.test.ts
+  { service: "password-recovery/list-recovery-requests#listPasswordRecoveryRequests", permission: "job:read", write: false, prepare: read((a) => listPasswordRecoveryRequests(a)) },
+  { service: "password-recovery/create-recovery-request#createPasswordRecoveryRequest", permission: "job:manage", write: false, prepare: read((a) => createPasswordRecoveryRequest(a, { pointIds: ["0".repeat(32)] }).catch(refusedAs("INVALID_INPUT"))) },
+  { service: "password-recovery/answer-recovery-request#answerPasswordRecoveryRequest", permission: "keyset:manage", write: false, prepare: read((a) => answerPasswordRecoveryRequest(a, { requestText: "{}" }).catch(refusedAs("INVALID_INPUT"))) },
+  { service: "password-recovery/apply-recovery-response#applyPasswordRecoveryResponse", permission: "job:manage", write: false, prepare: read((a) => applyPasswordRecoveryResponse(a, { responseText: "{}" }).catch(refusedAs("INVALID_INPUT"))) },
 ];
 
 // Exported functions of lib/services that are not reachable by a signed-in user, and why.
@@ -562,6 +574,9 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "users/user-guards#refuseSelf": "helper of the user services",
   "users/user-guards#keepOneActiveAdmin": "helper inside a service's transaction",
   "inventory/platform#backupHost": "the platform's backup interface, for the runner",
+  "password-recovery/recovery-documents#parseDocument": "pure helper",
+  "password-recovery/recovered-keys#addRecoveredKeys": "helper of the verify runner",
+  "password-recovery/apply-recovery-response#recoveredKeyContext": "pure helper",
   "approvals/create-approval-request#createApprovalRequest": "helper of the guarded services (after they authorized)",
   "approvals/apply-approval#applyApproval": "helper of approveRequest",
   "approvals/four-eyes-state#readFourEyes": "helper",
