@@ -21,6 +21,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
           { href: "/jobs", label: "Backup jobs" },
           { href: "/repositories", label: "Repositories" },
           { href: "/recovery-keysets", label: "Recovery keysets" },
+          { href: "/password-recovery", label: "Password recovery" },
         ]
       : []),
     { href: "/inventory", label: "Inventory" },
