@@ -126,7 +126,34 @@ function ProxyList({ ids, names }: { ids: string[]; names: Map<string, string> }
   );
 }
 
+/** SEC-3: who approved the current key, or the request still waiting for a Security Officer. */
+function ApprovalMark({ job }: { job: JobDetailDto }) {
+  return (
+    <>
+      {job.approvedBySecurity && (
+        <div className="text-xs text-emerald-800" data-testid="approved-by-security">
+          ✔ Approved by security: {job.approvedBySecurity.by}, {formatDateTime(job.approvedBySecurity.at)}
+        </div>
+      )}
+      {job.pendingApprovalId && (
+        <div className="text-xs text-amber-800" data-testid="encryption-pending-approval">
+          An encryption change waits for a Security Officer (four-eyes). <Link href="/approvals" className="underline">See the request</Link>
+        </div>
+      )}
+    </>
+  );
+}
+
 function EncryptionSummary({ job }: { job: JobDetailDto }) {
+  return (
+    <div className="space-y-1">
+      <EncryptionDetails job={job} />
+      <ApprovalMark job={job} />
+    </div>
+  );
+}
+
+function EncryptionDetails({ job }: { job: JobDetailDto }) {
   if (job.encryptionMode === "password") {
     return (
       <div className="space-y-1" data-testid="job-encryption">
@@ -139,7 +166,7 @@ function EncryptionSummary({ job }: { job: JobDetailDto }) {
   if (job.encryptionMode === "kms") {
     return (
       <div className="space-y-1" data-testid="job-encryption">
-        <div><JobEncryptionBadge mode="kms" /> <span className="ml-1">A key pair held by the KMS; it unwraps at restore (KEY-5)</span></div>
+        <div><JobEncryptionBadge mode="kms" /> <span className="ml-1">A key that never leaves the KMS wraps every storage key; its newest version is used at each run, and restores ask the KMS (KEY-5)</span></div>
         <div className="text-xs text-slate-600">
           Key {job.kmsKeyName ? <code className="rounded bg-slate-100 px-1">{job.kmsKeyName}</code> : "—"} on{" "}
           {job.kmsKeyProvider ? <Link href={`/key-providers/${job.kmsKeyProvider.id}`} className="text-brand-600 hover:underline">{job.kmsKeyProvider.name}</Link> : "a key provider no longer in the inventory"}
