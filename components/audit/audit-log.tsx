@@ -4,9 +4,9 @@ import { useEffect, useMemo, useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { ErrorNotice } from "@/components/ui/states";
 import { Table, Td, Th } from "@/components/ui/table";
-import { formatDateTime } from "@/lib/format";
 import { AUDIT_EXPORT_MAX_ROWS, AUDIT_OUTCOMES, AUDIT_PAGE_SIZES, auditListQuerySchema, parseAuditTime } from "@/lib/schemas/audit";
 import type { AuditEventDto, AuditFilterOptionsDto, AuditPageDto } from "@/lib/services/audit/list-audit-events";
+import { useChainReport } from "./chain-status";
 import { filterSearch, hasFilters, NO_FILTERS, viewSearch, type AuditFilterValues, type AuditViewState } from "./audit-search";
 
 const OUTCOME_TONE = { success: "good", failure: "warn", denied: "bad" } as const;
@@ -72,6 +72,8 @@ export function AuditLog({ initialView, initialPage, options }: { initialView: A
   };
   const filtered = hasFilters(view);
   const data = valid ? query.data : undefined;
+  const chain = useChainReport().data;
+  const suspect = new Set(chain && !chain.ok ? [chain.firstBrokenSeq, chain.problem?.seq].filter((n): n is number => n != null) : []);
 
   // Offer every action prefix ("job.*") and every action in the log; keep an address's value even if the log has no such action.
   const actionValues = useMemo(() => {
@@ -178,6 +180,7 @@ export function AuditLog({ initialView, initialPage, options }: { initialView: A
                 <EventRow
                   key={e.seq}
                   e={e}
+                  broken={suspect.has(e.seq)}
                   onUser={(user) => { setUserText(user); setFilter({ user }); }}
                   onAction={(action) => setFilter({ action })}
                   onObject={(objectType, objectId) => { setObjectIdText(objectId); setFilter({ objectType, objectId }); }}
@@ -288,12 +291,14 @@ function CellButton({ onClick, title, children, className = "" }: { onClick: () 
   );
 }
 
-function EventRow({ e, onUser, onAction, onObject }: { e: AuditEventDto; onUser: (u: string) => void; onAction: (a: string) => void; onObject: (t: string, id: string) => void }) {
+function EventRow({ e, broken, onUser, onAction, onObject }: { e: AuditEventDto; broken: boolean; onUser: (u: string) => void; onAction: (a: string) => void; onObject: (t: string, id: string) => void }) {
   const details = e.details === "{}" ? "" : detailsText(e.details);
   return (
-    <tr className="hover:bg-slate-50" data-testid="audit-row">
-      <Td className="text-xs text-slate-400"><span title={`hash ${e.hash}`}>{e.seq}</span></Td>
-      <Td className="whitespace-nowrap text-xs"><time dateTime={e.at} title={e.at}>{formatDateTime(e.at).replace(/ UTC$/, "")}</time></Td>
+    <tr className={broken ? "bg-red-50 hover:bg-red-100" : "hover:bg-slate-50"} data-testid="audit-row" data-broken={broken || undefined}>
+      <Td className={`text-xs ${broken ? "font-semibold text-red-700" : "text-slate-400"}`}>
+        <span title={broken ? "The hash chain breaks here" : `hash ${e.hash}`}>{e.seq}</span>
+      </Td>
+      <Td className="whitespace-nowrap font-mono text-xs"><time dateTime={e.at} title={e.at}>{e.at.slice(0, 19).replace("T", " ")}</time></Td>
       <Td className="text-xs" >
         {e.actorEmail ? (
           <CellButton onClick={() => onUser(e.actorEmail!)} title={`Show only events by ${e.actorEmail}`}><span data-testid="audit-actor">{e.actorEmail}</span></CellButton>
@@ -316,7 +321,9 @@ function EventRow({ e, onUser, onAction, onObject }: { e: AuditEventDto; onUser:
       </Td>
       <Td><Badge tone={OUTCOME_TONE[e.outcome as keyof typeof OUTCOME_TONE] ?? "neutral"}>{e.outcome}</Badge></Td>
       <Td className="whitespace-nowrap text-xs">{e.sourceIp ?? "—"}</Td>
-      <Td className="max-w-md truncate text-xs text-slate-500"><span title={e.details}>{details}</span></Td>
+      <Td className="min-w-56 max-w-sm text-xs text-slate-500">
+        <span title={e.details} className="line-clamp-2 break-words">{details}</span>
+      </Td>
     </tr>
   );
 }

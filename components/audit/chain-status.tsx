@@ -16,9 +16,14 @@ async function fetchReport(): Promise<AuditChainReport> {
   return body as AuditChainReport;
 }
 
+/** The chain report, fetched once per page and shared by the status box and the table (which marks the break). */
+export function useChainReport() {
+  return useQuery({ queryKey: ["audit-verify"], queryFn: fetchReport, staleTime: Infinity, refetchOnWindowFocus: false, retry: false });
+}
+
 /** The hash chain check (SEC-4): run when the page opens and again on demand. */
 export function ChainStatus() {
-  const q = useQuery({ queryKey: ["audit-verify"], queryFn: fetchReport, staleTime: Infinity, refetchOnWindowFocus: false, retry: false });
+  const q = useChainReport();
   const report = q.data;
   const busy = q.isFetching;
 
