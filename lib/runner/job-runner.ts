@@ -3,6 +3,7 @@ import { db } from "@/lib/db/client";
 import { runBackupSession } from "./run-backup-session";
 import { runRepositoryVerify } from "./run-repository-verify";
 import { maintainRecoveryKeysets } from "@/lib/services/recovery/runner-keysets";
+import { runDailyCompliance } from "@/lib/services/compliance/run-compliance";
 
 // The job runner inside the console's server process. The database is the queue: an action
 // inserts a "queued" session (or asks for a verify) and wakes the runner; the runner claims one
@@ -14,6 +15,8 @@ import { maintainRecoveryKeysets } from "@/lib/services/recovery/runner-keysets"
 const TICK_MS = 2_000;
 /** Recovery keyset rotation and retention (KEY-6) are checked at start, then at most hourly. */
 const KEYSET_CHECK_MS = 3_600_000;
+/** Whether the daily compliance run (SEC-5) is due is asked at most every ten minutes. */
+const COMPLIANCE_CHECK_MS = 600_000;
 
 interface RunnerState {
   started: boolean;
@@ -21,6 +24,7 @@ interface RunnerState {
   timer?: NodeJS.Timeout;
   verifyQueue: string[];
   keysetsCheckedAt?: number;
+  complianceCheckedAt?: number;
 }
 
 // One runner per process, even when Next.js loads this module in several bundles.
@@ -68,6 +72,11 @@ async function tick(): Promise<void> {
     if (Date.now() - (state.keysetsCheckedAt ?? 0) >= KEYSET_CHECK_MS) {
       state.keysetsCheckedAt = Date.now();
       await maintainRecoveryKeysets().catch((e: unknown) => console.error("[runner] recovery keyset maintenance failed:", e instanceof Error ? e.message : e));
+    }
+    // After the keysets, so a first start's run sees the keyset the policy just made.
+    if (Date.now() - (state.complianceCheckedAt ?? 0) >= COMPLIANCE_CHECK_MS) {
+      state.complianceCheckedAt = Date.now();
+      await runDailyCompliance().catch((e: unknown) => console.error("[runner] daily compliance run failed:", e instanceof Error ? e.message : e));
     }
     await scheduleDueJobs();
     for (;;) {

@@ -28,6 +28,8 @@ import { verifyBackupRepository } from "./backup/verify-repository";
 import { exportKeyset, generateRecoveryKeyset } from "@/lib/engine";
 import { keysetRowData } from "./recovery/keyset-store";
 import { listRecoveryKeysets } from "./recovery/list-recovery-keysets";
+import { getComplianceOverview } from "./compliance/get-compliance-overview";
+import { runComplianceChecks } from "./compliance/run-compliance";
 import { exportRecoveryKeyset, generateRecoveryKeysetNow, importRecoveryKeyset, retireRecoveryKeyset, setRecoveryKeysetPolicy } from "./recovery/manage-recovery-keysets";
 import os from "node:os";
 import { exportAuditEvents } from "./audit/export-audit-events";
@@ -518,6 +520,14 @@ const SERVICES: ServiceCase[] = [
       return { call: (a) => rejectRequest(a, { requestId: r.id, comment: "no" }), target: () => db.approvalRequest.findUnique({ where: { id: r.id }, select: { state: true } }) };
     },
   },
+  // compliance analyzer (SEC-5): every role reads the results; running the checks (stored, audited) needs audit:read
+  { service: "compliance/get-compliance-overview#getComplianceOverview", permission: "job:read", write: false, prepare: read((a) => getComplianceOverview(a)) },
+  {
+    service: "compliance/run-compliance#runComplianceChecks",
+    permission: "audit:read",
+    write: true,
+    prepare: async () => ({ call: (a) => runComplianceChecks(a), target: () => db.complianceRun.count() }),
+  },
   // any signed-in user may cancel their own request (the service checks ownership; tested in approvals.db.test.ts)
   { service: "approvals/decide-approval#cancelRequest", permission: "inventory:read", write: false, prepare: async () => { const r = await pendingRequest(); return { call: (a) => cancelRequest(a, { requestId: r.id }).catch((e) => (e instanceof AppError && e.code === "FORBIDDEN" && /Only the person/.test(e.message) ? "not theirs" : Promise.reject(e))) }; } },
   // password-loss recovery (KEY-6); the round trip itself is in password-recovery.db.test.ts
@@ -608,6 +618,10 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "recovery/keyset-store#newKeyset": "helper: generates a key pair (after the caller authorized)",
   "recovery/keyset-store#keysetRowData": "helper: a keyset's row, private key sealed",
   "recovery/keyset-store#keysetFromRow": "helper of the keyset services and the runner",
+  "compliance/run-compliance#runDailyCompliance": "system: the runner's daily compliance run (audited with no actor)",
+  "compliance/compliance-checks#evaluateCompliance": "pure helper: the checks over data already loaded",
+  "compliance/load-compliance-data#loadComplianceData": "helper of runComplianceChecks (after it authorized) and the daily run",
+  "compliance/compliance-dto#toComplianceRunDto": "pure helper",
 };
 
 const servicesDir = path.resolve(__dirname);
