@@ -63,6 +63,7 @@ export function PointStatusBadge({ status }: { status: string }) {
 export function VerifyOutcomeBadge({ outcome }: { outcome: string }) {
   if (outcome === "clean") return <Badge tone="good">Clean</Badge>;
   if (outcome === "damaged") return <Badge tone="bad">Damaged</Badge>;
+  if (outcome === "incomplete") return <Badge tone="warn" title="No damage found, but some points were checked without their keys">No damage · keys missing</Badge>;
   if (outcome === "failed") return <Badge tone="bad">Verify failed</Badge>;
   return <Badge>{outcome}</Badge>;
 }

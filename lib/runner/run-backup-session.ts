@@ -116,7 +116,9 @@ export async function runBackupSession(sessionId: string): Promise<void> {
         rec.say(`${vm.name}: no longer in the inventory; skipped.`, "error");
         continue;
       }
+      const hadChain = (await db.jobVmState.count({ where: { jobId: job.id, vmExternalId: pvm.externalId } })) > 0;
       const result = await backupOneVm({ job, repository, pvm, progress, rec, keyRing, protection: protection.plan, names, reachable: keyProviderReachable(vm) });
+      if (result.pointId) progress.incremental = hadChain;
       if (result.pointId) {
         // Prove the new point opens with the job's own keys before calling it done.
         try {
@@ -185,7 +187,6 @@ async function backupOneVm(o: OneVm): Promise<VmBackupResult> {
   const { pvm, progress, rec } = o;
   const state = await db.jobVmState.findUnique({ where: { jobId_vmExternalId: { jobId: o.job.id, vmExternalId: pvm.externalId } } });
   const previous = state ? changeIdsSchema.safeParse(JSON.parse(state.changeIds)) : null;
-  progress.incremental = state !== null;
   const proxies = await candidateProxies(activeProxyTasks);
   const manual = o.job.proxyMode === "manual" ? new Set(parseIds(o.job.proxyIds)) : null;
   const chosen = manual ? proxies.filter((p) => manual.has(p.id)).map((p) => p.externalId) : "automatic";

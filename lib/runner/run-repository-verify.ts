@@ -21,7 +21,7 @@ export async function runRepositoryVerify(repositoryId: string): Promise<void> {
   const ring = new KeyRing();
   const closers: Array<() => Promise<void>> = [];
   const problems: string[] = [];
-  let dto: VerifyReportDto;
+  let dto: VerifyReportDto & { damagedPointIds?: string[] };
   try {
     for (const job of row.jobs) {
       try {
@@ -43,16 +43,16 @@ export async function runRepositoryVerify(repositoryId: string): Promise<void> {
   } finally {
     for (const close of closers) await close().catch(() => undefined);
   }
-  const damagedIds = dto.points.filter((p) => !p.ok).map((p) => p.pointId);
+  const damagedIds = dto.damagedPointIds ?? [];
   await db.$transaction([
-    db.backupRepository.update({ where: { id: row.id }, data: { verifyRunning: false, lastVerifyAt: new Date(), lastVerifyOutcome: dto.outcome, lastVerifyReport: JSON.stringify(dto) } }),
+    db.backupRepository.update({ where: { id: row.id }, data: { verifyRunning: false, lastVerifyAt: new Date(), lastVerifyOutcome: dto.outcome, lastVerifyReport: JSON.stringify({ ...dto, damagedPointIds: undefined }) } }),
     db.restorePoint.updateMany({ where: { repositoryId: row.id, status: "damaged", id: { notIn: damagedIds } }, data: { status: "ok" } }),
     db.restorePoint.updateMany({ where: { repositoryId: row.id, id: { in: damagedIds }, status: { not: "removed" } }, data: { status: "damaged" } }),
   ]);
-  await recordAuditEvent({ actor: null, action: "repository.verify", objectType: "repository", objectId: row.id, outcome: dto.outcome === "clean" ? "success" : "failure", details: { name: row.name, summary: dto.summary } });
+  await recordAuditEvent({ actor: null, action: "repository.verify", objectType: "repository", objectId: row.id, outcome: dto.outcome === "damaged" || dto.outcome === "failed" ? "failure" : "success", details: { name: row.name, summary: dto.summary } });
 }
 
-async function toDto(r: VerifyReport, durationMs: number, problems: string[]): Promise<VerifyReportDto> {
+async function toDto(r: VerifyReport, durationMs: number, problems: string[]): Promise<VerifyReportDto & { damagedPointIds?: string[] }> {
   const ids = r.points.map((p) => p.pointId);
   const rows = await db.restorePoint.findMany({ where: { id: { in: ids } }, select: { id: true, vmName: true, createdAt: true } });
   const byId = new Map(rows.map((x) => [x.id, x]));
@@ -68,11 +68,16 @@ async function toDto(r: VerifyReport, durationMs: number, problems: string[]): P
   const extra = [...problems];
   if (r.unreadableIndexFiles.length) extra.push(`${r.unreadableIndexFiles.length} index file(s) unreadable.`);
   if (r.unreferencedPacks.length) extra.push(`${r.unreferencedPacks.length} pack(s) no point references (left by an interrupted backup; retention removes them).`);
-  const damaged = points.filter((p) => !p.ok).length;
-  const outcome = r.ok && damaged === 0 ? "clean" : "damaged";
+  // Damage is damage; a point whose keys were not at hand is "incomplete", not damaged.
+  const damagedIds = new Set(r.points.filter((p) => p.status === "damaged" || p.status === "unreadable" || p.damagedRecords.length > 0).map((p) => p.pointId));
+  const unchecked = r.points.filter((p) => p.status === "keys-unavailable" && !damagedIds.has(p.pointId)).length;
+  const damaged = damagedIds.size + r.unreadableIndexFiles.length;
+  const outcome = damaged > 0 ? "damaged" : unchecked > 0 ? "incomplete" : "clean";
   const summary =
     outcome === "clean"
       ? `${points.length} restore point(s) verified: every block read, authenticated and its hash checked. No damage.`
-      : `${damaged} of ${points.length} restore point(s) damaged or not fully checkable; see the list below.`;
-  return { outcome, summary, durationMs, blocksChecked: r.recordsChecked, bytesChecked: r.bytesRead, points, problems: extra };
+      : outcome === "incomplete"
+        ? `No damage found, but ${unchecked} of ${points.length} restore point(s) could only be checked without their keys (record hashes); supply their keys to authenticate every block.`
+        : `${damagedIds.size} of ${points.length} restore point(s) damaged${r.unreadableIndexFiles.length ? `, ${r.unreadableIndexFiles.length} index file(s) unreadable` : ""}; see the list below.`;
+  return { outcome, summary, durationMs, blocksChecked: r.recordsChecked, bytesChecked: r.bytesRead, points, problems: extra, damagedPointIds: [...damagedIds] };
 }

@@ -5,14 +5,20 @@
 import { NonceSequence } from "../keys/aead";
 import { CompressionId, SIZES } from "../format-registry";
 import { hashAndCompressInto, openRecordInto, recordHash, recordLengthOf, sealRecordInto, type RecordIdentity } from "../repository/block-codec";
-import { slotViews, type FromWorker, type SlotLayout, type ToWorker } from "./codec-protocol";
+import { META, slotViews, type FromWorker, type SlotLayout, type ToWorker } from "./codec-protocol";
 
 export type JobMessage = Extract<ToWorker, { id: number }>;
+
+interface SlotViews {
+  input: Buffer;
+  output: Buffer;
+  meta: Buffer;
+}
 
 export class CodecExecutor {
   private sessionKey: Buffer | undefined;
   private readonly nonces: NonceSequence | undefined;
-  private readonly views = new Map<number, { input: Buffer; output: Buffer }>();
+  private readonly views = new Map<number, SlotViews>();
   private readonly targets = new Map<number, Buffer>();
 
   /** `sessionKey` is copied; the caller may wipe its buffer. */
@@ -28,9 +34,9 @@ export class CodecExecutor {
     }
   }
 
-  /** Nonces this lane handed out (tests check that lanes never share a fixed field). */
-  get sealed(): number {
-    return this.nonces?.used ?? 0;
+  /** A shared buffer records may be sealed into (SealMessage.targetBuffer). */
+  addTarget(buffer: number, memory: SharedArrayBuffer): void {
+    this.targets.set(buffer, Buffer.from(memory));
   }
 
   handle(m: JobMessage): FromWorker {
@@ -42,17 +48,12 @@ export class CodecExecutor {
     }
   }
 
-  /** A shared buffer records may be sealed into (SealMessage.target). */
-  addTarget(buffer: number, memory: SharedArrayBuffer): void {
-    this.targets.set(buffer, Buffer.from(memory));
-  }
-
   wipe(): void {
     this.sessionKey?.fill(0);
     this.sessionKey = undefined;
   }
 
-  private slot(index: number): { input: Buffer; output: Buffer } {
+  private slot(index: number): SlotViews {
     if (!Number.isInteger(index) || index < 0 || index >= this.layout.count) throw new RangeError(`no slot ${index}`);
     let v = this.views.get(index);
     if (!v) this.views.set(index, (v = slotViews(this.arena, this.layout, index)));
@@ -60,35 +61,38 @@ export class CodecExecutor {
   }
 
   private run(m: JobMessage): FromWorker {
-    const { input, output } = this.slot(m.slot);
+    const { input, output, meta } = this.slot(m.slot);
     switch (m.op) {
       case "prepare": {
         // The compressed payload goes where the record's ciphertext will be: sealed in place.
         const h = hashAndCompressInto(input.subarray(0, m.length), m.compression, output.subarray(SIZES.gcmNonce));
-        return { id: m.id, ok: true, contentHash: h.contentHash, compressionId: h.compressionId, payloadLength: h.payloadLength };
+        h.contentHash.copy(meta, META.contentHash);
+        return { id: m.id, ok: true, compressionId: h.compressionId, payloadLength: h.payloadLength };
       }
       case "seal": {
         if (!this.sessionKey || !this.nonces) throw new Error("this codec lane has no session key");
-        const identity = identityOf(m.identity);
-        const payload =
-          identity.compressionId === CompressionId.none ? input.subarray(0, m.payloadLength) : output.subarray(SIZES.gcmNonce, SIZES.gcmNonce + m.payloadLength);
+        const identity = identityIn(meta, m);
+        const payload = m.compressionId === CompressionId.none ? input.subarray(0, m.payloadLength) : output.subarray(SIZES.gcmNonce, SIZES.gcmNonce + m.payloadLength);
         const expected = recordLengthOf(m.payloadLength);
         let out = output;
-        if (m.target) {
-          const t = this.targets.get(m.target.buffer);
-          if (!t || m.target.offset < 0 || m.target.offset + expected > t.length) throw new RangeError("no such target buffer or range");
-          out = t.subarray(m.target.offset, m.target.offset + expected);
+        if (m.targetBuffer >= 0) {
+          const t = this.targets.get(m.targetBuffer);
+          if (!t || m.targetOffset < 0 || m.targetOffset + expected > t.length) throw new RangeError("no such target buffer or range");
+          out = t.subarray(m.targetOffset, m.targetOffset + expected);
         }
         const length = sealRecordInto(this.sessionKey, this.nonces.next(), payload, identity, out);
         if (length !== expected) throw new RangeError("unexpected record length");
-        return { id: m.id, ok: true, recordLength: length, recordHash: recordHash(out.subarray(0, length)) };
+        recordHash(out.subarray(0, length)).copy(meta, META.recordHash);
+        return { id: m.id, ok: true, recordLength: length };
       }
       case "open": {
         const record = input.subarray(0, m.length);
-        if (m.recordHash && !recordHash(record).equals(m.recordHash)) return { id: m.id, ok: true, opened: false, reason: "record-hash" };
+        if (m.checkRecordHash && !recordHash(record).equals(meta.subarray(META.recordHash, META.recordHash + SIZES.hash))) {
+          return { id: m.id, ok: true, opened: false, reason: "record-hash" };
+        }
         const key = Buffer.from(m.sessionKey);
         try {
-          const r = openRecordInto(key, record, identityOf(m.identity), output);
+          const r = openRecordInto(key, record, identityIn(meta, m), output);
           return r.ok ? { id: m.id, ok: true, opened: true, dataLength: r.length } : { id: m.id, ok: true, opened: false, reason: r.reason };
         } finally {
           key.fill(0);
@@ -98,8 +102,24 @@ export class CodecExecutor {
   }
 }
 
-/** Structured clone turns Buffers into plain Uint8Arrays; the codec wants Buffers. */
-function identityOf(i: RecordIdentity): RecordIdentity {
-  const buf = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-  return { ...i, repositoryId: buf(i.repositoryId), packId: buf(i.packId), sessionKeyId: buf(i.sessionKeyId), contentHash: buf(i.contentHash) };
+/** A record's identity (its associated data): ids and content hash from meta, numbers from the message. */
+function identityIn(meta: Buffer, m: { entryIndex: number; compressionId: number; plainLength: number }): RecordIdentity {
+  const at = (offset: number, length: number) => Buffer.from(meta.subarray(offset, offset + length));
+  return {
+    repositoryId: at(META.repositoryId, SIZES.id),
+    packId: at(META.packId, SIZES.id),
+    entryIndex: m.entryIndex,
+    sessionKeyId: at(META.sessionKeyId, SIZES.id),
+    compressionId: m.compressionId,
+    plainLength: m.plainLength,
+    contentHash: at(META.contentHash, SIZES.hash),
+  };
+}
+
+/** Writes a record's ids and content hash into a slot's meta area (the main thread, before seal/open). */
+export function writeIdentity(meta: Buffer, identity: RecordIdentity): void {
+  identity.repositoryId.copy(meta, META.repositoryId);
+  identity.packId.copy(meta, META.packId);
+  identity.sessionKeyId.copy(meta, META.sessionKeyId);
+  identity.contentHash.copy(meta, META.contentHash);
 }

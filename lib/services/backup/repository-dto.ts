@@ -18,7 +18,8 @@ export interface RepositoryDto {
 
 // What a verify keeps of the engine's report: per point and disk, damage named by block (BKP-7).
 export const verifyReportSchema = z.object({
-  outcome: z.enum(["clean", "damaged", "failed"]),
+  // incomplete: no damage found, but some points were checked without their keys.
+  outcome: z.enum(["clean", "incomplete", "damaged", "failed"]),
   summary: z.string(),
   durationMs: z.number(),
   blocksChecked: z.number(),

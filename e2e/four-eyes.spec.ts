@@ -1,0 +1,105 @@
+import { expect, test, type Page } from "@playwright/test";
+import { admin, createUserViaUi, pageAs, shoot, signIn, unique, userOf, type Credentials } from "./fixtures";
+
+// Issue 5 (SEC-2, SEC-3): with four-eyes on, an administrator's password change becomes a request;
+// a Security Officer approves it at another desk; the job shows the mark, the next backup uses the
+// new password, and the older point stays under the old one.
+const OLD = "Four-eyes-old-password-1";
+const NEW = "Four-eyes-new-password-2";
+
+async function createJob(page: Page, name: string, vmName: string) {
+  await page.goto("/jobs/new");
+  await page.getByTestId("job-name").fill(name);
+  await page.getByTestId("wizard-next").click();
+  await page.getByTestId("vm-picker-search").fill(vmName);
+  await page.getByTestId(`pick-vm-${vmName}`).check();
+  await expect(page.getByTestId("selection-summary")).toBeVisible();
+  for (let i = 0; i < 3; i++) await page.getByTestId("wizard-next").click();
+  await page.getByTestId("encryption-password").check();
+  await page.getByTestId("job-password").fill(OLD);
+  await page.getByTestId("job-password-confirm").fill(OLD);
+  await page.getByTestId("wizard-next").click();
+  await page.getByTestId("job-schedule-kind").selectOption("manual");
+  await page.getByTestId("wizard-next").click();
+  await page.getByTestId("wizard-finish").click();
+  await expect(page.getByTestId("session-state")).toHaveText(/Success/, { timeout: 90_000 });
+}
+
+async function approveFirst(page: Page, who: Credentials, kind: RegExp) {
+  await page.goto("/approvals");
+  const req = page.getByTestId("inbox").getByTestId("approval-request").filter({ hasText: kind }).first();
+  await req.getByTestId("approve-password").fill(who.password);
+  await req.getByTestId("approve").click();
+  await expect(req.getByTestId("action-ok")).toContainText("Approved and applied");
+}
+
+test("a password change waits for a Security Officer, then applies with the mark; the next backup uses the new key", async ({ page, browser }) => {
+  test.setTimeout(240_000);
+  const so1 = userOf("SECURITY_OFFICER");
+  const so2: Credentials = { email: `${unique("so2")}@e2e.strongroom.test`, password: "Second-officer-pass-9", name: "Second Officer" };
+  await signIn(page, admin);
+  await createUserViaUi(page, { ...so2, roleLabel: "Security Officer" });
+  const jobName = unique("Four-eyes job");
+  await createJob(page, jobName, "prov-dc-03");
+  await page.getByRole("link", { name: jobName }).first().click();
+  await expect(page).toHaveURL(/\/jobs\/[^/]+$/);
+  const jobUrl = page.url();
+  const oldKey = (await page.getByTestId("job-encryption").locator("code").first().textContent())!;
+
+  // A Security Officer turns four-eyes on.
+  const officer = await pageAs(browser, so1);
+  await officer.goto("/approvals");
+  await officer.getByTestId("four-eyes-enabled").check();
+  await officer.getByTestId("four-eyes-save").click();
+  await expect(officer.getByTestId("four-eyes-form").getByTestId("action-ok")).toContainText("Four-eyes approval is on");
+
+  // The administrator changes the password: it becomes a request.
+  await page.goto(`${jobUrl}/edit`);
+  for (let i = 0; i < 4; i++) await page.getByTestId("wizard-next").click();
+  await page.getByTestId("job-password").fill(NEW);
+  await page.getByTestId("job-password-confirm").fill(NEW);
+  await page.getByTestId("wizard-next").click();
+  await page.getByTestId("wizard-next").click();
+  await page.getByTestId("job-run-now").uncheck();
+  await page.getByTestId("wizard-finish").click();
+  await expect(page).toHaveURL(jobUrl);
+  await expect(page.getByTestId("encryption-pending-approval")).toBeVisible();
+  await expect(page.getByTestId("job-encryption").locator("code").first()).toHaveText(oldKey);
+  await page.goto("/approvals");
+  await expect(page.getByTestId("my-requests").getByTestId("approval-request").first()).toHaveAttribute("data-state", "pending");
+
+  // The officer sees it in the inbox (badge), with the diff, and approves with their password.
+  await officer.goto("/approvals");
+  await expect(officer.getByTestId("nav-badge-approvals")).toBeVisible();
+  const req = officer.getByTestId("inbox").getByTestId("approval-request").first();
+  await expect(req.getByTestId("approval-diff")).toContainText("Password");
+  await shoot(officer, "approvals-inbox");
+  await req.getByTestId("approve-password").fill("not the password");
+  await req.getByTestId("approve").click();
+  await expect(req.getByTestId("action-error")).toContainText("not accepted");
+  await approveFirst(officer, so1, /Password|password/);
+
+  // The job carries the mark and the new key; the next backup uses it, the old point keeps the old key.
+  await page.goto(jobUrl);
+  await expect(page.getByTestId("approved-by-security")).toContainText(so1.name);
+  const newKey = (await page.getByTestId("job-encryption").locator("code").first().textContent())!;
+  expect(newKey).not.toBe(oldKey);
+  await shoot(page, "job-approved-by-security");
+  await page.getByTestId("run-now").click();
+  await expect(page.getByTestId("session-state")).toHaveText(/Success/, { timeout: 90_000 });
+  await page.goto(jobUrl);
+  const rows = page.getByTestId("restore-point-row");
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(0)).toContainText(newKey.replace("password:", "").slice(0, 8));
+  await expect(rows.nth(1)).toContainText(oldKey.replace("password:", "").slice(0, 8));
+
+  // Four-eyes off is itself a request, approved by the other officer.
+  await officer.goto("/approvals");
+  await officer.getByTestId("four-eyes-enabled").uncheck();
+  await officer.getByTestId("four-eyes-save").click();
+  await expect(officer.getByTestId("four-eyes-form").getByTestId("action-ok")).toContainText("itself a request");
+  const second = await pageAs(browser, so2);
+  await approveFirst(second, so2, /four-eyes/i);
+  await second.goto("/approvals");
+  await expect(second.getByText("Four-eyes off")).toBeVisible();
+});
