@@ -137,7 +137,7 @@ async function keyFieldsFor(jobId: string, input: JobInput, current: CurrentKeys
   if (input.encryptionMode === "password") {
     if (input.password === undefined || input.password === "") {
       if (current?.encryptionMode === "password" && current.passwordKeyHeader) {
-        return { fields: { encryptionMode: "password", passwordHint: input.passwordHint || null }, changed: false, guard: null, audit: { password: "kept" } };
+        return { fields: { encryptionMode: "password", passwordHint: input.passwordHint || null }, changed: false, guard: null, audit: { encryptionKeyChange: "kept" } };
       }
       throw new AppError("INVALID_INPUT", "Set the encryption password.", { password: ["Enter the encryption password"] });
     }
@@ -147,7 +147,7 @@ async function keyFieldsFor(jobId: string, input: JobInput, current: CurrentKeys
       changed: current !== null,
       guard: "job.password" as const,
       userKeyId: key.keyId,
-      audit: { password: current?.encryptionMode === "password" ? "changed" : "set", userKeyId: key.keyId },
+      audit: { encryptionKeyChange: current?.encryptionMode === "password" ? "password changed" : "password set", userKeyId: key.keyId },
     };
   }
   if (input.encryptionMode === "kms") {
