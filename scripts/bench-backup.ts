@@ -285,7 +285,8 @@ async function run(work: string): Promise<void> {
       const session = await repo.beginPoint({ chainId, protection: { password } });
       try {
         const disk = await backupDisk({ session, diskId: "scsi0:0", reader, blockSize: repo.config.blockSize, plan });
-        return { disk, commit: await session.commit() };
+        const jobs = session.codecJobs;
+        return { disk, jobs, commit: await session.commit() };
       } catch (e) {
         await session.abort();
         throw e;
@@ -302,7 +303,8 @@ async function run(work: string): Promise<void> {
   const resticFull = await restic(resticEnv, ["backup", "--quiet", image]);
   phases.push({ name: "full", strongroomMs: full.ms, resticMs: resticFull });
   const s1 = full.value.disk.stats;
-  console.log(`  full: ${full.value.disk.zeroBlocks} zero, ${s1.dedupedBlocks} deduplicated, ${s1.storedBlocks} stored blocks (${fmtMiB(s1.bytesStored)})`);
+  const threads = (j: { threadCount: number; threads: number; inline: number }) => `${j.threadCount} worker threads, codec jobs ${j.threads} on threads / ${j.inline} inline`;
+  console.log(`  full: ${full.value.disk.zeroBlocks} zero, ${s1.dedupedBlocks} deduplicated, ${s1.storedBlocks} stored blocks (${fmtMiB(s1.bytesStored)}); ${threads(full.value.jobs)}`);
 
   // (b) incremental: 1% of the blocks changed
   await changeBlocks(image, l);
@@ -313,7 +315,7 @@ async function run(work: string): Promise<void> {
   const resticIncr = await restic(resticEnv, ["backup", "--quiet", image]);
   phases.push({ name: "incremental", strongroomMs: incr.ms, resticMs: resticIncr });
   const s2 = incr.value.disk.stats;
-  console.log(`  incremental: ${s2.blocksIn} blocks read, ${s2.storedBlocks} stored, ${s2.inheritedBlocks} inherited`);
+  console.log(`  incremental: ${s2.blocksIn} blocks read, ${s2.storedBlocks} stored, ${s2.inheritedBlocks} inherited; ${threads(incr.value.jobs)}`);
 
   // (c) full restore to a file
   const srOut = path.join(work, "strongroom-restore.img");

@@ -17,8 +17,9 @@ import { Worker } from "node:worker_threads";
 import { NonceExhaustedError } from "../errors";
 import { compressedBound, recordLengthOf, type RecordIdentity } from "../repository/block-codec";
 import type { DamageReason } from "../errors";
-import { CodecExecutor, type JobMessage } from "./codec-ops";
-import { slotViews, type FromWorker, type SlotLayout, type ToWorker } from "./codec-protocol";
+import { SIZES } from "../format-registry";
+import { CodecExecutor, writeIdentity, type JobMessage } from "./codec-ops";
+import { META, slotBytes, slotViews, type FromWorker, type SlotLayout, type ToWorker } from "./codec-protocol";
 
 /** A worker thread died or could not start: not damage in the repository, the process is unwell. */
 export class CodecWorkerError extends Error {
@@ -34,6 +35,8 @@ export interface CodecSlot {
   readonly input: Buffer;
   /** The compressed payload, then the sealed record (backup); the opened block (restore). */
   readonly output: Buffer;
+  /** Hashes and ids of the job (codec-protocol.ts META). */
+  readonly meta: Buffer;
 }
 
 export interface CodecPoolOptions {
@@ -191,7 +194,7 @@ export class BlockCodecPool {
     const { blockSize } = options;
     const inputBytes = recordLengthOf(blockSize); // a block, or a record being opened
     const outputBytes = Math.max(blockSize, recordLengthOf(compressedBound(blockSize)));
-    const perSlot = inputBytes + outputBytes;
+    const perSlot = slotBytes({ count: 1, inputBytes, outputBytes });
     const wanted = options.slots ?? 2 * defaultThreadCount() + 2;
     const count = Math.max(2, Math.min(wanted, Math.floor(ARENA_BUDGET / perSlot)));
     this.layout = { count, inputBytes, outputBytes };
@@ -272,8 +275,9 @@ export class BlockCodecPool {
   /** BLAKE3 and zstd-1 of slot.input[0, length); a kept compressed payload waits in slot.output. */
   async prepare(slot: CodecSlot, length: number, compression: number): Promise<PreparedBlock> {
     const r = await this.run({ op: "prepare", id: this.nextId++, slot: slot.index, length, compression });
-    if (!("contentHash" in r)) throw new CodecWorkerError("unexpected codec reply");
-    return { contentHash: Buffer.from(r.contentHash), compressionId: r.compressionId, payloadLength: r.payloadLength };
+    if (!("payloadLength" in r)) throw new CodecWorkerError("unexpected codec reply");
+    const contentHash = Buffer.from(slot.meta.subarray(META.contentHash, META.contentHash + SIZES.hash));
+    return { contentHash, compressionId: r.compressionId, payloadLength: r.payloadLength };
   }
 
   /**
@@ -281,16 +285,31 @@ export class BlockCodecPool {
    * into a registered target buffer at an offset.
    */
   async seal(slot: CodecSlot, payloadLength: number, identity: RecordIdentity, target?: { buffer: number; offset: number }): Promise<SealedRecord> {
-    const r = await this.run({ op: "seal", id: this.nextId++, slot: slot.index, payloadLength, identity, target });
-    if (!("recordHash" in r)) throw new CodecWorkerError("unexpected codec reply");
-    return { recordLength: r.recordLength, recordHash: Buffer.from(r.recordHash) };
+    writeIdentity(slot.meta, identity);
+    const { entryIndex, compressionId, plainLength } = identity;
+    const r = await this.run({
+      op: "seal",
+      id: this.nextId++,
+      slot: slot.index,
+      payloadLength,
+      entryIndex,
+      compressionId,
+      plainLength,
+      targetBuffer: target?.buffer ?? -1,
+      targetOffset: target?.offset ?? 0,
+    });
+    if (!("recordLength" in r)) throw new CodecWorkerError("unexpected codec reply");
+    return { recordLength: r.recordLength, recordHash: Buffer.from(slot.meta.subarray(META.recordHash, META.recordHash + SIZES.hash)) };
   }
 
   /** Checks (record hash, when given) and opens the record in slot.input[0, length) into slot.output (restore). */
   async open(slot: CodecSlot, length: number, identity: RecordIdentity, sessionKey: Buffer, recordHash?: Buffer): Promise<OpenedBlock> {
+    writeIdentity(slot.meta, identity);
+    if (recordHash) recordHash.copy(slot.meta, META.recordHash);
+    const { entryIndex, compressionId, plainLength } = identity;
     const key = new Uint8Array(sessionKey);
     try {
-      const r = await this.run({ op: "open", id: this.nextId++, slot: slot.index, length, identity, sessionKey: key, recordHash });
+      const r = await this.run({ op: "open", id: this.nextId++, slot: slot.index, length, entryIndex, compressionId, plainLength, checkRecordHash: !!recordHash, sessionKey: key });
       if (!("opened" in r)) throw new CodecWorkerError("unexpected codec reply");
       return r.opened ? { ok: true, length: r.dataLength } : { ok: false, reason: r.reason as DamageReason };
     } finally {
