@@ -9,17 +9,17 @@ type Action = (s: ActionState, f: FormData) => Promise<ActionState>;
 const input = "mt-1 w-full rounded-md border border-slate-300 px-2 py-1.5 text-sm";
 const primary = "rounded-md bg-brand-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-brand-700 disabled:opacity-50";
 
-/** "Generate now": a few seconds of RSA-4096 work on the server. */
+/** "Generate now" (a few seconds of RSA-4096 work on the server), with its answer to the left of the button. */
 export function GenerateKeysetButton({ action }: { action: Action }) {
   const [state, formAction, pending] = useActionState(action, null);
   return (
-    <form action={formAction} className="flex max-w-md flex-col items-end gap-2">
-      <button disabled={pending} className={primary} data-testid="generate-keyset">
-        {pending ? "Generating (RSA 4096)…" : "Generate keyset now"}
-      </button>
-      <div className="text-sm">
+    <form action={formAction} className="flex flex-1 flex-wrap items-start justify-end gap-3">
+      <div className="min-w-0 max-w-3xl flex-1 text-sm">
         <ActionMessage state={state} />
       </div>
+      <button disabled={pending} className={`${primary} whitespace-nowrap`} data-testid="generate-keyset">
+        {pending ? "Generating (RSA 4096)…" : "Generate keyset now"}
+      </button>
     </form>
   );
 }

@@ -24,7 +24,6 @@ export default async function RecoveryKeysetsPage() {
       <PageHeader
         title="Recovery keysets"
         description="Password-loss protection. Every restore point's key is also wrapped by these keysets' public keys, so a Security Officer can recover points whose password is lost (or whose KMS key is gone)."
-        actions={canManage ? <GenerateKeysetButton action={generateKeysetAction} /> : undefined}
       />
 
       <Card className="mb-6">
@@ -56,6 +55,10 @@ export default async function RecoveryKeysetsPage() {
         </div>
       </Card>
 
+      <div className="mb-3 flex flex-wrap items-start justify-between gap-4">
+        <h2 className="pt-1.5 text-sm font-semibold text-slate-800">Keysets</h2>
+        {canManage && <GenerateKeysetButton action={generateKeysetAction} />}
+      </div>
       {keysets.length === 0 ? (
         <EmptyState title="No recovery keyset yet — new backups are protected only by their password or KMS key">
           {canManage

@@ -18,7 +18,8 @@ export interface RecoveryKeysetDto {
   active: boolean;
   retiredAt: string | null;
   lastExportedAt: string | null;
-  lastExportedBy: string | null;
+  /** Who exported it last: name and email (a removed user: null). */
+  lastExportedBy: { name: string; email: string } | null;
   /** Restore points in the catalogue (not removed by retention) whose keys this keyset also wraps. */
   pointCount: number;
 }
@@ -30,7 +31,7 @@ export interface RecoveryKeysetsDto {
   nextRotationAt: string | null;
 }
 
-/** Every keyset, newest first, with what it protects; never any key material. */
+/** Every keyset, active ones first, newest first within each, with what it protects; never any key material. */
 export async function listRecoveryKeysets(actor: Actor): Promise<RecoveryKeysetsDto> {
   authorize(actor, "job:read");
   const [rows, policy] = await Promise.all([
@@ -46,7 +47,7 @@ export async function listRecoveryKeysets(actor: Actor): Promise<RecoveryKeysets
     Promise.all(rows.map((r) => db.restorePoint.count({ where: { status: { not: "removed" }, keyIds: { contains: `"keyset:${r.id}"` } } }))),
     db.user.findMany({ where: { id: { in: exporterIds } }, select: { id: true, name: true, email: true } }),
   ]);
-  const exporterName = new Map(exporters.map((u) => [u.id, `${u.name} (${u.email})`]));
+  const exporter = new Map(exporters.map((u) => [u.id, { name: u.name, email: u.email }]));
   const keysets = rows.map((r, i): RecoveryKeysetDto => ({
     id: r.id,
     createdAt: r.createdAt.toISOString(),
@@ -56,9 +57,11 @@ export async function listRecoveryKeysets(actor: Actor): Promise<RecoveryKeysets
     active: r.retiredAt === null,
     retiredAt: r.retiredAt?.toISOString() ?? null,
     lastExportedAt: r.lastExportedAt?.toISOString() ?? null,
-    lastExportedBy: r.lastExportedById ? (exporterName.get(r.lastExportedById) ?? "a removed user") : null,
+    lastExportedBy: r.lastExportedById ? (exporter.get(r.lastExportedById) ?? null) : null,
     pointCount: counts[i],
   }));
+  // Active first (what protects new points), then retired; each newest first (the query's order, kept by the stable sort).
+  keysets.sort((a, b) => Number(b.active) - Number(a.active));
   const newestActive = keysets.find((k) => k.active);
   const nextRotationAt = !policy.enabled ? null : newestActive ? new Date(Date.parse(newestActive.createdAt) + policy.rotateDays * DAY_MS).toISOString() : new Date().toISOString();
   return { keysets, policy, nextRotationAt };

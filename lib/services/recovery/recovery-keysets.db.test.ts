@@ -96,7 +96,7 @@ describe("generate and export", () => {
 
     const k = await listed(id);
     expect(k.lastExportedAt).not.toBeNull();
-    expect(k.lastExportedBy).toContain(so.email);
+    expect(k.lastExportedBy).toEqual({ name: so.name, email: so.email });
     const audit = await db.auditEvent.findFirstOrThrow({ where: { objectId: id, action: "keyset.export" } });
     expect(audit.actorId).toBe(so.id);
     expect(JSON.stringify(audit)).not.toContain(PASSPHRASE);
