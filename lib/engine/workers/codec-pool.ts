@@ -11,6 +11,7 @@
 // Threads are unref'ed while idle, so a pool that someone forgot to close does not keep the
 // process alive; close() wipes the session key in every lane and ends the threads.
 
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
@@ -74,7 +75,16 @@ export function defaultThreadCount(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-const ENTRY = path.join(__dirname, "codec-worker.cjs");
+// The entry is found at run time, not by the bundler: inside the Next.js server bundle __dirname is
+// a chunk folder, and a path Turbopack can follow makes it bundle the entry with tsx and esbuild.
+const ENTRY_NAME = ["codec-worker", "cjs"].join(".");
+function workerEntry(): string {
+  const candidates = [
+    path.join(/* turbopackIgnore: true */ __dirname, ENTRY_NAME),
+    path.join(/* turbopackIgnore: true */ process.cwd(), "lib", "engine", "workers", ENTRY_NAME),
+  ];
+  return candidates.find((c) => existsSync(c)) ?? candidates[0];
+}
 const ARENA_BUDGET = 160 * 1024 * 1024;
 
 interface Pending {
@@ -95,7 +105,7 @@ class ThreadLane {
     init: Extract<ToWorker, { op: "init" }>,
   ) {
     // A clean execArgv: the entry registers its own TypeScript loader (see codec-worker.cjs).
-    this.worker = new Worker(ENTRY, { execArgv: [] });
+    this.worker = new Worker(/* turbopackIgnore: true */ workerEntry(), { execArgv: [] });
     let started: () => void;
     let failedToStart: (e: unknown) => void;
     this.ready = new Promise<void>((resolve, reject) => {
