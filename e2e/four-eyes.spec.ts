@@ -30,7 +30,8 @@ async function approveFirst(page: Page, who: Credentials, kind: RegExp) {
   const req = page.getByTestId("inbox").getByTestId("approval-request").filter({ hasText: kind }).first();
   await req.getByTestId("approve-password").fill(who.password);
   await req.getByTestId("approve").click();
-  await expect(req.getByTestId("action-ok")).toContainText("Approved and applied");
+  // Decided, it leaves the inbox for "Recently decided".
+  await expect(page.getByTestId("decided").getByTestId("approval-request").filter({ hasText: kind }).first()).toHaveAttribute("data-state", "approved");
 }
 
 test("a password change waits for a Security Officer, then applies with the mark; the next backup uses the new key", async ({ page, browser }) => {

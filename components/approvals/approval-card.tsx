@@ -28,8 +28,8 @@ export function ApprovalCard({ r, actions }: { r: ApprovalRequestDto; actions: {
         <thead className="text-left text-xs uppercase tracking-wide text-slate-500">
           <tr>
             <th className="py-1 pr-4">Field</th>
-            <th className="py-1 pr-4">Now</th>
-            <th className="py-1">After approval</th>
+            <th className="py-1 pr-4">Before</th>
+            <th className="py-1">{r.state === "approved" ? "Applied" : "After approval"}</th>
           </tr>
         </thead>
         <tbody>
