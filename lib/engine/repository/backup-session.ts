@@ -26,6 +26,8 @@ import { keyIdsOf, protectionHeaders, protectKey, resolveProtection, type Protec
 import { SecretKey } from "../keys/secret-key";
 import { wrapWithKey } from "../keys/wrap";
 import { BlockCodecPool, defaultThreadCount, type CodecSlot, type PreparedBlock } from "../workers/codec-pool";
+import { SIZES } from "../format-registry";
+import { allocateShared } from "./aligned-memory";
 import { recordLengthOf } from "./block-codec";
 import { writeChainFile } from "./chain-writer";
 import { encodeIndex, indexFileName, type IndexedPack } from "./index-file";
@@ -118,14 +120,17 @@ type Job =
   | { kind: "zero"; index: number; map: DiskMap; stats: DiskWriteStats }
   | { kind: "data"; index: number; map: DiskMap; stats: DiskWriteStats; slot: CodecSlot; length: number; prepared: Promise<PreparedBlock> };
 
+/** Bytes kept behind a pack's records for its table (61 bytes an entry), so it is written in one piece. */
+const PACK_TABLE_ROOM = 64 * 1024;
 /** Packs held in memory at once (one filling, the rest complete or being written). */
 const PACK_MEMORY_BUDGET = 96 * 1024 * 1024;
 const MAX_PACKS_IN_MEMORY = 4;
 
-/** A pack buffer: shared memory the codec lanes seal records into (registered target `id`). */
+/** A pack buffer: shared, page-aligned memory the codec lanes seal records into (registered target `id`). */
 interface PackBuffer {
   buffer: Buffer;
   target: number;
+  aligned: boolean;
 }
 
 /** Reusable pack buffers, a fixed number of them: waiting for one is the store's backpressure. */
@@ -147,8 +152,8 @@ class PackBufferPool {
     if (b) return Promise.resolve(b);
     if (this.made < this.max) {
       this.made++;
-      const memory = new SharedArrayBuffer(this.capacity);
-      return Promise.resolve({ buffer: Buffer.from(memory), target: register(memory) });
+      const { memory, buffer, aligned } = allocateShared(this.capacity);
+      return Promise.resolve({ buffer, target: register(memory), aligned });
     }
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
@@ -217,7 +222,9 @@ export class BackupSession {
     this.metakey = SecretKey.generate("metakey", random);
     this.storageKey = SecretKey.generate("storage", random);
     this.usedSessionKeys.set(this.sessionKey.idHex, this.sessionKey);
-    this.packBuffers = new PackBufferPool(repo.config.packTargetSize + recordLengthOf(repo.config.blockSize));
+    // Header, records up to the target plus the one that crosses it, and room for the table.
+    const { packTargetSize, blockSize } = repo.config;
+    this.packBuffers = new PackBufferPool(SIZES.packHeader + packTargetSize + recordLengthOf(blockSize) + PACK_TABLE_ROOM);
     for (const d of parent?.body.disks ?? []) for (const e of d.blocks.values()) if (e.kind === "data") this.dedupe.set(e.contentHash.toString("hex"), e);
   }
 
@@ -441,8 +448,10 @@ export class BackupSession {
       const { pack, seq } = this.closedPacks.shift()!;
       const put = (async () => {
         try {
-          const { chunks, length } = pack.finish();
-          await this.repo.store.put(packFileName(pack.packId), chunks);
+          const { chunks, length, whole } = pack.finish();
+          const { store } = this.repo;
+          if (whole && store.putAligned && this.packMemory.get(pack)?.aligned) await store.putAligned(packFileName(pack.packId), whole);
+          else await store.put(packFileName(pack.packId), chunks);
           this.written.push({ packId: pack.packId, packLength: length, entries: pack.entries, seq });
         } finally {
           this.releasePackMemory(pack);

@@ -20,6 +20,10 @@ class AnnouncingStore extends FilesystemStore {
     await super.put(name, data);
     say(`put ${name}`);
   }
+  async putAligned(name: string, data: Buffer): Promise<void> {
+    await super.putAligned(name, data);
+    say(`put ${name}`);
+  }
 }
 
 /** Slows reads down a little so that a kill can land in the middle of the disk. */

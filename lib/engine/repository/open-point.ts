@@ -102,6 +102,8 @@ export interface ReadBlock {
   index: number;
   /** The block's bytes: valid until the next block is asked for (the buffer is reused). */
   data: Buffer;
+  /** `data` starts page-aligned in memory (it may be written with direct I/O). */
+  aligned: boolean;
 }
 
 export class OpenPoint {
@@ -204,7 +206,7 @@ export class OpenPoint {
       while (inflight.length) {
         const opened = await inflight.shift()!;
         try {
-          yield { index: opened.index, data: (opened.slot ? opened.slot.output : zero).subarray(0, opened.length) };
+          yield { index: opened.index, data: (opened.slot ? opened.slot.output : zero).subarray(0, opened.length), aligned: !!opened.slot && pool.aligned };
         } finally {
           if (opened.slot) pool.release(opened.slot);
         }

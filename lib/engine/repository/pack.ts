@@ -110,7 +110,9 @@ export class PackBuilder {
 /**
  * The pipelined twin of PackBuilder (same bytes): a record's place (entry index, offset) is reserved
  * in order as soon as its length is known, and its bytes arrive later, in any order, from whichever
- * lane sealed it. Records are copied into one reused buffer, so a pack costs no allocation per block.
+ * lane sealed it — written straight into `buffer` at the record's file offset. The whole pack file
+ * (header, records, table, footer) is laid out in that one reused buffer, so it can be written in
+ * one piece (with direct I/O when the buffer is page-aligned) and costs no allocation per block.
  */
 export class PackAssembler {
   private readonly header: Buffer;
@@ -123,10 +125,11 @@ export class PackAssembler {
     readonly repositoryId: Buffer,
     readonly packId: Buffer,
     readonly createdAt: number,
-    /** Holds the records; at least packTargetSize + one record long (see BackupSession). */
+    /** Holds the pack file; at least header + packTargetSize + one record long (see BackupSession). */
     readonly buffer: Buffer,
   ) {
     this.header = encodeHeader(repositoryId, packId, createdAt);
+    this.header.copy(buffer, 0);
     this.size = this.header.length;
   }
 
@@ -149,15 +152,15 @@ export class PackAssembler {
     if (this.isClosed) throw new RangeError("this pack is closed");
     const fits = this.size + length + SIZES.packEntry * (this.entries.length + 1) + 4 + SIZES.packFooter;
     if (fits > 0xffffffff) throw new RangeError("a pack cannot exceed 4 GiB");
-    if (this.size - this.header.length + length > this.buffer.length) throw new RangeError("the pack buffer is too small");
+    if (this.size + length > this.buffer.length) throw new RangeError("the pack buffer is too small");
     this.entries.push({ offset: this.size, length, ...meta, recordHash: EMPTY_HASH });
     this.size += length;
     return this.entries.length - 1;
   }
 
-  /** Where a reserved entry's record goes in `buffer`. */
+  /** Where a reserved entry's record goes in `buffer` (its offset in the pack file). */
   bufferOffsetOf(entryIndex: number): number {
-    return this.entries[entryIndex].offset - this.header.length;
+    return this.entries[entryIndex].offset;
   }
 
   /**
@@ -176,8 +179,11 @@ export class PackAssembler {
     this.isClosed = true;
   }
 
-  /** header || records || table || footer, as chunks for a vectored write (views of the buffer). */
-  finish(): { chunks: Buffer[]; length: number } {
+  /**
+   * header || records || table || footer. `whole` is the pack file as one view of the buffer when
+   * the table fits behind the records (it nearly always does); `chunks` always works (vectored write).
+   */
+  finish(): { chunks: Buffer[]; length: number; whole?: Buffer } {
     if (!this.complete) throw new RangeError("the pack is not complete");
     const table = new ByteWriter().u32(this.entries.length);
     for (const e of this.entries) encodeEntry(table, e);
@@ -186,8 +192,14 @@ export class PackAssembler {
     tableOffset.writeUInt32BE(this.size);
     const sum = checksum(this.header, tableBytes, tableOffset);
     const footer = Buffer.concat([tableOffset, sum, Buffer.from(MAGIC.packEnd, "ascii")]);
-    const records = this.buffer.subarray(0, this.size - this.header.length);
-    return { chunks: [this.header, records, tableBytes, footer], length: this.size + tableBytes.length + footer.length };
+    const length = this.size + tableBytes.length + footer.length;
+    if (length <= this.buffer.length) {
+      tableBytes.copy(this.buffer, this.size);
+      footer.copy(this.buffer, this.size + tableBytes.length);
+      const whole = this.buffer.subarray(0, length);
+      return { chunks: [whole], length, whole };
+    }
+    return { chunks: [this.buffer.subarray(0, this.size), tableBytes, footer], length };
   }
 }
 

@@ -11,6 +11,13 @@ export interface RepositoryStore {
    * The store keeps no reference to `data` once put resolves (callers reuse their buffers).
    */
   put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
+  /**
+   * Optional fast path of put for one contiguous buffer that starts page-aligned in memory
+   * (aligned-memory.ts): same atomicity and durability, but the store may write it with direct
+   * I/O, bypassing the page cache (packs are written once and not read back soon). Callers use
+   * put when a store does not have it.
+   */
+  putAligned?(name: string, data: Buffer): Promise<void>;
   /** The whole file. NotFoundError when it does not exist. */
   get(name: string): Promise<Buffer>;
   /** Up to `length` bytes from `offset` (fewer at end of file). NotFoundError when missing. */

@@ -16,6 +16,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { NonceExhaustedError } from "../errors";
+import { alignUp, allocateShared } from "../repository/aligned-memory";
 import { compressedBound, recordLengthOf, type RecordIdentity } from "../repository/block-codec";
 import type { DamageReason } from "../errors";
 import { SIZES } from "../format-registry";
@@ -184,6 +185,8 @@ class ThreadLane {
 
 export class BlockCodecPool {
   readonly layout: SlotLayout;
+  /** Slot inputs and outputs start page-aligned in memory (they may be written with direct I/O). */
+  readonly aligned: boolean;
   private readonly arena: SharedArrayBuffer;
   private readonly slots: CodecSlot[];
   private readonly free: CodecSlot[];
@@ -202,13 +205,16 @@ export class BlockCodecPool {
 
   constructor(options: CodecPoolOptions) {
     const { blockSize } = options;
-    const inputBytes = recordLengthOf(blockSize); // a block, or a record being opened
-    const outputBytes = Math.max(blockSize, recordLengthOf(compressedBound(blockSize)));
+    // Page multiples, so that a slot's input and output start page-aligned (direct I/O from them).
+    const inputBytes = alignUp(recordLengthOf(blockSize)); // a block, or a record being opened
+    const outputBytes = alignUp(Math.max(blockSize, recordLengthOf(compressedBound(blockSize))));
     const perSlot = slotBytes({ count: 1, inputBytes, outputBytes });
     const wanted = options.slots ?? 2 * defaultThreadCount() + 2;
     const count = Math.max(2, Math.min(wanted, Math.floor(ARENA_BUDGET / perSlot)));
     this.layout = { count, inputBytes, outputBytes };
-    this.arena = new SharedArrayBuffer(count * perSlot);
+    const shared = allocateShared(count * perSlot);
+    this.arena = shared.memory;
+    this.aligned = shared.aligned;
     this.slots = Array.from({ length: count }, (_, index) => ({ index, ...slotViews(this.arena, this.layout, index) }));
     this.free = [...this.slots].reverse();
     this.sessionKey = options.sessionKey ? Buffer.from(options.sessionKey) : undefined;

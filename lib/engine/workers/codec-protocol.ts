@@ -21,8 +21,11 @@ export const META = {
   bytes: 128,
 } as const;
 
+/** Space a slot gives its meta area: a page, so that every slot (and its input and output) stays page-aligned. */
+const META_AREA = 4096;
+
 export function slotBytes(layout: SlotLayout): number {
-  return layout.inputBytes + layout.outputBytes + META.bytes;
+  return layout.inputBytes + layout.outputBytes + META_AREA;
 }
 
 export function slotViews(arena: SharedArrayBuffer, layout: SlotLayout, index: number): { input: Buffer; output: Buffer; meta: Buffer } {
