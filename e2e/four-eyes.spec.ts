@@ -22,6 +22,7 @@ async function createJob(page: Page, name: string, vmName: string) {
   await page.getByTestId("job-schedule-kind").selectOption("manual");
   await page.getByTestId("wizard-next").click();
   await page.getByTestId("wizard-finish").click();
+  await expect(page).toHaveURL(/\/sessions\/[^/]+$/, { timeout: 30_000 });
   await expect(page.getByTestId("session-state")).toHaveText(/Success/, { timeout: 90_000 });
 }
 
@@ -87,6 +88,7 @@ test("a password change waits for a Security Officer, then applies with the mark
   expect(newKey).not.toBe(oldKey);
   await shoot(page, "job-approved-by-security");
   await page.getByTestId("run-now").click();
+  await expect(page).toHaveURL(/\/sessions\/[^/]+$/, { timeout: 30_000 });
   await expect(page.getByTestId("session-state")).toHaveText(/Success/, { timeout: 90_000 });
   await page.goto(jobUrl);
   const rows = page.getByTestId("restore-point-row");

@@ -41,6 +41,7 @@ test("a point whose password is lost opens again after a Security Officer answer
   await page.getByTestId("job-schedule-kind").selectOption("manual");
   await page.getByTestId("wizard-next").click();
   await page.getByTestId("wizard-finish").click();
+  await expect(page).toHaveURL(/\/sessions\/[^/]+$/, { timeout: 30_000 });
   await expect(page.getByTestId("session-state")).toHaveText(/Success/, { timeout: 90_000 });
   await expect(page.getByTestId("session-vm").first()).toContainText("keyset:");
 
