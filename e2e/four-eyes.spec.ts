@@ -79,7 +79,7 @@ test("a password change waits for a Security Officer, then applies with the mark
   await req.getByTestId("approve-password").fill("not the password");
   await req.getByTestId("approve").click();
   await expect(req.getByTestId("action-error")).toContainText("not accepted");
-  await approveFirst(officer, so1, /Password|password/);
+  await approveFirst(officer, so1, /Set or change a backup encryption password/);
 
   // The job carries the mark and the new key; the next backup uses it, the old point keeps the old key.
   await page.goto(jobUrl);
@@ -102,7 +102,7 @@ test("a password change waits for a Security Officer, then applies with the mark
   await officer.getByTestId("four-eyes-save").click();
   await expect(officer.getByTestId("four-eyes-form").getByTestId("action-ok")).toContainText("itself a request");
   const second = await pageAs(browser, so2);
-  await approveFirst(second, so2, /four-eyes/i);
+  await approveFirst(second, so2, /Turn four-eyes approval off/);
   await second.goto("/approvals");
   await expect(second.getByText("Four-eyes off")).toBeVisible();
 });
