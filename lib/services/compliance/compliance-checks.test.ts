@@ -132,7 +132,7 @@ describe("recovery-keyset (KEY-6)", () => {
     data.keysets = [{ id: "b".repeat(32), createdAt: ago(3), retiredAt: ago(1) }];
     const r = check(data, "recovery-keyset");
     expect(r).toMatchObject({ status: "fail", fixHref: "/recovery-keysets" });
-    expect(r.why).toContain("No active recovery keyset (1 retired keyset protect only older points)");
+    expect(r.why).toContain("No active recovery keyset (1 retired keyset protects only older points)");
   });
   it("fails when the newest active keyset is older than the rotation period", () => {
     const data = healthy();
@@ -220,7 +220,7 @@ describe("nbdssl-for-encrypted (TRN-4)", () => {
     data.proxies = [proxy(), nbdOnly];
     const r = check(data, "nbdssl-for-encrypted");
     expect(r.status).toBe("pass");
-    expect(r.why).toContain("prod-proxy-nbd-01 (Production) offers only NBD");
+    expect(r.why).toContain("prod-proxy-nbd-01 at Production offers only NBD");
   });
   it("is n/a without jobs protecting encrypted VMs", () => {
     const data = healthy();
@@ -235,7 +235,7 @@ describe("hotadd-kms-match (TRN-3, TRN-5)", () => {
     data.proxies = [proxy(), proxy({ id: "p-g2", name: "prod-proxy-globex-02", tenantExternalId: "tenant-globex", tenantName: "Globex" })];
     const r = check(data, "hotadd-kms-match");
     expect(r.status).toBe("fail");
-    expect(r.why).toContain("prod-proxy-globex-02 (Production) is dedicated to Globex but encrypted with Acme KMS, Acme's key provider");
+    expect(r.why).toContain("prod-proxy-globex-02 at Production is dedicated to Globex but encrypted with Acme KMS, the key provider of Acme");
   });
   it("fails for a shared encrypted proxy whose key provider matches none of the encrypted VMs the jobs may give it", () => {
     const data = healthy();

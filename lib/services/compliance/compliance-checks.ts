@@ -125,6 +125,10 @@ function clauses(items: readonly string[], max = 2): string {
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** The verb that agrees with n: agree(1, "wraps", "wrap"). */
+const agree = (n: number, one: string, many: string) => (n === 1 ? one : many);
+/** "all 3 jobs" / "the one job". */
+const allOf = (n: number, one: string, many = `${one}s`) => (n === 1 ? `the one ${one}` : `all ${n} ${many}`);
 const day = (d: Date) => d.toISOString().slice(0, 10);
 const ageDays = (now: Date, d: Date) => Math.floor((now.getTime() - d.getTime()) / DAY_MS);
 
@@ -143,6 +147,7 @@ function result(id: CheckId, status: ComplianceStatus, why: string, fixHref: str
   return { id, title: CHECKS[id].title, status, why, fixHref, fixLabel };
 }
 
+const cap = (t: string) => `${t[0]?.toUpperCase() ?? ""}${t.slice(1)}`;
 const encryptedVms = (job: ComplianceJob) => job.vms.filter((v) => v.encrypted);
 const kpName = (data: ComplianceData, id: string | null) => (id ? (data.keyProviderNames[id] ?? id) : "no key provider");
 
@@ -156,7 +161,7 @@ function checkBackupEncryption(data: ComplianceData): ComplianceResult {
   const off = relevant.filter((j) => j.encryptionMode !== "password" && j.encryptionMode !== "kms");
   if (off.length === 0) {
     const vms = new Set(relevant.flatMap((j) => encryptedVms(j).map((v) => v.id))).size;
-    return result(id, "pass", `All ${plural(relevant.length, "enabled job")} protecting encrypted VMs (${plural(vms, "encrypted VM")}) encrypt their backups with a password or a KMS key.`, "/jobs", "See backup jobs");
+    return result(id, "pass", `${cap(allOf(relevant.length, "enabled job"))} protecting encrypted VMs (${plural(vms, "encrypted VM")}) ${agree(relevant.length, "encrypts its", "encrypt their")} backups with a password or a KMS key.`, "/jobs", "See backup jobs");
   }
   const named = off.map((j) => {
     const vms = encryptedVms(j).map((v) => v.name);
@@ -165,7 +170,7 @@ function checkBackupEncryption(data: ComplianceData): ComplianceResult {
   return result(
     id,
     "fail",
-    `${plural(off.length, "enabled job")} protect encrypted VMs with backup encryption off: ${nameFew(named)}. Their data leaves the host in clear and is kept only under a key this console holds, so anyone with the console's data folder opens it. Choose a password or a KMS key.`,
+    `${plural(off.length, "enabled job")} ${agree(off.length, "protects", "protect")} encrypted VMs with backup encryption off: ${nameFew(named)}. Their data leaves the host in clear and is kept only under a key this console holds, so anyone with the console's data folder opens it. Choose a password or a KMS key.`,
     `/jobs/${off[0].id}/edit`,
     `Turn on encryption for ${off[0].name}`,
   );
@@ -182,7 +187,7 @@ function checkRecoveryKeyset(data: ComplianceData): ComplianceResult {
     return result(
       id,
       "fail",
-      `No active recovery keyset${retired ? ` (${plural(retired, "retired keyset")} protect only older points)` : ""}: new restore points are protected only by their job's password or KMS key, so a lost password means lost backups. ${policy.enabled ? "Automatic generation is on, but the runner has not made one yet (it checks at start and hourly)." : "Automatic generation is off."} Generate a keyset now.`,
+      `No active recovery keyset${retired ? ` (${plural(retired, "retired keyset")} ${agree(retired, "protects", "protect")} only older points)` : ""}: new restore points are protected only by their job's password or KMS key, so a lost password means lost backups. ${policy.enabled ? "Automatic generation is on, but the runner has not made one yet (it checks at start and hourly)." : "Automatic generation is off."} Generate a keyset now.`,
       "/recovery-keysets",
       "Generate a recovery keyset",
     );
@@ -201,7 +206,7 @@ function checkRecoveryKeyset(data: ComplianceData): ComplianceResult {
   return result(
     id,
     "pass",
-    `${plural(active.length, "active recovery keyset")} wrap every new restore point's keys; the newest (${newest.id.slice(0, 12)}…) is ${plural(age, "day")} old, within the ${plural(policy.rotateDays, "day")} rotation; ${automatic}.`,
+    `${plural(active.length, "active recovery keyset")} ${agree(active.length, "wraps", "wrap")} every new restore point's keys; the newest (${newest.id.slice(0, 12)}…) is ${plural(age, "day")} old, within the ${plural(policy.rotateDays, "day")} rotation; ${automatic}.`,
     "/recovery-keysets",
     "See recovery keysets",
   );
@@ -214,11 +219,11 @@ function checkPasswordsApproved(data: ComplianceData): ComplianceResult {
   if (jobs.length === 0) return result(id, "na", "No backup job is encrypted with a password.", "/jobs", "See backup jobs");
   const unapproved = jobs.filter((j) => j.passwordApprovedAt === null);
   if (unapproved.length === 0) {
-    return result(id, "pass", `The current password of all ${plural(jobs.length, "password job")} was approved by a Security Officer.`, "/jobs", "See backup jobs");
+    return result(id, "pass", `The current password of ${allOf(jobs.length, "password job")} was approved by a Security Officer.`, "/jobs", "See backup jobs");
   }
   const waiting = unapproved.filter((j) => j.pendingApprovalId !== null);
   const bare = unapproved.filter((j) => j.pendingApprovalId === null);
-  const parts = [`${unapproved.length} of ${plural(jobs.length, "password job")} use a password no Security Officer approved`];
+  const parts = [`${unapproved.length} of ${plural(jobs.length, "password job")} ${agree(unapproved.length, "uses", "use")} a password no Security Officer approved`];
   if (bare.length) parts.push(`set without approval: ${nameFew(bare.map((j) => j.name))}`);
   if (waiting.length) parts.push(`a new password waits for a decision: ${nameFew(waiting.map((j) => j.name))}`);
   let why = `${parts.join("; ")}.`;
@@ -285,7 +290,7 @@ function checkNbdssl(data: ComplianceData): ComplianceResult {
     return result(
       id,
       "fail",
-      `${capital[0].toUpperCase()}${capital.slice(1)}. In NBD mode the host decrypts the disk and streams it without TLS (TRN-4).${whyNbd}`,
+      `${cap(capital)}. In NBD mode the host decrypts the disk and streams it without TLS (TRN-4).${whyNbd}`,
       `/jobs/${first.id}/edit`,
       `Choose other proxies for ${first.name}`,
     );
@@ -303,12 +308,12 @@ function checkNbdssl(data: ComplianceData): ComplianceResult {
   );
   const disks = relevant.reduce((n, j) => n + encryptedVms(j).reduce((m, v) => m + v.disks.filter((d) => d.encrypted).length, 0), 0);
   const note = risky.length
-    ? ` Note: ${nameFew(risky.map((p) => `${p.name} (${p.siteName})`))} offer${risky.length === 1 ? "s" : ""} only NBD and may take an encrypted disk when every proxy with NBDSSL is busy; a session that does will fail this check.`
+    ? ` Note: ${nameFew(risky.map((p) => `${p.name} at ${p.siteName}`))} offer${risky.length === 1 ? "s" : ""} only NBD and may take an encrypted disk when every proxy with NBDSSL is busy; a session that does will fail this check.`
     : "";
   return result(
     id,
     "pass",
-    `No job's last session read an encrypted disk over plain NBD, and at the next run all ${plural(disks, "encrypted disk")} of ${plural(relevant.length, "job")} would be read with HotAdd or NBDSSL.${note}`,
+    `No job's last session read an encrypted disk over plain NBD, and at the next run ${allOf(disks, "encrypted disk")} of ${plural(relevant.length, "job")} would be read with HotAdd or NBDSSL.${note}`,
     "/proxies",
     "See backup proxies",
   );
@@ -332,7 +337,7 @@ function checkHotaddKms(data: ComplianceData): ComplianceResult {
     const kp = kpName(data, p.keyProviderExternalId);
     const reasons: string[] = [];
     if (p.tenantExternalId && p.keyProviderTenantExternalId && p.keyProviderTenantExternalId !== p.tenantExternalId) {
-      reasons.push(`is dedicated to ${data.tenantNames[p.tenantExternalId] ?? p.tenantExternalId} but encrypted with ${kp}, ${data.tenantNames[p.keyProviderTenantExternalId] ?? p.keyProviderTenantExternalId}'s key provider`);
+      reasons.push(`is dedicated to ${data.tenantNames[p.tenantExternalId] ?? p.tenantExternalId} but encrypted with ${kp}, the key provider of ${data.tenantNames[p.keyProviderTenantExternalId] ?? p.keyProviderTenantExternalId}`);
     }
     const served = new Map<string, { vm: ComplianceVm; jobs: Set<string> }>();
     for (const job of data.jobs) {
@@ -352,10 +357,10 @@ function checkHotaddKms(data: ComplianceData): ComplianceResult {
       reasons.push(`is encrypted with ${kp}, but every encrypted VM it may serve (${plural(vms.length, "VM")} in ${nameFew(jobs, 2)}) uses ${nameFew(providers, 2)}: it can hot-add none of them`);
     }
     if (!p.privileges.includes("Cryptographer.AddDisk")) reasons.push("lacks Cryptographer.AddDisk, so the host refuses to hot-add any encrypted disk to it");
-    if (reasons.length) problems.push({ proxy: p, text: `${p.name} (${p.siteName}) ${reasons.join("; and ")}` });
+    if (reasons.length) problems.push({ proxy: p, text: `${p.name} at ${p.siteName} ${reasons.join("; and ")}` });
   }
   if (problems.length === 0) {
-    return result(id, "pass", `All ${plural(hotadd.length, "encrypted HotAdd proxy", "encrypted HotAdd proxies")} use the key provider of their tenant and of the encrypted VMs the jobs may give them, with Cryptographer.AddDisk.`, "/proxies", "See backup proxies");
+    return result(id, "pass", `${cap(allOf(hotadd.length, "encrypted HotAdd proxy", "encrypted HotAdd proxies"))} ${agree(hotadd.length, "uses", "use")} the key provider of their tenant and of the encrypted VMs the jobs may give them, with Cryptographer.AddDisk.`, "/proxies", "See backup proxies");
   }
   return result(
     id,
@@ -374,7 +379,7 @@ function checkImmutableCopy(data: ComplianceData): ComplianceResult {
     return result(
       id,
       "fail",
-      `None of the ${plural(data.repositories.length, "repository", "repositories")} is immutable: every restore point can be deleted as soon as it is made (by retention, a mistake or an attacker with the console). Add a repository with an immutability period and point a job at it.`,
+      `${data.repositories.length === 1 ? `The only repository, ${data.repositories[0].name}, is not immutable` : `None of the ${plural(data.repositories.length, "repository", "repositories")} is immutable`}: every restore point can be deleted as soon as it is made (by retention, a mistake or an attacker with the console). Add a repository with an immutability period and point a job at it.`,
       "/repositories",
       "Add an immutable repository",
     );
@@ -436,12 +441,12 @@ function checkKmsHealth(data: ComplianceData): ComplianceResult {
     if (reasons.length) problems.push({ id: c.id, text: `${c.name}: ${reasons.join(", ")}` });
   }
   if (problems.length === 0) {
-    return result(id, "pass", `All ${plural(data.kmsClusters.length, "KMS cluster")} answered at their last check, and their certificates stay valid for at least ${CERT_WARNING_DAYS} days.${unwatched}`, "/key-providers", "See key providers");
+    return result(id, "pass", `${cap(allOf(data.kmsClusters.length, "KMS cluster"))} answered at ${agree(data.kmsClusters.length, "its", "their")} last check, and ${agree(data.kmsClusters.length, "its", "their")} certificates stay valid for at least ${CERT_WARNING_DAYS} days.${unwatched}`, "/key-providers", "See key providers");
   }
   return result(
     id,
     "fail",
-    `${plural(problems.length, "KMS cluster")} need attention: ${clauses(problems.map((p) => p.text))}. While a KMS does not answer, its encrypted VMs cannot power on (VME-3) and KMS-key jobs do not run; an expired certificate stops the mutual TLS. Renew certificates before they end and register them again.`,
+    `${plural(problems.length, "KMS cluster")} ${agree(problems.length, "needs", "need")} attention: ${clauses(problems.map((p) => p.text))}. While a KMS does not answer, its encrypted VMs cannot power on (VME-3) and KMS-key jobs do not run; an expired certificate stops the mutual TLS. Renew certificates before they end and register them again.`,
     "/key-providers",
     "Open key providers",
   );
@@ -459,7 +464,7 @@ function checkMetadataProtected(data: ComplianceData): ComplianceResult {
     return result(
       id,
       "pass",
-      `${plural(files, "chain metadata file")} in ${plural(scanned.length, "repository", "repositories")} are sealed under each job's latest key and readable by the console's own account only (no access for other OS users).`,
+      `${plural(files, "chain metadata file")} in ${plural(scanned.length, "repository", "repositories")} ${agree(files, "is", "are")} sealed under each job's latest key and readable by the console's own account only (no access for other OS users).`,
       "/repositories",
       "See repositories",
     );
@@ -472,7 +477,7 @@ function checkMetadataProtected(data: ComplianceData): ComplianceResult {
   return result(
     id,
     "fail",
-    `${text[0].toUpperCase()}${text.slice(1)}. A chain's .vbm file lists the key ids of every point and opens the whole chain with its newest key, so it must be protected like the backups: remove the access of other users on the server (chmod o-rwx on the repository folder), and check that the folder is mounted.`,
+    `${cap(text)}. A chain's .vbm file lists the key ids of every point and opens the whole chain with its newest key, so it must be protected like the backups: remove the access of other users on the server (chmod o-rwx on the repository folder), and check that the folder is mounted.`,
     `/repositories/${first.repositoryId}`,
     `Open ${first.name}`,
   );

@@ -211,7 +211,7 @@ describe("hotadd-kms-match", () => {
   it("catches the lab's deliberate mistake: a Globex proxy encrypted with Acme's key provider", async () => {
     const r = await stored("hotadd-kms-match");
     expect(r.status).toBe("fail");
-    expect(r.why).toMatch(/proxy-globex-02 \(.*\) is dedicated to Globex.* but encrypted with Acme/);
+    expect(r.why).toMatch(/proxy-globex-02 at .* is dedicated to Globex.* but encrypted with Acme/);
     expect(r.fixHref).toBe("/proxies");
   });
 });

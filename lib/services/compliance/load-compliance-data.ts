@@ -141,7 +141,7 @@ export async function loadComplianceData(now: Date = new Date()): Promise<Compli
     fourEyes: { enabled: fourEyes.enabled },
     securityOfficers,
     kmsClusters,
-    unwatchedKeyProviders: keyProviders.filter((k) => k.kind === "STANDARD" && !k.kmsClusterId).map((k) => `${k.name} (${k.site.name})`),
+    unwatchedKeyProviders: keyProviders.filter((k) => k.kind === "STANDARD" && !k.kmsClusterId).map((k) => `${k.name} at ${k.site.name}`),
     metadata,
     replicationJobs: 0,
   };
