@@ -31,6 +31,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
     { href: "/proxies", label: "Backup proxies" },
     ...(hasPermission(actor.role, "user:read") ? [{ href: "/users", label: "Users" }] : []),
     { href: "/approvals", label: "Approvals", badge: inbox },
+    ...(hasPermission(actor.role, "job:read") ? [{ href: "/compliance", label: "Compliance" }] : []),
     ...(hasPermission(actor.role, "audit:read") ? [{ href: "/audit", label: "Audit log" }] : []),
   ];
   return (
