@@ -3,10 +3,23 @@ import { LockIcon } from "@/components/ui/icons";
 import { Table, Td, Th } from "@/components/ui/table";
 import { formatBytes, formatDateTime } from "@/lib/format";
 import type { RestorePointDto } from "@/lib/services/backup/list-restore-points";
+import type { ActionState } from "@/lib/auth/safe-action";
 import { KeyIds, PointStatusBadge, PointTypeBadge } from "./badges";
+import { DeletePointButton } from "./delete-point-button";
 
 /** Restore points, newest first. Columns that repeat the page's own subject are left out. */
-export function RestorePointTable({ points, show, testId = "restore-points" }: { points: RestorePointDto[]; show: { vm?: boolean; job?: boolean; repository?: boolean }; testId?: string }) {
+export function RestorePointTable({
+  points,
+  show,
+  testId = "restore-points",
+  deleteAction,
+}: {
+  points: RestorePointDto[];
+  show: { vm?: boolean; job?: boolean; repository?: boolean };
+  testId?: string;
+  /** For users who may delete points (job:manage). */
+  deleteAction?: (p: ActionState, fd: FormData) => Promise<ActionState>;
+}) {
   return (
     <Table testId={testId}>
       <thead>
@@ -20,6 +33,7 @@ export function RestorePointTable({ points, show, testId = "restore-points" }: {
           <Th className="text-right">Disks</Th>
           <Th className="text-right">Stored</Th>
           <Th>Status</Th>
+          {deleteAction && <Th>Manage</Th>}
         </tr>
       </thead>
       <tbody className="divide-y divide-slate-100">
@@ -42,6 +56,11 @@ export function RestorePointTable({ points, show, testId = "restore-points" }: {
             <Td className="text-right tabular-nums">{p.diskCount}</Td>
             <Td className="whitespace-nowrap text-right tabular-nums">{formatBytes(p.bytesStored)}</Td>
             <Td><PointStatusBadge status={p.status} /></Td>
+            {deleteAction && (
+              <Td>
+                <DeletePointButton pointId={p.id} action={deleteAction} />
+              </Td>
+            )}
           </tr>
         ))}
       </tbody>

@@ -34,6 +34,7 @@ import { exportRecoveryKeyset, generateRecoveryKeysetNow, importRecoveryKeyset, 
 import os from "node:os";
 import { exportAuditEvents } from "./audit/export-audit-events";
 import { approveRequest, cancelRequest, rejectRequest } from "./approvals/decide-approval";
+import { deleteRestorePoint } from "./backup/delete-restore-point";
 import { answerPasswordRecoveryRequest } from "./password-recovery/answer-recovery-request";
 import { applyPasswordRecoveryResponse } from "./password-recovery/apply-recovery-response";
 import { createPasswordRecoveryRequest } from "./password-recovery/create-recovery-request";
@@ -535,6 +536,18 @@ const SERVICES: ServiceCase[] = [
   { service: "password-recovery/create-recovery-request#createPasswordRecoveryRequest", permission: "job:manage", write: false, prepare: read((a) => createPasswordRecoveryRequest(a, { pointIds: ["0".repeat(32)] }).catch(refusedAs("INVALID_INPUT"))) },
   { service: "password-recovery/answer-recovery-request#answerPasswordRecoveryRequest", permission: "keyset:manage", write: false, prepare: read((a) => answerPasswordRecoveryRequest(a, { requestText: "{}" }).catch(refusedAs("INVALID_INPUT"))) },
   { service: "password-recovery/apply-recovery-response#applyPasswordRecoveryResponse", permission: "job:manage", write: false, prepare: read((a) => applyPasswordRecoveryResponse(a, { responseText: "{}" }).catch(refusedAs("INVALID_INPUT"))) },
+  // deleting a point whose repository folder is gone: a permitted caller gets past authorization to the clear CONFLICT
+  {
+    service: "backup/delete-restore-point#deleteRestorePoint",
+    permission: "job:manage",
+    write: false,
+    prepare: async () => {
+      const { repo, job, vm } = await backupFixture();
+      const id = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+      await db.restorePoint.create({ data: { id, repositoryId: repo.id, jobId: job.id, chainId: "0".repeat(32), vmExternalId: "vm-x", vmName: vm.name, createdAt: new Date(), incremental: false, vmEncrypted: false, keyIds: "[]", diskCount: 1 } });
+      return { call: (a) => deleteRestorePoint(a, { pointId: id }).catch(refusedAs("CONFLICT")) };
+    },
+  },
 ];
 
 // Exported functions of lib/services that are not reachable by a signed-in user, and why.
@@ -584,6 +597,7 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "users/user-guards#refuseSelf": "helper of the user services",
   "users/user-guards#keepOneActiveAdmin": "helper inside a service's transaction",
   "inventory/platform#backupHost": "the platform's backup interface, for the runner",
+  "backup/delete-restore-point#deleteRestorePointNow": "helper of deleteRestorePoint and of an approved request",
   "password-recovery/recovery-documents#parseDocument": "pure helper",
   "password-recovery/recovered-keys#addRecoveredKeys": "helper of the verify runner",
   "password-recovery/apply-recovery-response#recoveredKeyContext": "pure helper",

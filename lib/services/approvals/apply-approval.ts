@@ -1,12 +1,14 @@
 import "server-only";
+import type { Actor } from "@/lib/auth/actor";
 import type { DbTx } from "@/lib/db/client";
 import { AppError } from "@/lib/errors/app-error";
 import { keepOneActiveAdmin } from "@/lib/services/users/user-guards";
+import { deleteRestorePointNow } from "@/lib/services/backup/delete-restore-point";
 import { payloadSchemas, type ApprovalKind } from "./approval-payload";
 import { keepTwoSecurityOfficers, readFourEyes, writeFourEyes } from "./four-eyes-state";
 
 /** Applies an approved request's payload, in the approval's transaction. */
-export async function applyApproval(tx: DbTx, request: { id: string; kind: string; payload: string }, approver: { id: string }): Promise<void> {
+export async function applyApproval(tx: DbTx, request: { id: string; kind: string; payload: string }, approver: Pick<Actor, "id" | "email" | "sourceIp">): Promise<void> {
   const kind = request.kind as ApprovalKind;
   const schema = payloadSchemas[kind];
   if (!schema) throw new AppError("CONFLICT", `Unknown request kind ${request.kind}.`);
@@ -51,6 +53,11 @@ export async function applyApproval(tx: DbTx, request: { id: string; kind: strin
       const cluster = await tx.kmsCluster.findUnique({ where: { id: p.clusterId }, select: { id: true } });
       if (!cluster) throw new AppError("CONFLICT", "The KMS cluster of this request no longer exists.");
       await tx.kmsCluster.delete({ where: { id: p.clusterId } });
+      return;
+    }
+    case "restore-point.delete": {
+      const p = payload as { pointId: string };
+      await deleteRestorePointNow(tx, p.pointId, approver);
       return;
     }
     case "four-eyes.off": {

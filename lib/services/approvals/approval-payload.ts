@@ -26,6 +26,7 @@ export const payloadSchemas = {
   "user.role": z.object({ userId: z.string(), role: z.enum(["BACKUP_ADMIN", "RESTORE_OPERATOR", "BACKUP_VIEWER", "SECURITY_OFFICER"]) }),
   "kms-cluster.remove": z.object({ clusterId: z.string() }),
   "four-eyes.off": z.object({ enabled: z.literal(false) }),
+  "restore-point.delete": z.object({ pointId: z.string().regex(/^[0-9a-f]{32}$/) }),
 } as const;
 export type ApprovalKind = keyof typeof payloadSchemas;
 export type ApprovalPayload<K extends ApprovalKind> = z.infer<(typeof payloadSchemas)[K]>;
@@ -36,6 +37,7 @@ export const KIND_LABELS: Record<ApprovalKind, string> = {
   "user.role": "Change a user's role",
   "kms-cluster.remove": "Remove a KMS cluster",
   "four-eyes.off": "Turn four-eyes approval off",
+  "restore-point.delete": "Delete a restore point",
 };
 
 /** Canonical JSON: keys sorted at every level, so the same payload always hashes the same. */

@@ -198,3 +198,26 @@ describe("other guarded changes", () => {
     expect((await db.user.findUniqueOrThrow({ where: { id: target.id } })).role).toBe("RESTORE_OPERATOR");
   });
 });
+
+describe("deleting a restore point", () => {
+  it("is a request under four-eyes; approval deletes it and the chain starts over", async () => {
+    const { runBackupSession } = await import("@/lib/runner/run-backup-session");
+    const { deleteRestorePoint } = await import("../backup/delete-restore-point");
+    await writeFourEyes(db, { enabled: false, expiryHours: 24 });
+    const { id: jobId } = await createBackupJob(admin, jobInput());
+    const { sessionId } = await runBackupJobNow(admin, { jobId });
+    await db.jobSession.update({ where: { id: sessionId }, data: { state: "running", startedAt: new Date() } });
+    await runBackupSession(sessionId);
+    const point = await db.restorePoint.findFirstOrThrow({ where: { jobId } });
+    await writeFourEyes(db, { enabled: true, expiryHours: 24 });
+    const r = await deleteRestorePoint(admin, { pointId: point.id });
+    expect(r).toMatchObject({ deleted: false, pendingApprovalId: expect.any(String) });
+    expect((await db.restorePoint.findUniqueOrThrow({ where: { id: point.id } })).status).toBe("ok");
+    await approveRequest(so2, { requestId: r.pendingApprovalId!, password: TEST_PASSWORD });
+    expect((await db.restorePoint.findUniqueOrThrow({ where: { id: point.id } })).status).toBe("removed");
+    expect(await db.jobVmState.count({ where: { jobId } })).toBe(0);
+    const repo = await db.backupRepository.findUniqueOrThrow({ where: { id: repositoryId } });
+    expect(fs.existsSync(path.join(repo.path, "points", point.id))).toBe(false);
+    await expectAppError(deleteRestorePoint(admin, { pointId: point.id }), "NOT_FOUND");
+  });
+});

@@ -12,6 +12,7 @@ import { requireActor } from "@/lib/auth/session";
 import { orNull } from "@/lib/errors/not-found";
 import { formatBytes, formatDateTime } from "@/lib/format";
 import { hasPermission } from "@/lib/permissions/roles";
+import { deleteRestorePointAction } from "../point-actions";
 import { getBackupJob, type JobDetailDto } from "@/lib/services/backup/list-backup-jobs";
 import { listRestorePoints } from "@/lib/services/backup/list-restore-points";
 import { listProxies } from "@/lib/services/inventory/list-proxies";
@@ -112,7 +113,7 @@ export default async function JobPage({ params }: { params: Promise<{ id: string
           No restore points yet. Each successful VM of a session adds one: the first is full, later ones incremental.
         </div>
       ) : (
-        <RestorePointTable points={points} show={{ vm: true }} />
+        <RestorePointTable points={points} show={{ vm: true }} deleteAction={canManage ? deleteRestorePointAction : undefined} />
       )}
     </>
   );
