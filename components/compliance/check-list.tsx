@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { CHECKS, type ComplianceResult } from "@/lib/services/compliance/compliance-types";
+import { CHECKS, type ComplianceResult } from "@/lib/compliance/compliance-types";
 import { StatusBadge } from "./status-badge";
 
 const ORDER = { fail: 0, pass: 1, na: 2 } as const;

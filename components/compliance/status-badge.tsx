@@ -1,4 +1,4 @@
-import type { ComplianceStatus } from "@/lib/services/compliance/compliance-types";
+import type { ComplianceStatus } from "@/lib/compliance/compliance-types";
 
 const LOOK: Record<ComplianceStatus, { text: string; className: string; title: string }> = {
   pass: { text: "PASS", className: "bg-emerald-600 text-white", title: "The check passed" },

@@ -1,5 +1,5 @@
 import { formatDateTime } from "@/lib/format";
-import type { ComplianceTrendPoint } from "@/lib/services/compliance/compliance-types";
+import type { ComplianceTrendPoint } from "@/lib/compliance/compliance-types";
 
 const BAR = 14;
 const GAP = 4;

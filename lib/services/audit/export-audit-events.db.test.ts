@@ -3,7 +3,7 @@ import type { Actor } from "@/lib/auth/actor";
 import { db } from "@/lib/db/client";
 import { expectAppError } from "@/lib/testing/db-state";
 import { makeActor, uniqueSuffix } from "@/lib/testing/factories";
-import { AUDIT_CSV_COLUMNS } from "./audit-csv";
+import { AUDIT_CSV_COLUMNS } from "@/lib/audit/audit-csv";
 import { exportAuditEvents } from "./export-audit-events";
 import { listAuditEvents } from "./list-audit-events";
 import { recordAuditEvent } from "./record-audit-event";

@@ -6,7 +6,7 @@ import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
 import { AUDIT_EXPORT_MAX_ROWS, auditFilterSchema } from "@/lib/schemas/audit";
 import { activeFilters, auditWhere } from "./audit-filter";
-import { auditCsvHeader, auditCsvRecord, fileStamp } from "./audit-csv";
+import { auditCsvHeader, auditCsvRecord, fileStamp } from "@/lib/audit/audit-csv";
 import { recordAuditEvent } from "./record-audit-event";
 
 export interface AuditExport {

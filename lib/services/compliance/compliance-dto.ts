@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { CHECK_IDS, type ComplianceResult, type ComplianceRunDto } from "./compliance-types";
+import { CHECK_IDS, type ComplianceResult, type ComplianceRunDto } from "@/lib/compliance/compliance-types";
 
 const resultsSchema = z.array(
   z.object({

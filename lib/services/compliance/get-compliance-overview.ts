@@ -3,7 +3,7 @@ import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { db } from "@/lib/db/client";
 import { toComplianceRunDto } from "./compliance-dto";
-import type { ComplianceOverviewDto } from "./compliance-types";
+import type { ComplianceOverviewDto } from "@/lib/compliance/compliance-types";
 
 const DAY_MS = 86_400_000;
 const TREND_RUNS = 30;

@@ -9,7 +9,7 @@ import { activeSecurityOfficers, readFourEyes } from "@/lib/services/approvals/f
 import { resolveSelection } from "@/lib/services/backup/job-context";
 import { parseIds, parseSelection } from "@/lib/services/backup/job-dto";
 import { readKeysetPolicy } from "@/lib/services/recovery/keyset-store";
-import type { ComplianceData, ComplianceJob, ComplianceVm, MetadataScan, SessionDisk } from "./compliance-checks";
+import type { ComplianceData, ComplianceJob, ComplianceVm, MetadataScan, SessionDisk } from "@/lib/compliance/compliance-checks";
 
 // Reads, once, everything the compliance checks look at (SEC-5): jobs with the VMs their selection
 // names today and what their last session read each disk with, proxies, keysets and their policy,

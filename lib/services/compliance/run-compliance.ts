@@ -4,9 +4,9 @@ import { authorize } from "@/lib/auth/authorize";
 import { db, type DbTx } from "@/lib/db/client";
 import { serializableTransaction } from "@/lib/db/transaction";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
-import { evaluateCompliance } from "./compliance-checks";
+import { evaluateCompliance } from "@/lib/compliance/compliance-checks";
 import { toComplianceRunDto } from "./compliance-dto";
-import type { ComplianceRunDto } from "./compliance-types";
+import type { ComplianceRunDto } from "@/lib/compliance/compliance-types";
 import { loadComplianceData } from "./load-compliance-data";
 
 // Running the compliance analyzer (SEC-5): on demand by someone who may read the audit log, and
