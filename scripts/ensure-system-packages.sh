@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The system packages the tests need, from Debian: Chromium (Playwright drives the distribution's
-# browser; its own download cannot be reached here) and PyKMIP (a real KMIP server for the
-# interop tests). Installed with apt-get when running as root; otherwise we name the command.
+# browser; its own download cannot be reached here), PyKMIP (a real KMIP server for the
+# interop tests) and libnbd's tools with nbdkit (real NBD peers for the transport interop tests). Installed with apt-get when running as root; otherwise we name the command.
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/pykmip-server ] || missing+=(python3-pykmip)
+[ -x /usr/bin/nbdcopy ] && [ -x /usr/bin/nbdinfo ] || missing+=(libnbd-bin)
+[ -x /usr/bin/nbdkit ] || missing+=(nbdkit)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ]; then
   echo "Installing system packages for the tests: ${missing[*]}"
