@@ -48,7 +48,7 @@ test("a point whose password is lost opens again after a Security Officer answer
   // The password is changed; the old one is forgotten.
   await page.getByRole("link", { name }).first().click();
   const jobUrl = page.url();
-  const repositoryUrl = (await page.getByTestId("job-settings").getByRole("link", { name: /repository/i }).first().getAttribute("href"))!;
+  const repositoryUrl = (await page.getByTestId("job-settings").locator(`a[href^="/repositories/"]`).first().getAttribute("href"))!;
   await page.goto(`${jobUrl}/edit`);
   for (let i = 0; i < 4; i++) await page.getByTestId("wizard-next").click();
   await page.getByTestId("job-password").fill(NEW);
