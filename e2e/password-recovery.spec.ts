@@ -16,7 +16,8 @@ async function expectVerified(page: Page, repositoryUrl: string, ok: boolean) {
       async () => {
         await page.goto(repositoryUrl);
         if (await page.getByTestId("verify-running").count()) return "running";
-        return page.getByTestId("verify-point").filter({ hasText: VM }).first().getAttribute("data-ok");
+        const row = page.getByTestId("verify-point").filter({ hasText: VM }).first();
+        return (await row.count()) ? row.getAttribute("data-ok") : "not in the report yet";
       },
       { timeout: 60_000, intervals: [1000] },
     )
@@ -47,6 +48,7 @@ test("a point whose password is lost opens again after a Security Officer answer
 
   // The password is changed; the old one is forgotten.
   await page.getByRole("link", { name }).first().click();
+  await expect(page).toHaveURL(/\/jobs\/[^/]+$/);
   const jobUrl = page.url();
   const repositoryUrl = (await page.getByTestId("job-settings").locator(`a[href^="/repositories/"]`).first().getAttribute("href"))!;
   await page.goto(`${jobUrl}/edit`);
