@@ -1,4 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
+import { changeJobPassword, createPasswordJobAndRun } from "./backup-fixtures";
 import { admin, createUserViaUi, pageAs, shoot, signIn, unique, userOf, type Credentials } from "./fixtures";
 
 // Issue 5 (SEC-2, SEC-3): with four-eyes on, an administrator's password change becomes a request;
@@ -6,25 +7,6 @@ import { admin, createUserViaUi, pageAs, shoot, signIn, unique, userOf, type Cre
 // new password, and the older point stays under the old one.
 const OLD = "Four-eyes-old-password-1";
 const NEW = "Four-eyes-new-password-2";
-
-async function createJob(page: Page, name: string, vmName: string) {
-  await page.goto("/jobs/new");
-  await page.getByTestId("job-name").fill(name);
-  await page.getByTestId("wizard-next").click();
-  await page.getByTestId("vm-picker-search").fill(vmName);
-  await page.getByTestId(`pick-vm-${vmName}`).check();
-  await expect(page.getByTestId("selection-summary")).toBeVisible();
-  for (let i = 0; i < 3; i++) await page.getByTestId("wizard-next").click();
-  await page.getByTestId("encryption-password").check();
-  await page.getByTestId("job-password").fill(OLD);
-  await page.getByTestId("job-password-confirm").fill(OLD);
-  await page.getByTestId("wizard-next").click();
-  await page.getByTestId("job-schedule-kind").selectOption("manual");
-  await page.getByTestId("wizard-next").click();
-  await page.getByTestId("wizard-finish").click();
-  await expect(page).toHaveURL(/\/sessions\/[^/]+$/, { timeout: 30_000 });
-  await expect(page.getByTestId("session-state")).toHaveText(/Success/, { timeout: 90_000 });
-}
 
 async function approveFirst(page: Page, who: Credentials, kind: RegExp) {
   await page.goto("/approvals");
@@ -42,7 +24,7 @@ test("a password change waits for a Security Officer, then applies with the mark
   await signIn(page, admin);
   await createUserViaUi(page, { ...so2, roleLabel: "Security Officer" });
   const jobName = unique("Four-eyes job");
-  await createJob(page, jobName, "prov-dc-03");
+  await createPasswordJobAndRun(page, jobName, "prov-dc-03", OLD);
   await page.getByRole("link", { name: jobName }).first().click();
   await expect(page).toHaveURL(/\/jobs\/[^/]+$/);
   const jobUrl = page.url();
@@ -56,15 +38,7 @@ test("a password change waits for a Security Officer, then applies with the mark
   await expect(officer.getByTestId("four-eyes-form").getByTestId("action-ok")).toContainText("Four-eyes approval is on");
 
   // The administrator changes the password: it becomes a request.
-  await page.goto(`${jobUrl}/edit`);
-  for (let i = 0; i < 4; i++) await page.getByTestId("wizard-next").click();
-  await page.getByTestId("job-password").fill(NEW);
-  await page.getByTestId("job-password-confirm").fill(NEW);
-  await page.getByTestId("wizard-next").click();
-  await page.getByTestId("wizard-next").click();
-  await page.getByTestId("job-run-now").uncheck();
-  await page.getByTestId("wizard-finish").click();
-  await expect(page).toHaveURL(jobUrl);
+  await changeJobPassword(page, jobUrl, NEW);
   await expect(page.getByTestId("encryption-pending-approval")).toBeVisible();
   await expect(page.getByTestId("job-encryption").locator("code").first()).toHaveText(oldKey);
   await page.goto("/approvals");

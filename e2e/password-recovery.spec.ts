@@ -1,4 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
+import { changeJobPassword, createPasswordJobAndRun } from "./backup-fixtures";
 import { admin, pageAs, shoot, signIn, unique, userOf } from "./fixtures";
 
 // Issue 5 (KEY-6): a restore point whose password is "lost" (the job's password was changed and
@@ -28,22 +29,7 @@ test("a point whose password is lost opens again after a Security Officer answer
   test.setTimeout(240_000);
   await signIn(page, admin);
   const name = unique("Recovery job");
-  await page.goto("/jobs/new");
-  await page.getByTestId("job-name").fill(name);
-  await page.getByTestId("wizard-next").click();
-  await page.getByTestId("vm-picker-search").fill(VM);
-  await page.getByTestId(`pick-vm-${VM}`).check();
-  await expect(page.getByTestId("selection-summary")).toBeVisible();
-  for (let i = 0; i < 3; i++) await page.getByTestId("wizard-next").click();
-  await page.getByTestId("encryption-password").check();
-  await page.getByTestId("job-password").fill(OLD);
-  await page.getByTestId("job-password-confirm").fill(OLD);
-  await page.getByTestId("wizard-next").click();
-  await page.getByTestId("job-schedule-kind").selectOption("manual");
-  await page.getByTestId("wizard-next").click();
-  await page.getByTestId("wizard-finish").click();
-  await expect(page).toHaveURL(/\/sessions\/[^/]+$/, { timeout: 30_000 });
-  await expect(page.getByTestId("session-state")).toHaveText(/Success/, { timeout: 90_000 });
+  await createPasswordJobAndRun(page, name, VM, OLD);
   await expect(page.getByTestId("session-vm").first()).toContainText("keyset:");
 
   // The password is changed; the old one is forgotten.
@@ -51,15 +37,7 @@ test("a point whose password is lost opens again after a Security Officer answer
   await expect(page).toHaveURL(/\/jobs\/[^/]+$/);
   const jobUrl = page.url();
   const repositoryUrl = (await page.getByTestId("job-settings").locator(`a[href^="/repositories/"]`).first().getAttribute("href"))!;
-  await page.goto(`${jobUrl}/edit`);
-  for (let i = 0; i < 4; i++) await page.getByTestId("wizard-next").click();
-  await page.getByTestId("job-password").fill(NEW);
-  await page.getByTestId("job-password-confirm").fill(NEW);
-  await page.getByTestId("wizard-next").click();
-  await page.getByTestId("wizard-next").click();
-  await page.getByTestId("job-run-now").uncheck();
-  await page.getByTestId("wizard-finish").click();
-  await expect(page).toHaveURL(jobUrl);
+  await changeJobPassword(page, jobUrl, NEW);
 
   // The console can no longer open the old point: verify says its keys are missing.
   await expectVerified(page, repositoryUrl, false);
