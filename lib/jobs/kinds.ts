@@ -1,0 +1,43 @@
+// The kinds of long work (ARCHITECTURE.md "long work is a job") and what each one's queue message
+// carries. A message holds ids only: the session row is the truth, so a retried or taken-over
+// message finds the work's state in the database, never in the message.
+import { z } from "zod";
+
+export const JOB_KINDS = [
+  // A backup job's run: resolves the VMs, checks the keys, fans out one backup-vm per VM.
+  "backup-session",
+  // One VM of a backup session, on whichever worker claims it (BKP-5, TRN-6).
+  "backup-vm",
+  // A repository health check (BKP-7).
+  "repository-verify",
+  // Recovery keyset rotation and retention (KEY-6).
+  "recovery-keysets",
+  // The daily compliance run, when due (SEC-5).
+  "compliance-daily",
+  // Backup jobs whose schedule is due get a session (BKP-1).
+  "backup-schedule",
+] as const;
+// Restore, replication, failover and failback join this list with their features: each is one
+// more kind with its own handler, nothing else changes.
+
+export type JobKind = (typeof JOB_KINDS)[number];
+
+export const sessionPayload = z.object({ sessionId: z.string().min(1).max(64) });
+export const vmPayload = z.object({ sessionId: z.string().min(1).max(64), vmExternalId: z.string().min(1).max(200) });
+export const repositoryPayload = z.object({ sessionId: z.string().min(1).max(64), repositoryId: z.string().min(1).max(64) });
+export const emptyPayload = z.object({}).passthrough();
+
+export const PAYLOADS = {
+  "backup-session": sessionPayload,
+  "backup-vm": vmPayload,
+  "repository-verify": repositoryPayload,
+  "recovery-keysets": emptyPayload,
+  "compliance-daily": emptyPayload,
+  "backup-schedule": emptyPayload,
+} satisfies Record<JobKind, z.ZodType>;
+
+export type JobPayload<K extends JobKind> = z.infer<(typeof PAYLOADS)[K]>;
+
+export function isJobKind(v: string): v is JobKind {
+  return (JOB_KINDS as readonly string[]).includes(v);
+}
