@@ -3,7 +3,7 @@ export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs") {
     const { startKmsMonitor } = await import("./lib/services/kms/kms-monitor");
     startKmsMonitor();
-    const { startJobRunner } = await import("./lib/runner/job-runner");
-    await startJobRunner();
+    const { startConsoleJobEngine } = await import("./lib/services/start-job-engine");
+    await startConsoleJobEngine();
   }
 }

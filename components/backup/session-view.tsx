@@ -5,7 +5,7 @@ import { Badge, EncryptionBadge } from "@/components/ui/badge";
 import { ErrorNotice } from "@/components/ui/states";
 import { formatBytes, formatDateTime } from "@/lib/format";
 import type { JobSessionDto } from "@/lib/services/backup/get-job-session";
-import { sessionTotals, type DiskRunProgress, type LogLine, type VmRunProgress } from "@/lib/runner/session-progress";
+import { sessionTotals, type DiskRunProgress, type LogLine, type VmRunProgress } from "@/lib/jobs/session-progress";
 import { isActiveState, JobEncryptionBadge, KeyIds, PointTypeBadge, SessionStateBadge, VmRunBadge } from "./badges";
 import { durationOf, formatRate, percent, TRIGGER_LABELS } from "./format";
 import { StopSessionButton, type Action } from "./job-actions";

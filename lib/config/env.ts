@@ -27,6 +27,15 @@ const schema = z.object({
   // Data each lab disk receives when its guest first writes (MiB); bigger for benchmarks.
   STRONGROOM_LAB_DISK_DATA_MIB: z.coerce.number().int().min(1).max(65_536).default(16),
   STRONGROOM_LAB_SEED: z.coerce.number().int().default(20261122),
+  // Job engine (lib/jobs). Whether the console itself runs work on PostgreSQL ("on"), or leaves it
+  // to worker processes (`npm run worker`, "off"); on SQLite the console always runs it.
+  STRONGROOM_CONSOLE_WORKER: z.enum(["on", "off"]).default("on"),
+  // VMs one process backs up at once (each still bounded by its proxy's task limit).
+  STRONGROOM_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  // Seconds without a heartbeat after which a worker's job is given to another (pg-boss: ≥ 10).
+  STRONGROOM_JOB_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(600).default(10),
+  // The time zone backup schedules are read in ("daily at 22:00"); the server's own by default.
+  STRONGROOM_TIME_ZONE: z.string().min(1).max(64).optional(),
 });
 
 const parsed = schema.safeParse(process.env);

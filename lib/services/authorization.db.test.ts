@@ -630,6 +630,16 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "compliance/run-compliance#runDailyCompliance": "system: the runner's daily compliance run (audited with no actor)",
   "compliance/load-compliance-data#loadComplianceData": "helper of runComplianceChecks (after it authorized) and the daily run",
   "compliance/compliance-dto#toComplianceRunDto": "pure helper",
+  "backup/sessions/prepare-backup-session#prepareBackupSession": "system: the backup-session job (the queue calls it)",
+  "backup/sessions/prepare-backup-session#emptyVmProgress": "pure helper",
+  "backup/sessions/run-backup-vm#runBackupVm": "system: the backup-vm job (the queue calls it)",
+  "backup/sessions/finish-backup-session#finishBackupSession": "system: closes a session after its last VM",
+  "backup/sessions/backup-session-context#withBackupSessionContext": "helper of the backup-vm job",
+  "backup/sessions/run-repository-verify#runRepositoryVerifyJob": "system: the repository-verify job (the queue calls it)",
+  "backup/sessions/run-repository-verify#runRepositoryVerify": "helper of the verify job",
+  "backup/sessions/schedule-backup-jobs#scheduleDueBackupJobs": "system: the backup-schedule job (the queue calls it)",
+  "start-job-engine#startConsoleJobEngine": "system: the server starts it (instrumentation.ts)",
+  "start-job-engine#startWorkerJobEngine": "system: `npm run worker` starts it",
 };
 
 const servicesDir = path.resolve(__dirname);

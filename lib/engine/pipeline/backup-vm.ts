@@ -18,6 +18,7 @@ import type { ProtectionPlan } from "../keys/protection";
 import type { BackupSession } from "../repository/backup-session";
 import type { Repository } from "../repository/repository";
 import { backupDisk, type DiskBackupResult, type DiskProgress, type DiskReadPlan } from "./backup-disk";
+import type { BackupEvent, ProxyTaskGate, ProxyTaskLease } from "./events";
 import { formatRejection, selectProxy, type CandidateProxy, type SelectionOptions } from "./proxy-selection";
 
 /** What a backup needs from the platform (the lab connector; a VADP one later). */
@@ -72,6 +73,14 @@ export interface BackupVmOptions {
   progressIntervalMs?: number;
   /** Session log lines (transport choice and why, CBT fallbacks, warnings). */
   onLog?: (line: string) => void;
+  /** Typed events: the proxy and mode of each disk, task slots, warnings, the VM's end. */
+  onEvent?: (e: BackupEvent) => void;
+  /** Task limits counted by the caller; without it the candidates' activeTasks are taken as they are. */
+  tasks?: ProxyTaskGate;
+  /** Stops the VM within a block: the point is not committed, earlier points are untouched. */
+  signal?: AbortSignal;
+  /** How long to wait between looks when every fitting proxy is at its task limit. */
+  busyWaitMs?: number;
 }
 
 export interface DiskOutcome {
@@ -113,6 +122,11 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
   const warn = (line: string) => {
     warnings.push(line);
     say(`Warning: ${line}`);
+    o.onEvent?.({ type: "warning", vmExternalId: vm.externalId, text: line });
+  };
+  const ended = (r: VmBackupResult): VmBackupResult => {
+    o.onEvent?.({ type: "vm-done", vmExternalId: vm.externalId, status: r.status, pointId: r.pointId ?? null, error: r.error ?? null, text: r.pointId ? `${vm.name}: restore point ${r.pointId} (${r.status})` : `${vm.name}: ${r.error ?? r.status}` });
+    return r;
   };
   const result: VmBackupResult = { vmExternalId: vm.externalId, vmName: vm.name, status: "failed", disks: [], changeIds: {}, warnings, log };
 
@@ -126,15 +140,18 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
       o.selection,
     );
     for (const r of choice.rejected) say(`${label}: ${formatRejection(r)}`);
-    if (!choice.ok) {
+    // Task limits are taken when the disk is read (step 3); here only whether a proxy can at all.
+    if (!choice.ok && !(choice.busy && o.tasks)) {
       result.error = choice.reason;
       say(`Error: ${choice.reason}`);
-      return result;
+      return ended(result);
     }
-    say(`${label}: ${choice.reason}`);
+    if (!choice.ok) continue;
+    if (!o.tasks) say(`${label}: ${choice.reason}`);
     if (disk.encrypted && choice.mode === "nbd") warn(`${label} is read over NBD without TLS; use NBDSSL for encrypted VMs (SEC-5)`);
     choices.push({ disk, choice });
   }
+  for (const d of vm.disks) if (!choices.some((c) => c.disk === d)) choices.push({ disk: d, choice: null });
 
   let session: BackupSession | undefined;
   let touched = false;
@@ -160,12 +177,24 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
     const hasParent = session.parentPointId !== undefined;
 
     // 3. The disks, one after the other.
-    for (const { disk, choice } of choices) {
-      if (!choice.ok) continue;
+    for (const planned of choices) {
+      const { disk } = planned;
       const label = `${vm.name} / ${disk.label}`;
-      touched = true;
       let opened: BackupDisk | undefined;
+      let lease: ProxyTaskLease | null = null;
+      let leaseProxyId = "";
       try {
+        o.signal?.throwIfAborted();
+        // The proxy, chosen now against the task counts of every worker, and one of its slots.
+        let choice = planned.choice && planned.choice.ok ? planned.choice : null;
+        if (o.tasks) {
+          ({ choice, lease } = await takeProxy(o, disk, label));
+          leaseProxyId = choice.proxy.externalId;
+        }
+        if (!choice) throw new Error(`${label}: no proxy can read the disk`);
+        o.onEvent?.({ type: "disk-planned", vmExternalId: vm.externalId, deviceKey: disk.deviceKey, proxyExternalId: choice.proxy.externalId, proxyName: choice.proxy.name, mode: choice.mode, reason: choice.reason, rejected: choice.rejected.map(formatRejection), text: `${label}: ${choice.reason}` });
+        if (o.tasks) say(`${label}: ${choice.reason}`);
+        touched = true;
         opened = await host.openDiskForBackup({ vmExternalId: vm.externalId, deviceKey: disk.deviceKey, mode: choice.mode, proxy: choice.proxy });
         const plan = await readPlan(host, vm.externalId, disk.deviceKey, hasParent ? o.previousChangeIds?.[disk.deviceKey] : undefined, (line) => warn(`${label}: ${line}`));
         const diskResult = await backupDisk({
@@ -188,7 +217,9 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
           },
           onProgress: o.onProgress && ((p) => o.onProgress!({ ...p, vmExternalId: vm.externalId, deviceKey: disk.deviceKey })),
           progressIntervalMs: o.progressIntervalMs,
+          signal: o.signal,
         });
+        o.onEvent?.({ type: "disk-done", vmExternalId: vm.externalId, deviceKey: disk.deviceKey, incremental: plan.kind === "incremental", bytesRead: diskResult.bytesRead, bytesTransferred: diskResult.bytesTransferred, text: `${label}: done` });
         say(`${label}: ${plan.kind === "incremental" ? "incremental" : "full"}, read ${diskResult.bytesRead} bytes, stored ${diskResult.bytesTransferred} bytes`);
         result.disks.push({ deviceKey: disk.deviceKey, diskId: diskIdOf(disk.deviceKey), proxyName: choice.proxy.name, mode: choice.mode, reason: choice.reason, rejected: choice.rejected.map(formatRejection), changeId: opened.changeId, result: diskResult });
         result.changeIds[disk.deviceKey] = opened.changeId;
@@ -196,6 +227,10 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
         throw new Error(`${label}: ${messageOf(e)}`, { cause: e });
       } finally {
         await opened?.reader.close().catch(() => undefined);
+        if (lease) {
+          await lease.release().catch(() => undefined);
+          o.onEvent?.({ type: "task-end", vmExternalId: vm.externalId, deviceKey: disk.deviceKey, proxyExternalId: leaseProxyId, slot: lease.slot, text: "" });
+        }
       }
     }
 
@@ -221,7 +256,52 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
       });
     }
   }
-  return result;
+  return ended(result);
+}
+
+/** Waits for a proxy with a free task slot (TRN-6), choosing again each time with the current counts. */
+async function takeProxy(o: BackupVmOptions, disk: PlatformVm["disks"][number], label: string) {
+  const { vm } = o;
+  let waitingSaid = false;
+  for (;;) {
+    o.signal?.throwIfAborted();
+    const counts = await o.tasks!.counts();
+    const proxies = o.proxies.map((p) => ({ ...p, activeTasks: counts[p.externalId] ?? 0 }));
+    const choice = selectProxy(
+      { label, encrypted: disk.encrypted, keyProviderExternalId: disk.encrypted ? vm.keyProviderExternalId : null, siteExternalId: vm.siteExternalId, tenantExternalId: vm.tenantExternalId },
+      proxies,
+      o.selection,
+    );
+    if (choice.ok) {
+      const lease = await o.tasks!.take(choice.proxy, { vmExternalId: vm.externalId, deviceKey: disk.deviceKey });
+      if (lease) {
+        o.onEvent?.({ type: "task-start", vmExternalId: vm.externalId, deviceKey: disk.deviceKey, proxyExternalId: choice.proxy.externalId, slot: lease.slot, text: "" });
+        return { choice, lease };
+      }
+    } else if (!choice.busy) {
+      throw new Error(choice.reason);
+    }
+    if (!waitingSaid) {
+      waitingSaid = true;
+      o.onEvent?.({ type: "waiting", vmExternalId: vm.externalId, deviceKey: disk.deviceKey, text: `${label}: every proxy that can read it is at its task limit; waiting for a free slot` });
+    }
+    await abortableSleep(o.busyWaitMs ?? 500, o.signal);
+  }
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }
+    function onAbort() {
+      clearTimeout(t);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** Incremental from CBT when possible; a full read (deduplicated against the parent) otherwise. */

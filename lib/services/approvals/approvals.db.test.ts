@@ -201,7 +201,7 @@ describe("other guarded changes", () => {
 
 describe("deleting a restore point", () => {
   it("is a request under four-eyes; approval deletes it and the chain starts over", async () => {
-    const { runBackupSession } = await import("@/lib/runner/run-backup-session");
+    const { runBackupSession } = await import("@/lib/testing/run-jobs");
     const { deleteRestorePoint } = await import("../backup/delete-restore-point");
     await writeFourEyes(db, { enabled: false, expiryHours: 24 });
     const { id: jobId } = await createBackupJob(admin, jobInput());

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
 import { FilesystemStore, KeyRing, openRepository } from "@/lib/engine";
 import { startPykmipServer, type PykmipServer } from "@/lib/kmip/testing/pykmip-server";
-import { recoverInterrupted } from "@/lib/runner/job-runner";
-import { runBackupSession } from "@/lib/runner/run-backup-session";
-import { runRepositoryVerify } from "@/lib/runner/run-repository-verify";
+import { scheduleDueBackupJobs } from "./sessions/schedule-backup-jobs";
+import { runBackupSession } from "@/lib/testing/run-jobs";
+import { runRepositoryVerify } from "@/lib/services/backup/sessions/run-repository-verify";
 import { expectAppError } from "@/lib/testing/db-state";
 import { makeActor, uniqueEmail } from "@/lib/testing/factories";
 import { syncInventoryFromPlatform } from "../inventory/sync-inventory";
@@ -205,11 +205,11 @@ describe("a password job", () => {
     await expectAppError(stopJobSession(admin, { sessionId }), "CONFLICT");
   });
 
-  it("a session left running by a dead process is closed as failed with the reason (BKP-6)", async () => {
+  it("a session left running by a process from before the job engine is closed as failed with the reason (BKP-6)", async () => {
     const vm = await db.vm.findFirstOrThrow({ where: { encrypted: false } });
     const created = await createBackupJob(admin, job({ selection: [{ kind: "vm", id: vm.id, label: vm.name }] }));
     const s = await db.jobSession.create({ data: { jobId: created.id, state: "running", trigger: "manual", startedAt: new Date() } });
-    await recoverInterrupted();
+    await scheduleDueBackupJobs();
     const after = await getJobSession(admin, { sessionId: s.id });
     expect(after.state).toBe("failed");
     expect(after.error).toMatch(/stopped while this session ran/);

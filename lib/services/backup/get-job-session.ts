@@ -4,7 +4,8 @@ import { authorize } from "@/lib/auth/authorize";
 import { db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
-import type { LogLine, SessionProgress } from "@/lib/runner/session-progress";
+import { MAX_LOG_LINES, type LogLine, type SessionProgress, type VmRunProgress } from "@/lib/jobs/session-progress";
+import { workerIsAlive } from "@/lib/jobs/worker-liveness";
 import { sessionIdSchema } from "@/lib/schemas/backup";
 
 export interface JobSessionDto {
@@ -19,16 +20,33 @@ export interface JobSessionDto {
   endedAt: string | null;
   stopRequested: boolean;
   error: string | null;
-  progress: SessionProgress;
+  progress: SessionProgress & { vms: Array<VmRunProgress & { worker?: { id: string; host: string; alive: boolean } | null }> };
   log: LogLine[];
 }
 
-/** One session with its live progress (the runner writes it about once a second). */
+/** One backup session with its live progress: per VM from its own row (the worker running it writes it every second), the log from the session's events. */
 export async function getJobSession(actor: Actor, raw: { sessionId: string }): Promise<JobSessionDto> {
   authorize(actor, "job:read");
   const { sessionId } = parseInput(sessionIdSchema, raw);
   const s = await db.jobSession.findUnique({ where: { id: sessionId }, include: { job: { select: { id: true, name: true, encryptionMode: true, repository: { select: { id: true, name: true } } } } } });
   if (!s) throw new AppError("NOT_FOUND", "This session does not exist (its job may have been removed).");
+  if (!s.job) throw new AppError("NOT_FOUND", "This session is not a backup job's session; a repository verify's report is on its repository's page.");
+  const [vmRows, events] = await Promise.all([
+    db.sessionVm.findMany({ where: { sessionId }, orderBy: { position: "asc" }, select: { progress: true, workerId: true } }),
+    db.sessionEvent.findMany({ where: { sessionId, text: { not: "" } }, orderBy: { id: "desc" }, take: MAX_LOG_LINES, select: { at: true, level: true, text: true } }),
+  ]);
+  const workerIds = [...new Set(vmRows.map((v) => v.workerId).filter((w): w is string => !!w))];
+  const workers = new Map((await db.jobWorker.findMany({ where: { id: { in: workerIds } }, select: { id: true, host: true, heartbeatAt: true, stoppedAt: true } })).map((w) => [w.id, w]));
+  const now = new Date();
+  const progress = vmRows.length
+    ? {
+        vms: vmRows.map((v) => {
+          const w = v.workerId ? workers.get(v.workerId) : undefined;
+          return { ...parseJson<VmRunProgress>(v.progress, {} as VmRunProgress), worker: w ? { id: w.id, host: w.host, alive: !w.stoppedAt && workerIsAlive(w.heartbeatAt, now) } : null };
+        }),
+      }
+    : parseJson<SessionProgress>(s.progress, { vms: [] });
+  const log = events.length ? events.reverse().map((e) => ({ at: e.at.toISOString(), level: e.level as LogLine["level"], text: e.text })) : parseJson<LogLine[]>(s.log, []);
   const requester = s.requestedById ? await db.user.findUnique({ where: { id: s.requestedById }, select: { name: true } }) : null;
   return {
     id: s.id,
@@ -42,8 +60,8 @@ export async function getJobSession(actor: Actor, raw: { sessionId: string }): P
     endedAt: s.endedAt?.toISOString() ?? null,
     stopRequested: s.stopRequested,
     error: s.error,
-    progress: parseJson<SessionProgress>(s.progress, { vms: [] }),
-    log: parseJson<LogLine[]>(s.log, []),
+    progress,
+    log,
   };
 }
 

@@ -4,7 +4,7 @@ import { authorize } from "@/lib/auth/authorize";
 import { serializableTransaction } from "@/lib/db/transaction";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
-import { wakeRunner } from "@/lib/runner/job-runner";
+import { enqueue } from "@/lib/jobs";
 import { jobIdSchema, sessionIdSchema, setJobEnabledSchema } from "@/lib/schemas/backup";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { nextRunAfter } from "@/lib/backup/schedule";
@@ -22,15 +22,15 @@ export async function runBackupJobNow(actor: Actor, raw: { jobId: string }): Pro
     }
     const active = await tx.jobSession.findFirst({ where: { jobId, state: { in: ["queued", "running"] } }, select: { id: true, state: true } });
     if (active) throw new AppError("CONFLICT", `Job ${job.name} is already ${active.state}. Open its session to follow it.`);
-    const s = await tx.jobSession.create({ data: { jobId, state: "queued", trigger: "manual", requestedById: actor.id } });
+    const s = await tx.jobSession.create({ data: { kind: "backup", subject: `backup-job:${jobId}`, title: job.name, jobId, state: "queued", trigger: "manual", requestedById: actor.id } });
+    await enqueue(tx, { kind: "backup-session", payload: { sessionId: s.id }, singletonKey: `backup-session:${s.id}` });
     await recordAuditEvent({ actor, action: "job.run", objectType: "backup-job", objectId: jobId, outcome: "success", details: { name: job.name, session: s.id } }, tx);
     return s.id;
   });
-  wakeRunner();
   return { sessionId };
 }
 
-/** Stops a session: a queued one at once; a running one after the VM in progress (its point stays valid). */
+/** Stops a session: a queued one at once; a running one within seconds — running VMs are cut off and make no point, VMs not started are skipped. */
 export async function stopJobSession(actor: Actor, raw: { sessionId: string }): Promise<{ state: string }> {
   authorize(actor, "job:manage");
   const { sessionId } = parseInput(sessionIdSchema, raw);
@@ -40,7 +40,7 @@ export async function stopJobSession(actor: Actor, raw: { sessionId: string }): 
     if (s.state !== "queued" && s.state !== "running") throw new AppError("CONFLICT", `The session has already ended (${s.state}).`);
     const state = s.state === "queued" ? "stopped" : "running";
     await tx.jobSession.update({ where: { id: s.id }, data: s.state === "queued" ? { state: "stopped", endedAt: new Date(), stopRequested: true } : { stopRequested: true } });
-    await recordAuditEvent({ actor, action: "job.stop", objectType: "backup-job", objectId: s.jobId, outcome: "success", details: { session: s.id, was: s.state } }, tx);
+    await recordAuditEvent({ actor, action: "job.stop", objectType: "backup-job", objectId: s.jobId ?? undefined, outcome: "success", details: { session: s.id, was: s.state } }, tx);
     return { state };
   });
 }

@@ -87,7 +87,7 @@ export async function loadComplianceData(now: Date = new Date()): Promise<Compli
   for (const j of jobRows) {
     const [vms, last] = await Promise.all([
       vmsOf(j.selection),
-      db.jobSession.findFirst({ where: { jobId: j.id, state: { in: FINISHED } }, orderBy: { queuedAt: "desc" }, select: { id: true, endedAt: true, progress: true } }),
+      db.jobSession.findFirst({ where: { jobId: j.id, state: { in: FINISHED } }, orderBy: { queuedAt: "desc" }, select: { id: true, endedAt: true, progress: true, vms: { orderBy: { position: "asc" }, select: { progress: true } } } }),
     ]);
     jobs.push({
       id: j.id,
@@ -100,7 +100,7 @@ export async function loadComplianceData(now: Date = new Date()): Promise<Compli
       passwordApprovedAt: j.passwordApprovedAt,
       pendingApprovalId: j.pendingApprovalId,
       vms,
-      lastSession: last ? { id: last.id, endedAt: last.endedAt, disks: sessionDisks(last.progress) } : null,
+      lastSession: last ? { id: last.id, endedAt: last.endedAt, disks: sessionDisks(last.vms.length ? `{"vms":[${last.vms.map((v) => v.progress).join(",")}]}` : last.progress) } : null,
     });
   }
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
 import { exportKeyset, FilesystemStore, generateRecoveryKeyset, importKeyset, KeyRing, openRepository, WrongKeyError } from "@/lib/engine";
-import { runBackupSession } from "@/lib/runner/run-backup-session";
+import { runBackupSession } from "@/lib/testing/run-jobs";
 import { dbState, expectAppError } from "@/lib/testing/db-state";
 import { makeActor, uniqueEmail } from "@/lib/testing/factories";
 import { syncInventoryFromPlatform } from "../inventory/sync-inventory";

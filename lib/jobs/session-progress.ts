@@ -5,6 +5,9 @@
 
 export type VmRunStatus = "pending" | "running" | "success" | "warning" | "failed" | "skipped";
 
+/** A VM that will not change any more. */
+export const VM_DONE: readonly VmRunStatus[] = ["success", "warning", "failed", "skipped"];
+
 export interface DiskRunProgress {
   deviceKey: number;
   label: string;

@@ -6,6 +6,11 @@ import { openCataloguedRepository } from "@/lib/services/backup/repository-store
 import { addRecoveredKeys } from "@/lib/services/password-recovery/recovered-keys";
 import type { VerifyReportDto } from "@/lib/services/backup/repository-dto";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
+import { currentWorker } from "@/lib/jobs/engine";
+import { repositoryPayload } from "@/lib/jobs/kinds";
+import { processWorkerId } from "@/lib/jobs/process-id";
+import type { ClaimedJob } from "@/lib/jobs/queue";
+import { SessionEventWriter } from "@/lib/jobs/session-events";
 
 // Health check of a whole repository (BKP-7): every block of every point is read, authenticated
 // with the point's keys and its content hash checked; damage is reported per restore point and
@@ -13,9 +18,27 @@ import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 // keys and KMS keys); a point whose keys are not at hand gets the keyless check (record hashes)
 // and says which keys it needs.
 
-export async function runRepositoryVerify(repositoryId: string): Promise<void> {
+/** The "repository-verify" kind: the verify as a session of its own, then the repository's report. */
+export async function runRepositoryVerifyJob(job: ClaimedJob): Promise<void> {
+  const { sessionId, repositoryId } = repositoryPayload.parse(job.payload);
+  const won = await db.jobSession.updateMany({ where: { id: sessionId, state: { in: ["queued", "running"] } }, data: { state: "running", startedAt: new Date(), workerId: processWorkerId(), heartbeatAt: new Date() } });
+  if (won.count !== 1) return;
+  const untrack = currentWorker()?.track(sessionId, { kind: "repository-verify", sessionId });
+  const log = new SessionEventWriter(sessionId, processWorkerId());
+  try {
+    const dto = await runRepositoryVerify(repositoryId);
+    const state = !dto ? "failed" : dto.outcome === "clean" ? "success" : dto.outcome === "incomplete" ? "warning" : "failed";
+    log.say(dto ? dto.summary : "The repository was removed before its verify ran.", state === "failed" ? "error" : state === "warning" ? "warning" : "info");
+    await log.flush();
+    await db.jobSession.update({ where: { id: sessionId }, data: { state, endedAt: new Date(), error: state === "failed" ? (dto?.summary ?? "the repository no longer exists") : null, bytesRead: BigInt(dto?.bytesChecked ?? 0) } });
+  } finally {
+    untrack?.();
+  }
+}
+
+export async function runRepositoryVerify(repositoryId: string): Promise<VerifyReportDto | null> {
   const row = await db.backupRepository.findUnique({ where: { id: repositoryId }, include: { jobs: true } });
-  if (!row) return;
+  if (!row) return null;
   await db.backupRepository.update({ where: { id: row.id }, data: { verifyRunning: true } });
   const started = Date.now();
   const ring = new KeyRing();
@@ -50,6 +73,7 @@ export async function runRepositoryVerify(repositoryId: string): Promise<void> {
     db.restorePoint.updateMany({ where: { repositoryId: row.id, id: { in: damagedIds }, status: { not: "removed" } }, data: { status: "damaged" } }),
   ]);
   await recordAuditEvent({ actor: null, action: "repository.verify", objectType: "repository", objectId: row.id, outcome: dto.outcome === "damaged" || dto.outcome === "failed" ? "failure" : "success", details: { name: row.name, summary: dto.summary } });
+  return dto;
 }
 
 async function toDto(r: VerifyReport, durationMs: number, problems: string[]): Promise<VerifyReportDto & { damagedPointIds?: string[] }> {

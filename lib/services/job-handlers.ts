@@ -1,0 +1,33 @@
+import "server-only";
+import { env } from "@/lib/config/env";
+import type { JobHandlers } from "@/lib/jobs/engine";
+import type { JobKind } from "@/lib/jobs/kinds";
+import type { ScheduleRequest } from "@/lib/jobs/queue";
+import { prepareBackupSession } from "./backup/sessions/prepare-backup-session";
+import { runBackupVm } from "./backup/sessions/run-backup-vm";
+import { runRepositoryVerifyJob } from "./backup/sessions/run-repository-verify";
+import { scheduleDueBackupJobs } from "./backup/sessions/schedule-backup-jobs";
+import { runDailyCompliance } from "./compliance/run-compliance";
+import { maintainRecoveryKeysets } from "./recovery/runner-keysets";
+
+// Which use case runs each kind of job, how many at once per process, and the system's own
+// schedules. The console (instrumentation.ts) and `npm run worker` start the engine with these.
+
+export const JOB_HANDLERS: JobHandlers = {
+  "backup-session": { handler: prepareBackupSession, concurrency: 2 },
+  "backup-vm": { handler: runBackupVm, concurrency: env.STRONGROOM_WORKER_CONCURRENCY },
+  "repository-verify": { handler: runRepositoryVerifyJob, concurrency: 1 },
+  "recovery-keysets": { handler: async () => void (await maintainRecoveryKeysets()), concurrency: 1 },
+  // Asked every ten minutes; runs the checks when the daily run is due.
+  "compliance-daily": { handler: async () => void (await runDailyCompliance()), concurrency: 1 },
+  "backup-schedule": { handler: scheduleDueBackupJobs, concurrency: 1 },
+};
+
+export const JOB_SCHEDULES: ScheduleRequest[] = [
+  { name: "backup-schedule", cron: "* * * * *", tz: "UTC", kind: "backup-schedule" },
+  { name: "recovery-keysets", cron: "7 * * * *", tz: "UTC", kind: "recovery-keysets" },
+  { name: "compliance-daily", cron: "*/10 * * * *", tz: "UTC", kind: "compliance-daily" },
+];
+
+/** Run once at every start: keysets first, so a first start's compliance run sees the keyset it made. */
+export const STARTUP_KINDS: JobKind[] = ["recovery-keysets", "backup-schedule", "compliance-daily"];
