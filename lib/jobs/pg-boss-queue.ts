@@ -15,6 +15,8 @@ export interface PgBossQueueOptions {
   heartbeatSeconds?: number;
   /** How often this instance looks for jobs whose heartbeat stopped. */
   superviseSeconds?: number;
+  /** pg-boss's tables live in this schema ("pgboss"); tests keep theirs apart. */
+  schema?: string;
   /** How often due cron schedules are looked at (1–45 s). */
   cronSeconds?: number;
 }
@@ -25,10 +27,13 @@ export class PgBossQueue implements JobQueue {
   #started: Promise<void> | undefined;
   readonly #heartbeatSeconds: number;
   readonly #pool: pg.Pool;
+  readonly #schema: string;
   #crashed = false;
 
   constructor(options: PgBossQueueOptions) {
     this.#heartbeatSeconds = Math.max(10, options.heartbeatSeconds ?? 10);
+    this.#schema = options.schema ?? "pgboss";
+    if (!/^[a-z_][a-z0-9_]*$/.test(this.#schema)) throw new Error("the pg-boss schema must be a plain lower-case identifier");
     const superviseIntervalSeconds = Math.max(1, options.superviseSeconds ?? 5);
     // Our own pool behind pg-boss's database interface, so crash() can cut it off as a killed
     // process would be cut off (stop() would fail the running jobs politely instead).
@@ -40,7 +45,7 @@ export class PgBossQueue implements JobQueue {
         return this.#pool.query(text, values as unknown[]);
       },
     };
-    this.boss = new PgBoss({ db, schema: "pgboss", superviseIntervalSeconds, monitorIntervalSeconds: Math.max(superviseIntervalSeconds, 30), application_name: "strongroom", cronWorkerIntervalSeconds: options.cronSeconds ?? 5, cronMonitorIntervalSeconds: options.cronSeconds ?? 5 } as ConstructorParameters<typeof PgBoss>[0]);
+    this.boss = new PgBoss({ db, schema: options.schema ?? "pgboss", superviseIntervalSeconds, monitorIntervalSeconds: Math.max(superviseIntervalSeconds, 30), application_name: "strongroom", cronWorkerIntervalSeconds: options.cronSeconds ?? 5, cronMonitorIntervalSeconds: options.cronSeconds ?? 5 } as ConstructorParameters<typeof PgBoss>[0]);
     this.boss.on("error", (e: unknown) => {
       if (!this.#crashed) console.error("[jobs] pg-boss:", e instanceof Error ? e.message : e);
     });
@@ -72,11 +77,14 @@ export class PgBossQueue implements JobQueue {
   }
 
   async enqueue(tx: DbTx, r: EnqueueRequest): Promise<string | null> {
-    await this.start();
+    // The queues must exist before the caller's transaction took its snapshot (pg-boss's insert
+    // reads its queue table through that transaction): start() belongs at process start.
+    if (!this.#started) throw new Error("the job queue has not been started in this process (start the job engine, or jobQueue().start(), before enqueueing)");
+    await this.#started;
     // pg-boss's singleton keys bind only on its singleton queue policies; ours means "one queued or
     // active job with this key", checked in the caller's transaction.
     if (r.singletonKey) {
-      const open = await tx.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM pgboss.job WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry', 'active') LIMIT 1`, r.kind, r.singletonKey);
+      const open = await tx.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM ${this.#schema}.job WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry', 'active') LIMIT 1`, r.kind, r.singletonKey);
       if (open.length) return null;
     }
     // pg-boss checks options by presence: pass only those that are set.
@@ -110,7 +118,7 @@ export class PgBossQueue implements JobQueue {
 
   async state(kind: JobKind, id: string): Promise<QueueJobState | null> {
     await this.start();
-    const job = await this.boss.getJobById(kind, id);
+    const [job] = await this.boss.findJobs(kind, { id });
     if (!job) return null;
     return job.state === "retry" ? "created" : (job.state as QueueJobState);
   }

@@ -17,6 +17,8 @@ export interface TableQueueOptions {
   leaseMs?: number;
   /** Delay before a failed job's next try. */
   retryDelayMs?: number;
+  /** Keeps this queue's jobs and schedules apart from another queue's on the same tables (tests). */
+  namespace?: string;
 }
 
 interface Worker {
@@ -31,6 +33,7 @@ export class TableQueue implements JobQueue {
   readonly #pollMs: number;
   readonly #leaseMs: number;
   readonly #retryDelayMs: number;
+  readonly #ns: string;
   readonly #inFlight = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
@@ -45,9 +48,11 @@ export class TableQueue implements JobQueue {
     this.#pollMs = options.pollMs ?? 500;
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#retryDelayMs = options.retryDelayMs ?? 1_000;
+    this.#ns = options.namespace ? `${options.namespace}:` : "";
   }
 
   async start(): Promise<void> {
+    if (this.#timer) return;
     this.#stopped = false;
     this.#timer = setInterval(() => void this.tick(), this.#pollMs);
     this.#timer.unref();
@@ -72,11 +77,11 @@ export class TableQueue implements JobQueue {
 
   async enqueue(tx: DbTx, r: EnqueueRequest): Promise<string | null> {
     if (r.singletonKey) {
-      const existing = await tx.queueJob.findFirst({ where: { singletonKey: r.singletonKey, state: { in: ["created", "active"] } }, select: { id: true } });
+      const existing = await tx.queueJob.findFirst({ where: { singletonKey: this.#ns + r.singletonKey, state: { in: ["created", "active"] } }, select: { id: true } });
       if (existing) return null;
     }
     const row = await tx.queueJob.create({
-      data: { kind: r.kind, payload: JSON.stringify(r.payload), singletonKey: r.singletonKey ?? null, startAfter: r.startAfter ?? new Date(), retryLimit: r.retryLimit ?? 2 },
+      data: { kind: this.#ns + r.kind, payload: JSON.stringify(r.payload), singletonKey: r.singletonKey ? this.#ns + r.singletonKey : null, startAfter: r.startAfter ?? new Date(), retryLimit: r.retryLimit ?? 2 },
       select: { id: true },
     });
     setImmediate(() => void this.tick());
@@ -90,10 +95,11 @@ export class TableQueue implements JobQueue {
 
   async schedule(s: ScheduleRequest): Promise<void> {
     const payload = JSON.stringify(s.payload ?? {});
-    const existing = await this.db.queueSchedule.findUnique({ where: { name: s.name } });
+    const name = this.#ns + s.name;
+    const existing = await this.db.queueSchedule.findUnique({ where: { name } });
     if (existing && existing.cron === s.cron && existing.tz === s.tz && existing.kind === s.kind && existing.payload === payload) return;
     const nextRunAt = nextCronTime(s.cron, s.tz, new Date());
-    await this.db.queueSchedule.upsert({ where: { name: s.name }, create: { name: s.name, cron: s.cron, tz: s.tz, kind: s.kind, payload, nextRunAt }, update: { cron: s.cron, tz: s.tz, kind: s.kind, payload, nextRunAt } });
+    await this.db.queueSchedule.upsert({ where: { name }, create: { name, cron: s.cron, tz: s.tz, kind: s.kind, payload, nextRunAt }, update: { cron: s.cron, tz: s.tz, kind: s.kind, payload, nextRunAt } });
   }
 
   async cancel(_kind: JobKind, id: string): Promise<void> {
@@ -129,7 +135,7 @@ export class TableQueue implements JobQueue {
 
   async #claim(kind: JobKind): Promise<{ id: string; payload: string; attempt: number } | null> {
     for (let tries = 0; tries < 5; tries++) {
-      const next = await this.db.queueJob.findFirst({ where: { kind, state: "created", startAfter: { lte: new Date() } }, orderBy: { createdAt: "asc" }, select: { id: true, payload: true, attempt: true } });
+      const next = await this.db.queueJob.findFirst({ where: { kind: this.#ns + kind, state: "created", startAfter: { lte: new Date() } }, orderBy: { createdAt: "asc" }, select: { id: true, payload: true, attempt: true } });
       if (!next) return null;
       const now = new Date();
       const won = await this.db.queueJob.updateMany({
@@ -193,7 +199,7 @@ export class TableQueue implements JobQueue {
 
   /** Active jobs whose lease ran out belong to a dead worker: another try, or failed past the limit. */
   async #reclaimExpired(): Promise<void> {
-    const expired = await this.db.queueJob.findMany({ where: { state: "active", leaseUntil: { lt: new Date() } }, select: { id: true, attempt: true, retryLimit: true, leaseUntil: true, workerId: true } });
+    const expired = await this.db.queueJob.findMany({ where: { state: "active", leaseUntil: { lt: new Date() }, kind: this.#ns ? { startsWith: this.#ns } : { not: { contains: ":" } } }, select: { id: true, attempt: true, retryLimit: true, leaseUntil: true, workerId: true } });
     for (const j of expired) {
       const where = { id: j.id, state: "active", leaseUntil: j.leaseUntil };
       const error = `the worker ${j.workerId ?? "?"} stopped renewing its lease (it died or lost the database)`;
@@ -206,7 +212,7 @@ export class TableQueue implements JobQueue {
 
   async #fireSchedules(): Promise<void> {
     const now = new Date();
-    const due = await this.db.queueSchedule.findMany({ where: { nextRunAt: { lte: now } } });
+    const due = (await this.db.queueSchedule.findMany({ where: { nextRunAt: { lte: now } } })).filter((s) => (this.#ns ? s.name.startsWith(this.#ns) : !s.name.includes(":")));
     for (const s of due) {
       let next: Date;
       try {
@@ -217,7 +223,7 @@ export class TableQueue implements JobQueue {
       }
       const won = await this.db.queueSchedule.updateMany({ where: { name: s.name, nextRunAt: s.nextRunAt }, data: { nextRunAt: next, lastRunAt: now } });
       if (won.count !== 1) continue; // another process fired this slot
-      await this.enqueue(this.db, { kind: s.kind as JobKind, payload: JSON.parse(s.payload), singletonKey: `schedule:${s.name}` });
+      await this.enqueue(this.db, { kind: s.kind as JobKind, payload: JSON.parse(s.payload), singletonKey: `schedule:${s.name.slice(this.#ns.length)}` });
     }
   }
 }

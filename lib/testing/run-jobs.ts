@@ -19,7 +19,12 @@ export async function runBackupSession(sessionId: string, timeoutMs = 120_000) {
   for (;;) {
     const s = await db.jobSession.findUniqueOrThrow({ where: { id: sessionId } });
     if (!["queued", "running"].includes(s.state)) return s;
-    if (Date.now() > end) throw new Error(`session ${sessionId} did not end within ${timeoutMs} ms (state ${s.state})`);
+    if (Date.now() > end) {
+      const vms = await db.sessionVm.findMany({ where: { sessionId }, select: { vmExternalId: true, state: true, workerId: true, attempt: true } });
+      const events = await db.sessionEvent.findMany({ where: { sessionId }, orderBy: { id: "asc" }, select: { type: true, text: true } });
+      const queue = await db.$queryRawUnsafe<unknown[]>("SELECT name, state::text, retry_count, start_after::text, singleton_key FROM pgboss.job").catch((e: unknown) => String(e));
+      throw new Error(`queue ${JSON.stringify(queue)} session ${sessionId} did not end within ${timeoutMs} ms (state ${s.state}); VMs ${JSON.stringify(vms)}; events ${JSON.stringify(events).slice(0, 3000)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

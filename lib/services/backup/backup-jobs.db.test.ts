@@ -39,7 +39,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 async function runNow(jobId: string) {
   const { sessionId } = await runBackupJobNow(admin, { jobId });
   await db.jobSession.update({ where: { id: sessionId }, data: { state: "running", startedAt: new Date() } });
-  await runBackupSession(sessionId);
+  await runBackupSession(sessionId, 25_000);
   const s = await getJobSession(admin, { sessionId });
   // Failures explain themselves in the assertion messages below.
   s.error = [s.error, ...s.progress.vms.map((v) => v.error)].filter(Boolean).join(" | ") || null;
