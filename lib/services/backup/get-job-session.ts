@@ -21,6 +21,8 @@ export interface JobSessionDto {
   error: string | null;
   progress: SessionProgress;
   log: LogLine[];
+  /** Per VM, the worker that runs or ran it (filled by the job engine from SessionVm.workerId). */
+  vms?: Array<{ vmExternalId: string; worker?: { id: string; host: string; alive: boolean } | null }>;
 }
 
 /** One session with its live progress (the runner writes it about once a second). */
