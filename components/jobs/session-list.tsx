@@ -188,7 +188,17 @@ function SessionRow({ row: r, now }: { row: SessionRowDto; now: number | null })
 }
 
 function Where({ row: r, now }: { row: SessionRowDto; now: number | null }) {
-  const { workers, proxies, vmsTakenOver } = r.where;
+  const { workers, proxies, vmsTakenOver, ranOn } = r.where;
+  if (ranOn.length > 0) {
+    return (
+      <div className="space-y-1 text-xs text-slate-600" data-testid="session-where" data-ended="yes">
+        <div data-testid="session-ran-on">
+          ran on {ranOn.map((w, i) => <span key={w.id} title={`Worker ${w.id}`}>{i > 0 && ", "}<span className="font-medium text-slate-800">{w.role === "console" ? `${w.host} (console)` : w.host}</span>{ranOn.length > 1 && w.vms ? ` (${w.vms} VM${w.vms === 1 ? "" : "s"})` : ""}</span>)}
+        </div>
+        {vmsTakenOver > 0 && <div className="text-amber-800" data-testid="session-taken-over">{vmsTakenOver} VM{vmsTakenOver === 1 ? " was" : "s were"} taken over from a worker that stopped answering</div>}
+      </div>
+    );
+  }
   if (workers.length === 0 && proxies.length === 0) {
     return <span className="text-xs text-slate-400">{r.state === "queued" ? "not claimed by a worker yet" : r.state === "running" ? "starting…" : "—"}</span>;
   }

@@ -94,13 +94,27 @@ describe("listSessions", () => {
     // Only slots under a live lease count.
     expect(backup.where.proxies).toEqual([{ externalId: s.proxy.externalId, name: s.proxy.name, tasks: 2 }]);
 
-    expect(verify).toMatchObject({ kind: "verify", kindLabel: "Repository verify", state: "success", where: { workers: [], proxies: [] } });
+    expect(backup.where.ranOn).toEqual([]);
+    expect(verify).toMatchObject({ kind: "verify", kindLabel: "Repository verify", state: "success", where: { workers: [], proxies: [], ranOn: [] } });
     expect(verify.subject).toEqual({ type: "repository", id: s.repo.id, label: `Repository ${s.repo.name}`, href: `/repositories/${s.repo.id}` });
     expect(verify.durationMs).toBeGreaterThanOrEqual(18_000);
 
     expect(legacy).toMatchObject({ title: s.job.name, state: "failed", error: "no proxy can read it" });
     expect(legacy.subject?.href).toBe(`/jobs/${s.job.id}`);
     expect(legacy.vms).toMatchObject({ total: 2, success: 1, failed: 1 });
+  });
+
+  it("an ended session says which workers ran its VMs", async () => {
+    const s = await seed();
+    await db.sessionVm.updateMany({ where: { sessionId: s.backup.id, state: { in: ["running", "pending"] } }, data: { state: "success", workerId: s.alive.id } });
+    await db.jobSession.update({ where: { id: s.backup.id }, data: { state: "success", endedAt: new Date() } });
+    await db.proxyTask.deleteMany({ where: { sessionId: s.backup.id } });
+    const row = (await listSessions(viewer, { q: `Nightly ${s.tag}` })).rows[0];
+    expect(row.where).toMatchObject({ workers: [], proxies: [], vmsTakenOver: 1 });
+    expect(row.where.ranOn).toEqual([
+      { id: s.alive.id, host: s.alive.host, role: "worker", vms: 3 },
+      { id: s.dead.id, host: s.dead.host, role: "worker", vms: 1 },
+    ]);
   });
 
   it("filters by kind, state, worker, text in any case and queued time", async () => {

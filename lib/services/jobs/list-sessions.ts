@@ -42,6 +42,8 @@ export interface SessionRowDto {
   where: {
     /** Workers holding its running VMs (or, before any VM runs, the worker preparing it). */
     workers: Array<WorkerRefDto & { runningVms: number }>;
+    /** Once it ended: the workers that ran its VMs (or the session itself), by host. */
+    ranOn: Array<{ id: string; host: string; role: "console" | "worker"; vms: number }>;
     /** VMs taken up by another worker after theirs stopped answering. */
     vmsTakenOver: number;
     /** Proxy task slots it holds now (TRN-6). */
@@ -149,9 +151,10 @@ export async function listSessions(actor: Actor, raw: unknown = {}): Promise<Ses
 async function toRows(rows: Row[], now: Date): Promise<SessionRowDto[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
-  const [counts, running, takenOver, tasks] = await Promise.all([
+  const [counts, running, ran, takenOver, tasks] = await Promise.all([
     db.sessionVm.groupBy({ by: ["sessionId", "state"], where: { sessionId: { in: ids } }, _count: { _all: true } }),
     db.sessionVm.groupBy({ by: ["sessionId", "workerId"], where: { sessionId: { in: ids }, state: "running", workerId: { not: null } }, _count: { _all: true } }),
+    db.sessionVm.groupBy({ by: ["sessionId", "workerId"], where: { sessionId: { in: ids }, workerId: { not: null } }, _count: { _all: true } }),
     // attempt counts claims: a VM claimed more than once was taken over from a worker that died.
     db.sessionVm.groupBy({ by: ["sessionId"], where: { sessionId: { in: ids }, attempt: { gt: 1 } }, _count: { _all: true } }),
     db.proxyTask.groupBy({ by: ["sessionId", "proxyExternalId"], where: { sessionId: { in: ids }, leaseUntil: { gt: now } }, _count: { _all: true } }),
@@ -172,7 +175,7 @@ async function toRows(rows: Row[], now: Date): Promise<SessionRowDto[]> {
 
   // The session's own worker stands for "where" while it has no running VM (preparing, or a kind without VMs).
   const active = (r: Row) => r.state === "queued" || r.state === "running";
-  const workerIds = [...running.flatMap((g) => (g.workerId ? [g.workerId] : [])), ...rows.flatMap((r) => (active(r) && r.workerId ? [r.workerId] : []))];
+  const workerIds = [...ran.flatMap((g) => (g.workerId ? [g.workerId] : [])), ...rows.flatMap((r) => (r.workerId ? [r.workerId] : []))];
   const proxyIds = [...new Set(tasks.map((t) => t.proxyExternalId))];
   const [workers, proxies, subjectOf] = await Promise.all([
     loadWorkers(db, workerIds, now),
@@ -189,6 +192,16 @@ async function toRows(rows: Row[], now: Date): Promise<SessionRowDto[]> {
     });
     if (where.length === 0 && active(r) && r.workerId && workers.has(r.workerId)) where = [{ ...workers.get(r.workerId)!, runningVms: 0 }];
     const subject = subjectOf(parseSubject(r.subject, r.jobId));
+    let ranOn = active(r)
+      ? []
+      : ran.filter((g) => g.sessionId === r.id).flatMap((g) => {
+          const w = g.workerId ? workers.get(g.workerId) : undefined;
+          return w ? [{ id: w.id, host: w.host, role: w.role, vms: g._count._all }] : [];
+        });
+    if (!active(r) && ranOn.length === 0 && r.workerId && workers.has(r.workerId)) {
+      const w = workers.get(r.workerId)!;
+      ranOn = [{ id: w.id, host: w.host, role: w.role, vms: 0 }];
+    }
     return {
       id: r.id,
       kind: r.kind,
@@ -209,6 +222,7 @@ async function toRows(rows: Row[], now: Date): Promise<SessionRowDto[]> {
       error: r.error,
       where: {
         workers: where.sort((a, b) => a.host.localeCompare(b.host)),
+        ranOn: ranOn.sort((a, b) => a.host.localeCompare(b.host)),
         vmsTakenOver: takenOver.find((t) => t.sessionId === r.id)?._count._all ?? 0,
         proxies: tasks
           .filter((t) => t.sessionId === r.id)
