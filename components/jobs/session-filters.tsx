@@ -49,19 +49,25 @@ export function SessionFilters({ values, errors, options, onChange, onClear, fil
           </select>
         </Field>
         <Field label="Worker" error={errors.worker}>
-          <select value={values.worker} onChange={(e) => onChange({ worker: e.target.value })} className={`${INPUT} max-w-64 border-slate-300`} data-testid="filter-worker">
+          <select value={values.worker} onChange={(e) => onChange({ worker: e.target.value })} className={`${INPUT} max-w-52 border-slate-300`} data-testid="filter-worker">
             <option value="">Any worker</option>
-            {workers.map((w) => <option key={w.id} value={w.id}>{w.role === "console" ? `${w.host} (console)` : w.host} · {w.id.slice(0, 12)}</option>)}
+            {workers.map((w) => (
+              <option key={w.id} value={w.id} title={w.id}>
+                {w.role === "console" ? `${w.host} (console)` : w.host}
+                {workers.filter((o) => o.host === w.host).length > 1 ? ` · ${w.id.slice(-6)}` : ""}
+              </option>
+            ))}
           </select>
         </Field>
         <Field label="Search" error={errors.q}>
-          <input value={text} onChange={(e) => setText(e.target.value)} maxLength={100} placeholder="Job, repository or title" className={`${INPUT} w-56 ${errors.q ? "border-red-400" : "border-slate-300"}`} data-testid="filter-q" />
+          <input value={text} onChange={(e) => setText(e.target.value)} maxLength={100} placeholder="Job, repository or title" className={`${INPUT} w-48 ${errors.q ? "border-red-400" : "border-slate-300"}`} data-testid="filter-q" />
         </Field>
-        <Field label="Queued from (UTC)" error={errors.from}>
-          <input type="datetime-local" value={toInputValue(values.from)} onChange={(e) => onChange({ from: e.target.value })} className={`${INPUT} ${errors.from ? "border-red-400" : "border-slate-300"}`} data-testid="filter-from" />
-        </Field>
-        <Field label="Queued to (UTC)" error={errors.to}>
-          <input type="datetime-local" value={toInputValue(values.to)} onChange={(e) => onChange({ to: e.target.value })} className={`${INPUT} ${errors.to ? "border-red-400" : "border-slate-300"}`} data-testid="filter-to" />
+        <Field label="Queued between (UTC)" error={errors.from ?? errors.to}>
+          <span className="flex items-center gap-1.5">
+            <input type="datetime-local" aria-label="Queued from (UTC)" value={toInputValue(values.from)} onChange={(e) => onChange({ from: e.target.value })} className={`${INPUT} w-[11.5rem] ${errors.from ? "border-red-400" : "border-slate-300"}`} data-testid="filter-from" />
+            <span className="mt-1 text-slate-500">and</span>
+            <input type="datetime-local" aria-label="Queued to (UTC)" value={toInputValue(values.to)} onChange={(e) => onChange({ to: e.target.value })} className={`${INPUT} w-[11.5rem] ${errors.to ? "border-red-400" : "border-slate-300"}`} data-testid="filter-to" />
+          </span>
         </Field>
         {filtered && (
           <button type="button" onClick={() => { setText(""); onClear(); }} className="ml-auto self-center text-sm font-medium text-brand-600 hover:underline" data-testid="clear-filters">

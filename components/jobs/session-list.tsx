@@ -64,7 +64,7 @@ export function SessionList({ initialView, initialPage, canRunJobs }: { initialV
                 <Th>Session</Th>
                 <Th>State</Th>
                 <Th>VMs</Th>
-                <Th>Runs where</Th>
+                <Th>Where (worker · proxy)</Th>
                 <Th>When</Th>
                 <Th className="text-right">Data</Th>
               </tr>
@@ -132,7 +132,11 @@ function SessionRow({ row: r, now }: { row: SessionRowDto; now: number | null })
         {href ? <Link href={href} className="font-medium text-brand-600 hover:underline" data-testid="session-title">{r.title}</Link> : <span className="font-medium" data-testid="session-title">{r.title}</span>}
         <div className="mt-0.5 flex flex-wrap items-center gap-1.5 text-xs text-slate-500">
           <Badge>{r.kindLabel}</Badge>
-          {r.subject && (r.subject.href ? <Link href={r.subject.href} className="hover:underline">{r.subject.label}</Link> : <span>{r.subject.label}</span>)}
+          {r.subject && (r.subject.href ? (
+            <Link href={r.subject.href} className="hover:underline" data-testid="session-subject">{r.subject.label.endsWith(r.title) ? "open the job" : r.subject.label}</Link>
+          ) : (
+            <span data-testid="session-subject">{r.subject.label}</span>
+          ))}
         </div>
       </Td>
       <Td>
@@ -160,9 +164,11 @@ function SessionRow({ row: r, now }: { row: SessionRowDto; now: number | null })
         )}
       </Td>
       <Td><Where row={r} now={now} /></Td>
-      <Td>
-        <div className="whitespace-nowrap text-sm tabular-nums" title={r.queuedAt}>{formatTimeShort(r.startedAt ?? r.queuedAt, now)}</div>
-        <div className="text-xs text-slate-500" data-testid="session-timing">
+      <Td className="whitespace-nowrap">
+        <div className="text-sm tabular-nums" title={`Queued ${r.queuedAt}`}>
+          {r.state === "queued" ? "Queued" : "Started"} {formatTimeShort(r.startedAt ?? r.queuedAt, now)}
+        </div>
+        <div className="text-xs text-slate-600" data-testid="session-timing">
           {r.state === "queued"
             ? describeWait(r.queuedAt, null, now)
             : r.endedAt
@@ -200,7 +206,7 @@ function Where({ row: r, now }: { row: SessionRowDto; now: number | null }) {
     );
   }
   if (workers.length === 0 && proxies.length === 0) {
-    return <span className="text-xs text-slate-400">{r.state === "queued" ? "not claimed by a worker yet" : r.state === "running" ? "starting…" : "—"}</span>;
+    return <span className="text-xs text-slate-400">{r.state === "queued" ? "not claimed by a worker yet" : r.state === "running" ? "starting…" : "not recorded (run before workers were tracked)"}</span>;
   }
   return (
     <div className="space-y-1" data-testid="session-where">

@@ -82,7 +82,7 @@ function WorkerRow({ w, now }: { w: WorkerDto; now: number | null }) {
   return (
     <tr data-testid="worker-row" data-worker={w.id} data-status={w.status} className={w.status === "no-heartbeat" ? "bg-red-50/50" : w.status === "stopped" ? "bg-slate-50/60" : ""}>
       <Td>
-        <div className="font-medium">{w.host}</div>
+        <div className="whitespace-nowrap font-medium">{w.host}</div>
         <div className="text-xs text-slate-500">{w.role === "console" ? "The console's own worker" : "Worker process"} · process {w.pid}</div>
         <div className="font-mono text-[11px] text-slate-400" title="Worker id">{w.id}</div>
       </Td>
@@ -108,9 +108,10 @@ function WorkerRow({ w, now }: { w: WorkerDto; now: number | null }) {
       </Td>
       <Td>
         {w.tasks.length === 0 ? (
-          <span className="text-xs text-slate-400">{w.status === "alive" ? "idle" : "—"}</span>
+          <span className="text-xs text-slate-400">{w.status === "alive" ? "idle" : w.status === "no-heartbeat" ? "nothing: its work is taken up by live workers" : "—"}</span>
         ) : (
           <ul className="space-y-0.5 text-sm" data-testid="worker-tasks">
+            {w.status !== "alive" && <li className="text-xs font-medium text-red-700">Was running when it stopped answering (taken up by live workers):</li>}
             {w.tasks.map((t, i) => (
               <li key={i}>
                 {t.href ? <Link href={t.href} className="text-brand-600 hover:underline">{t.sessionTitle}</Link> : <span className="text-slate-500">a removed session</span>}
@@ -121,7 +122,10 @@ function WorkerRow({ w, now }: { w: WorkerDto; now: number | null }) {
           </ul>
         )}
       </Td>
-      <Td className="whitespace-nowrap text-sm tabular-nums">{formatTimeShort(w.startedAt, now)}</Td>
+      <Td className="whitespace-nowrap text-sm tabular-nums">
+        {formatTimeShort(w.startedAt, now)}
+        {w.status === "alive" && now !== null && <div className="text-xs text-slate-500">up {formatDuration(Math.max(0, now - Date.parse(w.startedAt)))}</div>}
+      </Td>
     </tr>
   );
 }
@@ -139,7 +143,7 @@ function ProxyRow({ p }: { p: ProxyUseDto }) {
         </div>
         {full && <div className="mt-0.5 text-xs text-amber-800">at its limit: further disks wait for a free slot</div>}
       </Td>
-      <Td className="text-xs text-slate-600">{holders.length ? holders.join(", ") : <span className="text-slate-400">—</span>}</Td>
+      <Td className="text-xs text-slate-600">{holders.length ? holders.join(", ") : <span className="text-slate-400">free</span>}</Td>
     </tr>
   );
 }

@@ -61,7 +61,7 @@ async function seed() {
     data: { kind: "verify", subject: `repository:${repo.id}`, title: `Verify ${tag}`, state: "success", trigger: "manual", queuedAt: ago(120_000), startedAt: ago(119_000), endedAt: ago(100_000) },
   });
   const legacy = await db.jobSession.create({
-    data: { kind: "backup", jobId: job.id, state: "failed", trigger: "manual", queuedAt: ago(3600_000), startedAt: ago(3599_000), endedAt: ago(3500_000), error: "no proxy can read it", progress: JSON.stringify({ vms: [{ status: "success" }, { status: "failed" }] }) },
+    data: { kind: "backup", jobId: job.id, state: "failed", trigger: "manual", queuedAt: ago(3600_000), startedAt: ago(3599_000), endedAt: ago(3500_000), error: "no proxy can read it", progress: JSON.stringify({ vms: [{ status: "success", disks: [{ bytesRead: 3000, bytesTransferred: 1000 }] }, { status: "failed", disks: [{ bytesRead: "x" }] }] }) },
   });
   const queued = await db.jobSession.create({ data: { kind: "backup", subject: `backup-job:${job.id}`, title: `Queued ${tag}`, jobId: job.id, state: "queued", trigger: "manual", queuedAt: ago(1000) } });
   return { tag, job, repo, proxy, alive, dead, backup, verify, legacy, queued };
@@ -102,6 +102,7 @@ describe("listSessions", () => {
     expect(legacy).toMatchObject({ title: s.job.name, state: "failed", error: "no proxy can read it" });
     expect(legacy.subject?.href).toBe(`/jobs/${s.job.id}`);
     expect(legacy.vms).toMatchObject({ total: 2, success: 1, failed: 1 });
+    expect([legacy.bytesRead, legacy.bytesStored]).toEqual([3000, 1000]);
   });
 
   it("an ended session says which workers ran its VMs", async () => {

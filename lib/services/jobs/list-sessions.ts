@@ -161,6 +161,7 @@ async function toRows(rows: Row[], now: Date): Promise<SessionRowDto[]> {
   ]);
 
   const vmCounts = new Map<string, SessionVmCountsDto>();
+  const legacyBytes = new Map<string, { read: number; stored: number }>();
   for (const c of counts) {
     const v = vmCounts.get(c.sessionId) ?? { total: 0, pending: 0, running: 0, success: 0, warning: 0, failed: 0, skipped: 0 };
     v.total += c._count._all;
@@ -170,7 +171,11 @@ async function toRows(rows: Row[], now: Date): Promise<SessionRowDto[]> {
   // Sessions from before the engine have no SessionVm rows: their VMs are in the progress JSON.
   const legacy = rows.filter((r) => !vmCounts.has(r.id)).map((r) => r.id);
   if (legacy.length) {
-    for (const r of await db.jobSession.findMany({ where: { id: { in: legacy } }, select: { id: true, progress: true } })) vmCounts.set(r.id, countsFromProgress(r.progress));
+    for (const r of await db.jobSession.findMany({ where: { id: { in: legacy } }, select: { id: true, progress: true } })) {
+      const p = fromProgress(r.progress);
+      vmCounts.set(r.id, p.counts);
+      legacyBytes.set(r.id, p.bytes);
+    }
   }
 
   // The session's own worker stands for "where" while it has no running VM (preparing, or a kind without VMs).
@@ -217,8 +222,9 @@ async function toRows(rows: Row[], now: Date): Promise<SessionRowDto[]> {
       durationMs: r.startedAt && r.endedAt ? r.endedAt.getTime() - r.startedAt.getTime() : null,
       queueLatencyMs: r.startedAt ? Math.max(0, r.startedAt.getTime() - r.queuedAt.getTime()) : null,
       vms: vmCounts.get(r.id) ?? emptyCounts(),
-      bytesRead: Number(r.bytesRead),
-      bytesStored: Number(r.bytesStored),
+      // Sessions from before the engine kept their byte counts in the progress JSON only.
+      bytesRead: Number(r.bytesRead) || (legacyBytes.get(r.id)?.read ?? 0),
+      bytesStored: Number(r.bytesStored) || (legacyBytes.get(r.id)?.stored ?? 0),
       error: r.error,
       where: {
         workers: where.sort((a, b) => a.host.localeCompare(b.host)),
@@ -237,17 +243,23 @@ function emptyCounts(): SessionVmCountsDto {
   return { total: 0, pending: 0, running: 0, success: 0, warning: 0, failed: 0, skipped: 0 };
 }
 
-function countsFromProgress(json: string): SessionVmCountsDto {
+function fromProgress(json: string): { counts: SessionVmCountsDto; bytes: { read: number; stored: number } } {
   const c = emptyCounts();
+  const bytes = { read: 0, stored: 0 };
+  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : 0);
   try {
-    const vms = (JSON.parse(json) as { vms?: Array<{ status?: unknown }> }).vms;
+    const vms = (JSON.parse(json) as { vms?: Array<{ status?: unknown; disks?: Array<{ bytesRead?: unknown; bytesTransferred?: unknown }> }> }).vms;
     for (const v of Array.isArray(vms) ? vms : []) {
       c.total += 1;
       const s = typeof v?.status === "string" ? v.status : "";
       if (s in c && s !== "total") c[s as Exclude<keyof SessionVmCountsDto, "total">] += 1;
+      for (const d of Array.isArray(v?.disks) ? v.disks : []) {
+        bytes.read += num(d?.bytesRead);
+        bytes.stored += num(d?.bytesTransferred);
+      }
     }
   } catch {
     // An unreadable progress column counts as no VMs.
   }
-  return c;
+  return { counts: c, bytes };
 }
