@@ -111,7 +111,8 @@ function WorkerRow({ w, now }: { w: WorkerDto; now: number | null }) {
           <span className="text-xs text-slate-400">{w.status === "alive" ? "idle" : w.status === "no-heartbeat" ? "nothing: its work is taken up by live workers" : "—"}</span>
         ) : (
           <ul className="space-y-0.5 text-sm" data-testid="worker-tasks">
-            {w.status !== "alive" && <li className="text-xs font-medium text-red-700">Was running when it stopped answering (taken up by live workers):</li>}
+            {w.status === "no-heartbeat" && <li className="text-xs font-medium text-red-700">Was running when it stopped answering (taken up by live workers):</li>}
+            {w.status === "stopped" && <li className="text-xs text-slate-500">Was running when it shut down:</li>}
             {w.tasks.map((t, i) => (
               <li key={i}>
                 {t.href ? <Link href={t.href} className="text-brand-600 hover:underline">{t.sessionTitle}</Link> : <span className="text-slate-500">a removed session</span>}
