@@ -108,7 +108,7 @@ function WorkerRow({ w, now }: { w: WorkerDto; now: number | null }) {
       </Td>
       <Td>
         {w.tasks.length === 0 ? (
-          <span className="text-xs text-slate-400">{w.status === "alive" ? "idle" : w.status === "no-heartbeat" ? "nothing: its work is taken up by live workers" : "—"}</span>
+          <span className="text-xs text-slate-400">{w.status === "alive" ? "idle" : w.status === "no-heartbeat" ? "nothing: its work moves to live workers" : "—"}</span>
         ) : (
           <ul className="space-y-0.5 text-sm" data-testid="worker-tasks">
             {w.status === "no-heartbeat" && <li className="text-xs font-medium text-red-700">Was running when it stopped answering (taken up by live workers):</li>}
