@@ -19,6 +19,8 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
     ...(hasPermission(actor.role, "job:read")
       ? [
           { href: "/jobs", label: "Backup jobs" },
+          { href: "/sessions", label: "Sessions" },
+          { href: "/workers", label: "Workers" },
           { href: "/repositories", label: "Repositories" },
           { href: "/recovery-keysets", label: "Recovery keysets" },
           { href: "/password-recovery", label: "Password recovery" },

@@ -107,7 +107,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
         </div>
       ) : (
         <div className="space-y-4">
-          {s.progress.vms.map((vm) => <VmCard key={vm.vmExternalId} vm={vm} log={s.log} />)}
+          {s.progress.vms.map((vm) => <VmCard key={vm.vmExternalId} vm={vm} log={s.log} worker={s.vms?.find((v) => v.vmExternalId === vm.vmExternalId)?.worker} />)}
         </div>
       )}
 
@@ -141,7 +141,7 @@ function vmSummary(vms: VmRunProgress[]): string {
   return parts.filter(([c]) => c > 0).map(([c, w]) => `${c} ${w}`).join(", ") || "none finished yet";
 }
 
-function VmCard({ vm, log }: { vm: VmRunProgress; log: LogLine[] }) {
+function VmCard({ vm, log, worker }: { vm: VmRunProgress; log: LogLine[]; worker?: { id: string; host: string; alive: boolean } | null }) {
   const toRead = vm.disks.reduce((n, d) => n + d.bytesToRead, 0);
   const read = vm.disks.reduce((n, d) => n + d.bytesRead, 0);
   const border = vm.status === "failed" ? "border-red-200" : vm.status === "warning" ? "border-amber-200" : vm.status === "running" ? "border-brand-100" : "border-slate-200";
@@ -152,6 +152,11 @@ function VmCard({ vm, log }: { vm: VmRunProgress; log: LogLine[] }) {
         <EncryptionBadge encrypted={vm.encrypted} />
         <VmRunBadge status={vm.status} />
         {vm.incremental !== null && <PointTypeBadge incremental={vm.incremental} />}
+        {worker && (
+          <span className={`text-xs ${worker.alive ? "text-slate-600" : "font-medium text-red-700"}`} data-testid="vm-worker" data-alive={worker.alive ? "yes" : "no"} title={`Worker ${worker.id}`}>
+            {vm.status === "running" ? "on" : "ran on"} {worker.host}{worker.alive ? "" : " (no heartbeat)"}
+          </span>
+        )}
         <span className="ml-auto text-xs text-slate-500">
           {vm.startedAt ? `${formatDateTime(vm.startedAt)}${vm.endedAt ? ` · ${durationOf(vm.startedAt, vm.endedAt)}` : ""}` : vm.status === "pending" ? "waits for the VMs before it" : ""}
           {toRead > 0 && ` · ${formatBytes(read)} of ${formatBytes(toRead)}`}

@@ -22,6 +22,8 @@ export interface JobSessionDto {
   error: string | null;
   progress: SessionProgress & { vms: Array<VmRunProgress & { worker?: { id: string; host: string; alive: boolean } | null }> };
   log: LogLine[];
+  /** Per VM, the worker that runs or ran it (filled by the job engine from SessionVm.workerId). */
+  vms?: Array<{ vmExternalId: string; worker?: { id: string; host: string; alive: boolean } | null }>;
 }
 
 /** One backup session with its live progress: per VM from its own row (the worker running it writes it every second), the log from the session's events. */
@@ -61,6 +63,7 @@ export async function getJobSession(actor: Actor, raw: { sessionId: string }): P
     stopRequested: s.stopRequested,
     error: s.error,
     progress,
+    vms: progress.vms.map((v) => ({ vmExternalId: v.vmExternalId, worker: "worker" in v ? (v.worker ?? null) : null })),
     log,
   };
 }
