@@ -63,7 +63,7 @@ export async function getJobSession(actor: Actor, raw: { sessionId: string }): P
     stopRequested: s.stopRequested,
     error: s.error,
     progress,
-    vms: progress.vms.map((v) => ({ vmExternalId: v.vmExternalId, worker: "worker" in v ? (v.worker ?? null) : null })),
+    vms: progress.vms.map((v) => ({ vmExternalId: v.vmExternalId, worker: (v as { worker?: { id: string; host: string; alive: boolean } | null }).worker ?? null })),
     log,
   };
 }
