@@ -21,6 +21,28 @@ describe("nextRunAfter", () => {
   });
 });
 
+describe("nextRunAfter across daylight-saving changes (Europe/Amsterdam)", () => {
+  const tz = "Europe/Amsterdam";
+  const daily = (time: string) => ({ kind: "daily" as const, time, days: [0, 1, 2, 3, 4, 5, 6] });
+  it("a time that does not exist on the spring-forward day is not run twice nor at a shifted hour the next day", () => {
+    // 2026-03-29 02:00 CET → 03:00 CEST: 02:30 does not exist that day.
+    const next = nextRunAfter(daily("02:30"), new Date("2026-03-29T00:00:00Z"), tz)!;
+    const after = nextRunAfter(daily("02:30"), next, tz)!;
+    expect(after.toISOString()).toBe("2026-03-30T00:30:00.000Z"); // 02:30 CEST on the 30th
+    expect(after.getTime() - next.getTime()).toBeGreaterThan(12 * 3_600_000);
+  });
+  it("a time that exists twice on the fall-back day runs once", () => {
+    // 2026-10-25 03:00 CEST → 02:00 CET: 02:30 happens twice.
+    const first = nextRunAfter(daily("02:30"), new Date("2026-10-24T23:00:00Z"), tz)!;
+    const second = nextRunAfter(daily("02:30"), first, tz)!;
+    expect(second.getTime() - first.getTime()).toBeGreaterThan(20 * 3_600_000);
+  });
+  it("22:00 stays 22:00 local on both sides of the change", () => {
+    expect(nextRunAfter(daily("22:00"), new Date("2026-03-28T12:00:00Z"), tz)!.toISOString()).toBe("2026-03-28T21:00:00.000Z");
+    expect(nextRunAfter(daily("22:00"), new Date("2026-03-29T12:00:00Z"), tz)!.toISOString()).toBe("2026-03-29T20:00:00.000Z");
+  });
+});
+
 describe("describeSchedule", () => {
   it("reads like an administrator would say it", () => {
     expect(describeSchedule({ kind: "daily", time: "22:00", days: [0, 1, 2, 3, 4, 5, 6] })).toBe("Daily at 22:00");

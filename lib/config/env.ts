@@ -35,7 +35,19 @@ const schema = z.object({
   // Seconds without a heartbeat after which a worker's job is given to another (pg-boss: ≥ 10).
   STRONGROOM_JOB_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(600).default(10),
   // The time zone backup schedules are read in ("daily at 22:00"); the server's own by default.
-  STRONGROOM_TIME_ZONE: z.string().min(1).max(64).optional(),
+  STRONGROOM_TIME_ZONE: z
+    .string()
+    .min(1)
+    .max(64)
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat("en", { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "STRONGROOM_TIME_ZONE must be an IANA time zone such as Europe/Amsterdam")
+    .optional(),
 });
 
 const parsed = schema.safeParse(process.env);

@@ -640,6 +640,7 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "backup/sessions/schedule-backup-jobs#scheduleDueBackupJobs": "system: the backup-schedule job (the queue calls it)",
   "start-job-engine#startConsoleJobEngine": "system: the server starts it (instrumentation.ts)",
   "start-job-engine#startWorkerJobEngine": "system: `npm run worker` starts it",
+  "backup/schedule-time-zone#scheduleTimeZone": "pure helper: reads the configured time zone",
 };
 
 const servicesDir = path.resolve(__dirname);

@@ -8,6 +8,7 @@ import { enqueue } from "@/lib/jobs";
 import { jobIdSchema, sessionIdSchema, setJobEnabledSchema } from "@/lib/schemas/backup";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { nextRunAfter } from "@/lib/backup/schedule";
+import { scheduleTimeZone } from "@/lib/services/backup/schedule-time-zone";
 import { parseSchedule } from "./job-dto";
 
 /** "Run now": queues a session for the runner; a job already queued or running is not queued twice. */
@@ -52,7 +53,7 @@ export async function setBackupJobEnabled(actor: Actor, raw: { jobId: string; en
   await serializableTransaction(async (tx) => {
     const job = await tx.backupJob.findUnique({ where: { id: jobId }, select: { id: true, name: true, schedule: true } });
     if (!job) throw new AppError("NOT_FOUND", "This job does not exist (it may have been removed).");
-    await tx.backupJob.update({ where: { id: jobId }, data: { enabled, nextRunAt: enabled ? nextRunAfter(parseSchedule(job.schedule), new Date()) : null } });
+    await tx.backupJob.update({ where: { id: jobId }, data: { enabled, nextRunAt: enabled ? nextRunAfter(parseSchedule(job.schedule), new Date(), scheduleTimeZone()) : null } });
     await recordAuditEvent({ actor, action: enabled ? "job.enable" : "job.disable", objectType: "backup-job", objectId: jobId, outcome: "success", details: { name: job.name } }, tx);
   });
 }

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { nextRunAfter } from "@/lib/backup/schedule";
+import { scheduleTimeZone } from "@/lib/services/backup/schedule-time-zone";
 import { db } from "@/lib/db/client";
 import { serializableTransaction } from "@/lib/db/transaction";
 import { AppError } from "@/lib/errors/app-error";
@@ -107,7 +108,7 @@ function commonFields(input: JobInput) {
     proxyIds: JSON.stringify(input.proxyMode === "manual" ? input.proxyIds : []),
     failoverToNetwork: input.failoverToNetwork,
     schedule: JSON.stringify(input.schedule),
-    nextRunAt: nextRunAfter(input.schedule, new Date()),
+    nextRunAt: nextRunAfter(input.schedule, new Date(), scheduleTimeZone()),
   };
 }
 

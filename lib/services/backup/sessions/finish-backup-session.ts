@@ -5,6 +5,7 @@ import { processWorkerId } from "@/lib/jobs/process-id";
 import { SessionEventWriter } from "@/lib/jobs/session-events";
 import { sessionTotals, VM_DONE, type VmRunProgress, type VmRunStatus } from "@/lib/jobs/session-progress";
 import { nextRunAfter } from "@/lib/backup/schedule";
+import { scheduleTimeZone } from "@/lib/services/backup/schedule-time-zone";
 import { parseSchedule } from "@/lib/services/backup/job-dto";
 import { openCataloguedRepository } from "@/lib/services/backup/repository-store";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
@@ -60,6 +61,6 @@ export async function finishBackupSession(sessionId: string, o: { forceFailed?: 
   await log.flush();
   const totals = sessionTotals({ vms: progress });
   await db.jobSession.update({ where: { id: sessionId }, data: { state, error, endedAt: new Date(), bytesRead: BigInt(Math.round(totals.bytesRead)), bytesStored: BigInt(Math.round(totals.bytesTransferred)) } });
-  await db.backupJob.update({ where: { id: job.id }, data: { nextRunAt: nextRunAfter(parseSchedule(job.schedule), new Date()) } }).catch(() => undefined);
+  await db.backupJob.update({ where: { id: job.id }, data: { nextRunAt: nextRunAfter(parseSchedule(job.schedule), new Date(), scheduleTimeZone()) } }).catch(() => undefined);
   await recordAuditEvent({ actor: null, action: "job.session", objectType: "backup-job", objectId: job.id, outcome: state === "failed" ? "failure" : "success", details: { session: sessionId, state, error } });
 }
