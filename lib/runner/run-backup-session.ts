@@ -9,6 +9,7 @@ import { candidateProxies, keyProviderNames, keyProviderReachable, resolveSelect
 import { parseIds, parseSchedule, parseSelection } from "@/lib/services/backup/job-dto";
 import { protectionPlanFor } from "@/lib/services/backup/job-keys";
 import { openCataloguedRepository } from "@/lib/services/backup/repository-store";
+import { describeMaintenance, reportCatalogue } from "@/lib/services/backup/repository-maintenance";
 import { activeRecoveryKeysets } from "@/lib/services/recovery/runner-keysets";
 import { backupHost, platform } from "@/lib/services/inventory/platform";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
@@ -95,6 +96,8 @@ export async function runBackupSession(sessionId: string): Promise<void> {
 
   // 3. The VMs, one after the other.
   const keyRing = KeyRing.fromPlan(protection.plan);
+  await reportCatalogue(job.repository, repository, keyRing, sessionId, rec);
+  let retentionSkipped = false;
   const names = await keyProviderNames();
   let stopped = false;
   try {
@@ -156,7 +159,7 @@ export async function runBackupSession(sessionId: string): Promise<void> {
             update: { chainId: result.chainId!, changeIds: JSON.stringify(result.changeIds), lastPointId: result.pointId },
           }),
         ]);
-        await applyRetention(repository, job, result.chainId!, rec);
+        if (!(await applyRetention(repository, job, result.chainId!, rec))) retentionSkipped = true;
       }
       await rec.flush();
     }
@@ -168,7 +171,7 @@ export async function runBackupSession(sessionId: string): Promise<void> {
   const failed = states.filter((s) => s === "failed").length;
   if (stopped) return finish("stopped", null);
   if (failed) return finish("failed", `${failed} of ${states.length} VM(s) failed`);
-  return finish(states.includes("warning") ? "warning" : "success", null);
+  return finish(states.includes("warning") || retentionSkipped ? "warning" : "success", retentionSkipped ? "retention did not run; older restore points beyond the job's retention are still kept" : null);
 }
 
 interface OneVm {
@@ -237,9 +240,11 @@ async function backupOneVm(o: OneVm): Promise<VmBackupResult> {
   }
 }
 
-async function applyRetention(repository: Repository, job: { retentionPoints: number }, chainId: string, rec: SessionRecorder): Promise<void> {
+/** True when retention ran; false (logged as a warning) when it could not. */
+async function applyRetention(repository: Repository, job: { retentionPoints: number }, chainId: string, rec: SessionRecorder): Promise<boolean> {
   try {
     const report = await repository.applyRetention({ keep: job.retentionPoints, chainId });
+    for (const line of describeMaintenance(report)) rec.say(line);
     if (report.deletedPoints.length) {
       await db.restorePoint.updateMany({ where: { id: { in: report.deletedPoints } }, data: { status: "removed" } });
       rec.say(`Retention (${job.retentionPoints} points): removed ${report.deletedPoints.length} older restore point(s) no kept point depends on.`);
@@ -247,7 +252,9 @@ async function applyRetention(repository: Repository, job: { retentionPoints: nu
     for (const h of report.heldPoints) rec.say(`Retention: point ${h.pointId} is immutable until ${h.immutableUntil.toISOString()}; it is kept until then (BKP-8).`);
   } catch (e) {
     rec.say(`Retention did not run: ${messageOf(e)}. The new restore point is safe; retention runs again next time.`, "warning");
+    return false;
   }
+  return true;
 }
 
 function emptyVm(externalId: string, id: string, name: string, encrypted: boolean, disks: Array<{ deviceKey: number; label: string; encrypted: boolean }>): VmRunProgress {
