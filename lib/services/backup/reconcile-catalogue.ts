@@ -24,6 +24,8 @@ export interface CatalogueReconciliation {
   returned: string[];
   /** Chains whose newest recorded point is gone while older points remain (a rolled-back folder). */
   rolledBackChains: Array<{ chainId: string; vmName: string; lastPointId: string; newestInFolder: string }>;
+  /** Chains whose .vbm does not list the newest point the console recorded (an older copy of it). */
+  staleChainFiles: string[];
   /** What happened, in words, for the session log or the verify report. */
   messages: string[];
 }
@@ -45,7 +47,7 @@ export async function reconcileCatalogue(row: RepositoryRow, repo: Repository, o
   const inFolder = new Map(points.map((p) => [summarize(p).pointId, p]));
   const rows = await db.restorePoint.findMany({ where: { repositoryId: row.id }, select: { id: true, status: true, vmName: true, createdAt: true, chainId: true, jobId: true, vmExternalId: true, vmEncrypted: true } });
   const byId = new Map(rows.map((r) => [r.id, r]));
-  const out: CatalogueReconciliation = { missing: [], adopted: [], returned: [], rolledBackChains: [], messages: [] };
+  const out: CatalogueReconciliation = { missing: [], adopted: [], returned: [], rolledBackChains: [], staleChainFiles: [], messages: [] };
 
   for (const r of rows) {
     if (r.status === "removed") continue;
@@ -71,10 +73,20 @@ export async function reconcileCatalogue(row: RepositoryRow, repo: Repository, o
     out.adopted.push(adopted);
   }
 
-  // Rollback: the console's last point of a chain is gone, older points of the same chain remain.
+  // Rollback: the console's last point of a chain is gone, older points of the same chain remain;
+  // or the point is there but the chain metadata file is older than it (put back from a copy).
   const states = await db.jobVmState.findMany({ where: { job: { repositoryId: row.id } }, select: { chainId: true, lastPointId: true, vmExternalId: true } });
+  const chainFiles = new Map((await repo.listChains()).map((c) => [c.chainId, c]));
   for (const s of states) {
-    if (!s.lastPointId || inFolder.has(s.lastPointId)) continue;
+    if (!s.lastPointId) continue;
+    if (inFolder.has(s.lastPointId)) {
+      const chain = chainFiles.get(s.chainId);
+      if (chain && !chain.problem && !chain.points.some((p) => p.pointId === s.lastPointId)) {
+        out.staleChainFiles.push(s.chainId);
+        out.messages.push(`The chain metadata file of ${byId.get(s.lastPointId)?.vmName ?? s.vmExternalId} is older than its newest restore point (it was put back from an older copy, or its last update failed). The points still open with their own keys; the next backup writes the file anew.`);
+      }
+      continue;
+    }
     const newest = points.filter((p) => summarize(p).chainId === s.chainId).at(-1);
     if (!newest) continue;
     const vmName = byId.get(s.lastPointId)?.vmName ?? s.vmExternalId;

@@ -144,9 +144,18 @@ describe("locks and the catalogue", () => {
   it("a point file without a catalogue row is adopted; a deleted point file is shown as missing", { timeout: 240_000 }, async () => {
     const { folder, repositoryId, vm, jobId } = await setUp();
     expect((await runNow(jobId)).state).toBe("success");
+    const chainsDir = path.join(folder, "chains");
+    const [vbm] = fs.readdirSync(chainsDir);
+    const oldVbm = fs.readFileSync(path.join(chainsDir, vbm));
     await runGuestWrites(admin, { vmId: vm.id, percent: 5 });
     const second = await runNow(jobId);
     const pointId = second.progress.vms[0].pointId!;
+    // An older copy of the chain metadata file is put back: named, and rewritten by the next backup.
+    const newVbm = fs.readFileSync(path.join(chainsDir, vbm));
+    fs.writeFileSync(path.join(chainsDir, vbm), oldVbm);
+    expect((await getBackupRepository(admin, { repositoryId })).catalogueProblems.join()).toMatch(/chain metadata file of .* is older than its newest restore point/);
+    fs.writeFileSync(path.join(chainsDir, vbm), newVbm);
+    expect((await getBackupRepository(admin, { repositoryId })).catalogueProblems).toEqual([]);
     // Killed after the point file was written, before its row: the row is not there.
     const row = await db.restorePoint.findUniqueOrThrow({ where: { id: pointId } });
     await db.restorePoint.delete({ where: { id: pointId } });
