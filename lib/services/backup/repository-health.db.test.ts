@@ -6,7 +6,9 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
+import { randomBytes } from "node:crypto";
 import { FilesystemStore, KeyRing, openRepository } from "@/lib/engine";
+import { createPasswordKey, TEST_ONLY_KDF_PARAMS } from "@/lib/engine/keys/user-key";
 import { candidate, diskDifferences } from "@/lib/engine/pipeline/testing";
 import { encodeLock } from "@/lib/engine/repository/locks";
 import { runBackupSession } from "@/lib/runner/run-backup-session";
@@ -173,5 +175,34 @@ describe("locks and the catalogue", () => {
     const after = (await getBackupRepository(admin, { repositoryId })).report!;
     expect(after.outcome).toBe("damaged");
     expect((await listRestorePoints(admin, { repositoryId })).find((p) => p.id === pointId)?.status).toBe("missing");
+  });
+
+  it("packs an interrupted session left are reclaimed by a later session once they are old enough, and the log says how many bytes", { timeout: 240_000 }, async () => {
+    const { folder, repositoryId, jobId } = await setUp();
+    expect((await runNow(jobId)).state).toBe("success");
+    // A session of two hours ago that died after writing a pack (more than 16 MiB of new blocks).
+    const past = await openRepository(new FilesystemStore(folder), { now: () => Date.now() - 2 * 3_600_000 });
+    const password = await createPasswordKey("interrupted", { params: TEST_ONLY_KDF_PARAMS, allowWeakKdf: "tests-only" });
+    const s = await past.beginPoint({ protection: { password } });
+    const MiB = 1024 * 1024;
+    await expect(
+      s.writeDisk("disk-0", {
+        capacity: 40 * MiB,
+        blocks: (async function* () {
+          for (let i = 0; i < 20; i++) yield { index: i, data: randomBytes(MiB) };
+          throw new Error("killed");
+        })(),
+      }),
+    ).rejects.toThrow(/killed/);
+    await s.abort();
+    await runRepositoryVerify(repositoryId);
+    const before = (await getBackupRepository(admin, { repositoryId })).report!;
+    expect(before.problems.join()).toMatch(/pack\(s\) no point references/);
+
+    const next = await runNow(jobId);
+    expect(next.state, next.error ?? "").toBe("success");
+    expect(logText(next)).toMatch(/Reclaimed 16\.\d MiB in 1 pack\(s\) that interrupted backups had left/);
+    await runRepositoryVerify(repositoryId);
+    expect((await getBackupRepository(admin, { repositoryId })).report!.problems.join()).not.toMatch(/no point references/);
   });
 });
