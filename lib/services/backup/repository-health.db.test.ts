@@ -171,6 +171,7 @@ describe("locks and the catalogue", () => {
 
     // The file is deleted from disk: the console says missing, not ok.
     fs.rmSync(path.join(folder, "points", pointId));
+    expect((await listRestorePoints(admin, { vmId: vm.id })).find((p) => p.id === pointId)?.status).toBe("missing"); // before any check ran
     await runRepositoryVerify(repositoryId);
     const after = (await getBackupRepository(admin, { repositoryId })).report!;
     expect(after.outcome).toBe("damaged");
