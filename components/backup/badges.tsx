@@ -57,6 +57,7 @@ export function PointTypeBadge({ incremental }: { incremental: boolean }) {
 export function PointStatusBadge({ status }: { status: string }) {
   if (status === "ok") return <Badge tone="good">OK</Badge>;
   if (status === "damaged") return <Badge tone="bad">Damaged</Badge>;
+  if (status === "missing") return <Badge tone="bad" title="Its file is not in the repository folder: it cannot be restored">Missing</Badge>;
   return <Badge>{status}</Badge>;
 }
 

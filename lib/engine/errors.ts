@@ -145,3 +145,24 @@ export class StoreIoError extends EngineError {
     super("STORE_IO", `${operation} ${file} failed${errno ? ` (${errno})` : ""}`, options);
   }
 }
+
+/**
+ * The repository's disk is full (ENOSPC): the write needed `neededBytes` and the filesystem had
+ * `availableBytes` left for it (undefined when it could not be asked).
+ */
+export class RepositoryFullError extends StoreIoError {
+  constructor(
+    operation: string,
+    file: string,
+    readonly neededBytes: number,
+    readonly availableBytes: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(operation, file, "ENOSPC", options);
+    this.message = `the repository's disk is full: writing ${file} needs ${mib(neededBytes)}${availableBytes === undefined ? "" : ` and ${mib(availableBytes)} are free`}. Free space on that disk or move the repository to a larger one, then run the job again`;
+  }
+}
+
+function mib(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MiB` : `${n} bytes`;
+}

@@ -27,7 +27,7 @@ export const FORMAT_VERSION = {
   wrapAad: 1,
   point: 1,
   chain: 1,
-  lock: 1,
+  lock: 2,
 } as const satisfies Record<Exclude<keyof typeof MAGIC, "packEnd">, number>;
 
 export const CompressionId = { none: 0, zstd: 1 } as const;

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { useTempFolder } from "../../platform/lab/data-plane/testing/temp-folder";
 import { isNative, pickVm } from "../../platform/lab/testing/lab-fixtures";
 import { backupVm, backupVms, diskIdOf, labVmBackupHost, type BackupVmOptions, type VmBackupHost } from "./backup-vm";
-import { candidate, labAndRepository } from "./testing";
+import { HostError } from "../../platform/lab/data-plane/types";
+import { candidate, diskDifferences, labAndRepository } from "./testing";
 
 const folder = useTempFolder("strongroom-pipeline-vm-");
 const nativeVm = pickVm("natively encrypted VM", (v) => v.encrypted && !v.vtpm && isNative(v) && v.powerState === "poweredOn");
@@ -61,8 +62,9 @@ describe("backupVm (BKP-2, BKP-4, BKP-5)", () => {
     const full = await backupVm(base);
     expect(full.status, full.error).toBe("success");
     expect(full.disks[0].mode).toBe("san");
-    const bogus = Object.fromEntries(vm.disks.map((d) => [d.deviceKey, "52 00 00 00 00 00 00 00-00 00 00 00 00 00 00 00/999"]));
-    const again = await backupVm({ ...base, chainId: full.chainId, previousChangeIds: bogus });
+    // CBT reset on the host: the parent point's change id is unknown now.
+    const reset: VmBackupHost = { ...base.host, queryChangedAreas: async (q) => (q.changeId === "*" ? base.host.queryChangedAreas(q) : Promise.reject(new HostError("FileFault", "unknown change id"))) };
+    const again = await backupVm({ ...base, host: reset, chainId: full.chainId, previousChangeIds: full.changeIds });
     expect(again.status, again.error).toBe("warning");
     expect(again.warnings.join("\n")).toMatch(/reading the whole disk, deduplicated against the previous point/);
     for (const d of again.disks) {
@@ -70,6 +72,34 @@ describe("backupVm (BKP-2, BKP-4, BKP-5)", () => {
       expect(d.result.stats.storedBlocks).toBe(0);
       expect(d.result.stats.dedupedBlocks).toBeGreaterThan(0);
     }
+    await c.close();
+  });
+
+  it("an incremental reads CBT from the change id of the parent point in the repository, not from the caller's newer one (rolled-back repository)", async () => {
+    const lab = await labAndRepository(folder());
+    const { connector: c } = lab;
+    await c.guestWrites(plainVm.externalId, 1, 1);
+    const vm = await lab.inventoryVm(plainVm.externalId);
+    const base: BackupVmOptions = { host: labVmBackupHost(c), repository: lab.repository, vm, proxies: [candidate(vm, { kind: "physical", transportModes: ["san"] })], selection: { proxies: "automatic", failoverToNetwork: false }, protection: lab.protection, keyRing: lab.keyRing };
+    const full = await backupVm(base);
+    await c.guestWrites(vm.externalId, 0.3, 2);
+    const second = await backupVm({ ...base, chainId: full.chainId, previousChangeIds: full.changeIds });
+    expect(second.status, second.error).toBe("success");
+    // The newest point is lost (a folder put back from before it); the console still remembers its change ids.
+    await lab.repository.store.delete(`points/${second.pointId}`);
+    await c.guestWrites(vm.externalId, 0.3, 3);
+    const queried: string[] = [];
+    const host: VmBackupHost = { ...base.host, queryChangedAreas: (q) => (queried.push(q.changeId), base.host.queryChangedAreas(q)) };
+    const third = await backupVm({ ...base, host, chainId: full.chainId, previousChangeIds: second.changeIds });
+    expect(third.status).toBe("warning");
+    expect(third.warnings.join("\n")).toMatch(new RegExp(`newest restore point in the repository is ${full.pointId}.*rolled back`));
+    expect(queried).toEqual(vm.disks.map((d) => full.changeIds[d.deviceKey]));
+    // Bit for bit: the new point holds the disk as it is now (every written area; nothing outside them).
+    const point = await lab.repository.readPoint(third.pointId!, lab.keyRing);
+    for (const d of vm.disks) {
+      expect(await diskDifferences({ host: base.host, point, vm, deviceKey: d.deviceKey, proxy: candidate(vm, { kind: "physical", transportModes: ["san"] }), mode: "san" })).toEqual([]);
+    }
+    point.close();
     await c.close();
   });
 

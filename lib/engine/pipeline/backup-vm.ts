@@ -67,7 +67,11 @@ export interface BackupVmOptions {
   keyRing?: KeyRing;
   /** The chain (job × VM) to extend; a new chain when omitted. */
   chainId?: string;
-  /** Change ids of the previous point's disks by device key: incrementals start from them. */
+  /**
+   * The console's memory of the previous run's change ids, by device key. Advisory only: an
+   * incremental always starts from the change ids recorded in the parent point in the repository;
+   * a disagreement is logged as a rollback warning.
+   */
   previousChangeIds?: Readonly<Record<number, string>>;
   onProgress?: (p: DiskProgress & { vmExternalId: string; deviceKey: number }) => void;
   progressIntervalMs?: number;
@@ -174,7 +178,6 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
       storagePolicies: { home: vm.homeStoragePolicyExternalId, ...Object.fromEntries(vm.disks.map((d) => [String(d.deviceKey), d.storagePolicyExternalId])) },
     };
     session = await o.repository.beginPoint({ chainId: o.chainId, protection: o.protection, keyRing: o.keyRing, attributes });
-    const hasParent = session.parentPointId !== undefined;
 
     // 3. The disks, one after the other.
     for (const planned of choices) {
@@ -196,7 +199,8 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
         if (o.tasks) say(`${label}: ${choice.reason}`);
         touched = true;
         opened = await host.openDiskForBackup({ vmExternalId: vm.externalId, deviceKey: disk.deviceKey, mode: choice.mode, proxy: choice.proxy });
-        const plan = await readPlan(host, vm.externalId, disk.deviceKey, hasParent ? o.previousChangeIds?.[disk.deviceKey] : undefined, (line) => warn(`${label}: ${line}`));
+        const since = changeIdToExtend(session, disk.deviceKey, o.previousChangeIds?.[disk.deviceKey], (line) => warn(`${label}: ${line}`));
+        const plan = await readPlan(host, vm.externalId, disk.deviceKey, since, (line) => warn(`${label}: ${line}`));
         const diskResult = await backupDisk({
           session,
           diskId: diskIdOf(disk.deviceKey),
@@ -302,6 +306,35 @@ function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * The change id an incremental of this disk starts from: the one recorded in the parent point the
+ * new point extends — the chain's newest point as the repository holds it now — never the
+ * caller's memory of the last run, which is stale when the repository folder was put back from an
+ * older copy or its newest point was lost (BKP-2). Undefined ⇒ a full read, deduplicated against
+ * the parent when there is one. A caller's id that disagrees is reported: it means a rollback.
+ */
+function changeIdToExtend(session: BackupSession, deviceKey: number, expected: string | undefined, warn: (line: string) => void): string | undefined {
+  const parentId = session.parentPointId;
+  if (!parentId) {
+    if (expected) warn("the repository holds no earlier restore point of this chain, although the console recorded one (the repository folder was rolled back or its points were deleted): reading the whole disk");
+    return undefined;
+  }
+  const attributes = session.parentDiskAttributes(diskIdOf(deviceKey));
+  if (!attributes) {
+    if (expected) warn(`the newest restore point in the repository (${parentId}) does not hold this disk: reading the whole disk`);
+    return undefined;
+  }
+  const changeId = typeof attributes.changeId === "string" && attributes.changeId ? attributes.changeId : undefined;
+  if (!changeId) {
+    warn(`the newest restore point in the repository (${parentId}) records no change id for this disk: reading the whole disk, deduplicated against that point`);
+    return undefined;
+  }
+  if (expected && expected !== changeId) {
+    warn(`the newest restore point in the repository is ${parentId}, older than the last one the console recorded (the repository folder was rolled back or its newest point was lost): reading the changes since ${parentId}`);
+  }
+  return changeId;
 }
 
 /** Incremental from CBT when possible; a full read (deduplicated against the parent) otherwise. */

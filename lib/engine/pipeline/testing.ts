@@ -1,6 +1,9 @@
 // Shared fixtures for the pipeline's tests (tests only).
 
-import type { PlatformProxy, PlatformVm } from "../../platform/connector";
+import type { PlatformProxy, PlatformVm, TransportMode } from "../../platform/connector";
+import type { OpenPoint } from "../repository/open-point";
+import { blocksOfAreas } from "./backup-disk";
+import { diskIdOf, type VmBackupHost } from "./backup-vm";
 import { LabConnector } from "../../platform/lab/lab-connector";
 import { createPasswordKey, TEST_ONLY_KDF_PARAMS } from "../keys/user-key";
 import { KeyRing } from "../keys/key-ring";
@@ -32,4 +35,31 @@ export async function labAndRepository(folder: string, diskDataMiB = 2) {
   const keyRing = new KeyRing().addPasswordKey(password);
   const inventoryVm = async (id: string) => (await connector.inventory()).vms.find((v) => v.externalId === id)!;
   return { connector, repository, password, keyRing, protection: { password }, inventoryVm };
+}
+
+/**
+ * Compares a restore point's disk with the live disk bit for bit, as a snapshot opened through
+ * `host` serves it: every block of the disk's written areas, and no data block outside them.
+ * Returns the blocks that differ (empty: identical). Releases the snapshot.
+ */
+export async function diskDifferences(o: { host: VmBackupHost; point: OpenPoint; vm: PlatformVm; deviceKey: number; proxy: CandidateProxy; mode: TransportMode }): Promise<string[]> {
+  const { host, point, vm } = o;
+  const bs = point.blockSize;
+  const disk = vm.disks.find((d) => d.deviceKey === o.deviceKey)!;
+  const diskId = diskIdOf(o.deviceKey);
+  const live = await host.openDiskForBackup({ vmExternalId: vm.externalId, deviceKey: o.deviceKey, mode: o.mode, proxy: o.proxy });
+  const out: string[] = [];
+  try {
+    const written = new Set(blocksOfAreas(await host.queryChangedAreas({ vmExternalId: vm.externalId, deviceKey: o.deviceKey, changeId: "*" }), disk.capacityBytes, bs));
+    for (const [i, e] of point.blockMap(diskId)) if (e.kind === "data" && !written.has(i)) out.push(`${diskId} block ${i}: data outside the written areas`);
+    for (const i of [...written].sort((a, b) => a - b)) {
+      const expected = Buffer.alloc(Math.min(bs, disk.capacityBytes - i * bs));
+      await live.reader.readInto(i * bs, expected);
+      if (!(await point.readBlock(diskId, i)).equals(expected)) out.push(`${diskId} block ${i} differs`);
+    }
+  } finally {
+    await live.reader.close();
+    await host.releaseSnapshot(vm.externalId);
+  }
+  return out;
 }

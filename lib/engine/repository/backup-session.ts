@@ -255,6 +255,14 @@ export class BackupSession {
     return this.parent?.pointId;
   }
 
+  /**
+   * What the parent point — the chain's newest point as the repository holds it now — recorded
+   * for a disk (its attributes: the CBT change id an incremental must start from, BKP-2).
+   */
+  parentDiskAttributes(diskId: string): Record<string, unknown> | undefined {
+    return this.parent?.body.disks.find((d) => d.diskId === diskId)?.attributes;
+  }
+
   /** Jobs the codec ran inline and on threads so far (tests and benchmarks look). */
   get codecJobs(): { inline: number; threads: number; threadCount: number } {
     return { ...(this.codec?.jobs ?? { inline: 0, threads: 0 }), threadCount: this.codec?.threadCount ?? 0 };

@@ -6,11 +6,11 @@
 
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { NotFoundError, StoreIoError } from "../errors";
+import { NotFoundError, RepositoryFullError, StoreIoError } from "../errors";
 import { IO_ALIGNMENT } from "./aligned-memory";
-import { assertValidName, chunksOf, isTemporaryName, temporaryNameFor, type RepositoryStore } from "./store";
+import { assertValidName, chunksOf, isTemporaryName, temporaryNameFor, totalLength, type RepositoryStore } from "./store";
 
 export class FilesystemStore implements RepositoryStore {
   /** False once the filesystem refused O_DIRECT (tmpfs, some network filesystems): puts go through the cache. */
@@ -64,7 +64,7 @@ export class FilesystemStore implements RepositoryStore {
       if (fallback) return;
       await rename(temp, target);
       await fsyncDir(dir);
-    }).catch(async (e) => {
+    }, data.length).catch(async (e) => {
       await rm(temp, { force: true }).catch(() => undefined);
       throw e;
     });
@@ -83,14 +83,14 @@ export class FilesystemStore implements RepositoryStore {
       await this.ensureDir(dir);
       const fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o640);
       try {
-        await fh.writev(chunksOf(data));
+        await writevFully(fh, chunksOf(data));
         await fh.sync();
       } finally {
         await fh.close();
       }
       await rename(temp, target);
       await fsyncDir(dir);
-    }).catch(async (e) => {
+    }, totalLength(chunksOf(data))).catch(async (e) => {
       await rm(temp, { force: true }).catch(() => undefined);
       throw e;
     });
@@ -190,11 +190,16 @@ export class FilesystemStore implements RepositoryStore {
     return out;
   }
 
-  private async io<T>(operation: string, name: string, fn: () => Promise<T>): Promise<T> {
+  /** `bytes`: what a write needs; a full disk (ENOSPC) then says how much that was and how much is free. */
+  private async io<T>(operation: string, name: string, fn: () => Promise<T>, bytes?: number): Promise<T> {
     try {
       return await fn();
     } catch (e) {
       if (errno(e) === "ENOENT" && operation !== "put") throw new NotFoundError(name);
+      if (errno(e) === "ENOSPC" && bytes !== undefined) {
+        const free = await statfs(this.root).then((s) => s.bavail * s.bsize, () => undefined);
+        throw new RepositoryFullError(operation, name, bytes, free, { cause: e });
+      }
       throw new StoreIoError(operation, name, errno(e), { cause: e });
     }
   }
@@ -207,6 +212,18 @@ function errno(e: unknown): string | undefined {
 async function writeFully(fh: FileHandle, data: Buffer, from: number, length: number): Promise<void> {
   for (let done = 0; done < length; ) {
     const { bytesWritten } = await fh.write(data, from + done, length - done, from + done);
+    done += bytesWritten;
+  }
+}
+
+/** writev until every byte is written: a short write (a disk filling up) goes on, so ENOSPC surfaces. */
+async function writevFully(fh: FileHandle, chunks: Uint8Array[]): Promise<void> {
+  const total = totalLength(chunks);
+  let { bytesWritten: done } = await fh.writev(chunks);
+  if (done === total) return;
+  const all = Buffer.concat(chunks);
+  while (done < total) {
+    const { bytesWritten } = await fh.write(all, done, total - done, done);
     done += bytesWritten;
   }
 }

@@ -28,7 +28,6 @@ const BLOCK = 64 * 1024;
 const BLOCKS = 512; // 32 MiB
 const KILLS = 5;
 const SEED = Number(process.env.KILL9_SEED ?? 20260601);
-const DAY = 24 * 60 * 60 * 1000;
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -154,7 +153,10 @@ describe("a backup process killed with SIGKILL", () => {
     }
     expect(killedMidWrite).toBeGreaterThan(0); // some kills landed after packs were written
 
-    // The next run, not killed, commits; its point restores bit for bit.
+    // The killed sessions' locks are still there (their leases run for hours).
+    expect((await new FilesystemStore(repoDir).list("locks/")).length).toBeGreaterThan(0);
+
+    // The next run, not killed, commits (clearing the stale locks); its point restores bit for bit.
     const done = await runChild(args);
     expect(done.stderr).toBe("");
     expect(done.code).toBe(0);
@@ -167,13 +169,20 @@ describe("a backup process killed with SIGKILL", () => {
     point.close();
     expect(await sha256File(restored)).toBe(secondHash);
 
-    // The killed runs' packs, temporaries and locks are debris: retention (once their locks have
-    // expired) removes them, and everything still verifies.
-    const later = await openRepository(new FilesystemStore(repoDir), { now: () => Date.now() + DAY });
+    // The killed runs' packs, temporaries and locks are debris. Their locks are stale at once (the
+    // processes are gone, though the leases run for hours): retention clears them, keeps the
+    // orphan packs through the grace period, then reclaims them and says how many bytes.
+    const now = await openRepository(new FilesystemStore(repoDir));
+    const held = await now.applyRetention({ keep: 10 });
+    expect(await now.store.list("locks/")).toEqual([]);
+    expect(held.orphanPacksReclaimed).toBe(0);
+    const later = await openRepository(new FilesystemStore(repoDir), { now: () => Date.now() + 2 * 60 * 60 * 1000 });
     const before = await later.verify({ keyRing: ring });
     expect(before.ok).toBe(true);
-    expect(before.unreferencedPacks.length + before.temporaries).toBeGreaterThan(0);
-    await later.applyRetention({ keep: 10 });
+    expect(before.unreferencedPacks.length).toBeGreaterThan(0);
+    const reclaimed = await later.applyRetention({ keep: 10 });
+    expect(reclaimed.orphanPacksReclaimed).toBe(before.unreferencedPacks.length);
+    expect(reclaimed.reclaimedOrphanBytes).toBeGreaterThan(0);
     const clean = await later.verify({ keyRing: ring });
     expect(clean.ok).toBe(true);
     expect(clean.unreferencedPacks).toEqual([]);

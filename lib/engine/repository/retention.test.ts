@@ -108,6 +108,39 @@ describe("retention", () => {
     expect(await store.list("packs/")).toEqual(packsBefore);
   });
 
+  it("reclaims the packs an interrupted session left once the grace period is over, and reports the bytes", async () => {
+    const { repo, clock, store } = await testRepository({ packTargetSize: BLOCK });
+    await chainOf(repo, 1, () => clock.advance(1000));
+    const password = await weakPasswordKey();
+    const s = await repo.beginPoint({ protection: { password } });
+    const blocks = Array.from({ length: 6 }, (_, i) => ({ index: i, data: noise(`orphan-${i}`, BLOCK) }));
+    // Interrupted mid-disk: some packs are in the store, no point references them.
+    await expect(
+      s.writeDisk("scsi0:0", {
+        capacity: 8 * BLOCK,
+        blocks: (async function* () {
+          yield* blocks;
+          throw new Error("proxy lost");
+        })(),
+      }),
+    ).rejects.toThrow(/proxy lost/);
+    await s.abort();
+    const orphans = (await repo.verify({})).unreferencedPacks;
+    expect(orphans.length).toBeGreaterThan(0);
+    const young = await repo.applyRetention({ keep: 7 });
+    expect(young.youngOrphanPacks.sort()).toEqual([...orphans].sort());
+    expect(young.orphanPacksReclaimed).toBe(0);
+    clock.advance(2 * 60 * 60 * 1000);
+    const bytes = (await Promise.all(orphans.map((id) => store.size(`packs/${id.slice(0, 2)}/${id}`)))).reduce((a: number, b) => a + (b ?? 0), 0);
+    const report = await repo.applyRetention({ keep: 7 });
+    expect(report.orphanPacksReclaimed).toBe(orphans.length);
+    expect(report.reclaimedOrphanBytes).toBe(bytes);
+    expect(bytes).toBeGreaterThan(orphans.length * BLOCK);
+    const after = await repo.verify({ keyRing: new KeyRing().addPasswordKey(password) });
+    expect(after.unreferencedPacks).toEqual([]);
+    expect(after.points.map((p) => p.status)).toEqual(["keys-unavailable"]); // chainOf's own password
+  });
+
   it("does not run while a backup session holds the repository", async () => {
     const { repo } = await testRepository();
     const password = await weakPasswordKey();

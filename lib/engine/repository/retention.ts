@@ -10,7 +10,7 @@ import { EngineError, ImmutabilityError, InvalidArgumentError } from "../errors"
 import { FORMAT_VERSION, MAGIC, SIZES } from "../format-registry";
 import { chainIdFromFileName } from "./chain-file";
 import { encodeIndex, indexFileName } from "./index-file";
-import { RepositoryLock } from "./locks";
+import { describeLock, RepositoryLock } from "./locks";
 import { packFileName, packIdFromFileName } from "./pack";
 import { pointFileName, type DecodedPoint } from "./point-file";
 import type { Repository } from "./repository";
@@ -27,7 +27,15 @@ export interface RetentionOptions {
    * with ImmutabilityError before deleting anything.
    */
   onImmutable?: "hold" | "throw";
+  /**
+   * Packs no point references (left by an interrupted session) are reclaimed once they are this
+   * old (default ORPHAN_GRACE_MS): a younger one may belong to a session on another host whose
+   * lease ran out while it still works, and would commit it.
+   */
+  orphanGraceMs?: number;
 }
+
+export const ORPHAN_GRACE_MS = 60 * 60 * 1000;
 
 export interface RetentionReport {
   keptPoints: string[];
@@ -42,16 +50,27 @@ export interface RetentionReport {
   deletedTemporaries: number;
   /** Why pack deletion was skipped, when it was. */
   garbageCollectionSkipped?: string;
+  /** Packs no point ever referenced (interrupted sessions) that were deleted, and their bytes. */
+  orphanPacksReclaimed: number;
+  reclaimedOrphanBytes: number;
+  /** Bytes of every deleted pack (orphans and packs of deleted points). */
+  reclaimedBytes: number;
+  /** Orphan packs younger than the grace period, kept for now. */
+  youngOrphanPacks: string[];
+  /** Stale locks (a killed process's, an expired lease) removed before retention ran. */
+  clearedLocks: Array<{ lock: string; reason: "process-gone" | "lease-expired" }>;
 }
 
 function emptyReport(): RetentionReport {
-  return { keptPoints: [], deletedPoints: [], heldPoints: [], deletedPacks: [], heldPacks: [], deletedIndexFiles: [], rewrittenIndexFiles: [], deletedChainFiles: [], deletedTemporaries: 0 };
+  return { keptPoints: [], deletedPoints: [], heldPoints: [], deletedPacks: [], heldPacks: [], deletedIndexFiles: [], rewrittenIndexFiles: [], deletedChainFiles: [], deletedTemporaries: 0, orphanPacksReclaimed: 0, reclaimedOrphanBytes: 0, reclaimedBytes: 0, youngOrphanPacks: [], clearedLocks: [] };
 }
 
-async function withExclusiveLock<T>(repo: Repository, now: number, fn: () => Promise<T>): Promise<T> {
+async function withExclusiveLock(repo: Repository, now: number, fn: () => Promise<RetentionReport>): Promise<RetentionReport> {
   const lock = await RepositoryLock.acquire(repo.store, "exclusive", { owner: repo.owner, now, random: repo.random });
   try {
-    return await fn();
+    const report = await fn();
+    report.clearedLocks = lock.cleared.map((c) => ({ lock: describeLock(c.lock), reason: c.reason }));
+    return report;
   } finally {
     await lock.release().catch(() => undefined);
   }
@@ -87,7 +106,7 @@ export async function applyRetention(repo: Repository, options: RetentionOptions
       report.deletedPoints.push(idHex(p.header.pointId));
     }
     const remaining = points.filter((p) => !doomed.includes(p));
-    await collectGarbage(repo, now, remaining, unreadable.length, report);
+    await collectGarbage(repo, now, remaining, points, unreadable.length, report, options.orphanGraceMs);
     return report;
   });
 }
@@ -101,13 +120,25 @@ export async function deletePoint(repo: Repository, pointId: string, options: { 
     const report = emptyReport();
     report.deletedPoints.push(pointId);
     const { points, unreadable } = await repo.scanPoints();
-    await collectGarbage(repo, now, points, unreadable.length, report);
+    await collectGarbage(repo, now, points, [...points, target], unreadable.length, report);
     return report;
   });
 }
 
-/** Removes packs, index entries, chain files and temporaries that no remaining point needs. */
-async function collectGarbage(repo: Repository, now: number, remaining: DecodedPoint[], unreadablePoints: number, report: RetentionReport): Promise<void> {
+/**
+ * Removes packs, index entries, chain files and temporaries that no remaining point needs.
+ * `before`: every point before this run deleted any; a pack none of them referenced was left by an
+ * interrupted session (an orphan), and waits for the grace period.
+ */
+async function collectGarbage(
+  repo: Repository,
+  now: number,
+  remaining: DecodedPoint[],
+  before: DecodedPoint[],
+  unreadablePoints: number,
+  report: RetentionReport,
+  graceMs = ORPHAN_GRACE_MS,
+): Promise<void> {
   const { store } = repo;
   // Safe under the exclusive lock: no session is writing, so every temporary is debris.
   for (const t of await store.listTemporary()) {
@@ -119,20 +150,32 @@ async function collectGarbage(repo: Repository, now: number, remaining: DecodedP
     return;
   }
   const live = new Set(remaining.flatMap((p) => p.header.packIds.map((x) => idHex(x))));
+  const referencedBefore = new Set(before.flatMap((p) => p.header.packIds.map((x) => idHex(x))));
   const deleted = new Set<string>();
   for (const file of await store.list("packs/")) {
     const packId = idHex(packIdFromFileName(file));
     if (live.has(packId)) continue;
-    if (repo.config.immutabilityMs > 0) {
-      const createdAt = await packCreatedAt(repo, packId);
-      if (createdAt === undefined || createdAt + repo.config.immutabilityMs > now) {
-        report.heldPacks.push(packId);
-        continue;
-      }
+    const orphan = !referencedBefore.has(packId);
+    const createdAt = repo.config.immutabilityMs > 0 || orphan ? await packCreatedAt(repo, packId) : undefined;
+    if (repo.config.immutabilityMs > 0 && (createdAt === undefined || createdAt + repo.config.immutabilityMs > now)) {
+      report.heldPacks.push(packId);
+      continue;
     }
+    // An orphan whose header is unreadable is debris as well (writes are atomic, so this is
+    // damage, not a pack being written): it is reclaimed at once.
+    if (orphan && createdAt !== undefined && createdAt + graceMs > now) {
+      report.youngOrphanPacks.push(packId);
+      continue;
+    }
+    const size = (await store.size(file)) ?? 0;
     await store.delete(file);
     deleted.add(packId);
     report.deletedPacks.push(packId);
+    report.reclaimedBytes += size;
+    if (orphan) {
+      report.orphanPacksReclaimed++;
+      report.reclaimedOrphanBytes += size;
+    }
   }
   const catalogue = await repo.loadCatalogue();
   for (const [file, index] of catalogue.indexFiles) {

@@ -192,3 +192,50 @@ describe("damage and tampering", () => {
     expect(report.ok).toBe(false);
   });
 });
+
+describe("damage verify used to miss", () => {
+  const chainFile = () => `chains/${a.chainId}.vbm`;
+
+  it("a zero-length chain (.vbm) file", async () => {
+    store.files.set(chainFile(), Buffer.alloc(0));
+    const report = await repo.verify({ keyRing: ring });
+    expect(report.ok).toBe(false);
+    expect(report.damagedChainFiles).toEqual([{ file: chainFile(), problem: expect.stringMatching(/damaged \(truncated/) }]);
+  });
+
+  it("a chain file with a flipped bit, and one whose sealed body was edited with a recomputed checksum", async () => {
+    const original = Buffer.from(store.files.get(chainFile())!);
+    const flipped = Buffer.from(original);
+    flipped[40] ^= 4;
+    store.files.set(chainFile(), flipped);
+    const r1 = await repo.verify({ keyRing: ring });
+    expect(r1.ok).toBe(false);
+    expect(r1.damagedChainFiles[0].problem).toMatch(/checksum/);
+    // Without keys the checksum is all there is; with them the body must authenticate.
+    const body = Buffer.from(original.subarray(0, original.length - 32));
+    body[body.length - 20] ^= 1;
+    store.files.set(chainFile(), Buffer.concat([body, checksum(body)]));
+    expect((await repo.verify({})).damagedChainFiles).toEqual([]);
+    const r2 = await repo.verify({ keyRing: ring });
+    expect(r2.ok).toBe(false);
+    expect(r2.damagedChainFiles[0].problem).toMatch(/authenticat/);
+    expect(r2.points.every((p) => p.status === "ok")).toBe(true); // the points themselves are whole
+  });
+
+  it("a pack whose footer is cut or whose entry table has a flipped bit, its records intact", async () => {
+    const { file, packId } = await locate(a.pointId, 0);
+    const original = Buffer.from(store.files.get(file)!);
+    store.files.set(file, original.subarray(0, original.length - 10));
+    const cut = await repo.verify({ keyRing: ring });
+    expect(cut.ok).toBe(false);
+    expect(cut.damagedPacks).toEqual([{ packId, problem: expect.stringContaining(packId) }]);
+    expect(cut.points.every((p) => p.status === "ok")).toBe(true); // every record still reads through the index
+
+    const table = Buffer.from(original);
+    table[original.length - 40 - 30] ^= 1; // inside the last table entry
+    store.files.set(file, table);
+    const flipped = await repo.verify({ keyRing: ring });
+    expect(flipped.ok).toBe(false);
+    expect(flipped.damagedPacks.map((d) => d.packId)).toEqual([packId]);
+  });
+});

@@ -14,6 +14,7 @@ import { decodePackTableFromFile, packFileName, packIdFromFileName, type PackEnt
 import { openPointBody, packsOf, type BlockEntry, type DecodedPoint } from "./point-file";
 import type { Repository } from "./repository";
 import { describeKey } from "../keys/key-header";
+import { chainContext, chainFileName, decodeChain, openChainBody } from "./chain-file";
 
 export interface VerifyOptions {
   /** One point; the whole repository when omitted. */
@@ -57,6 +58,17 @@ export interface VerifyReport {
   unreferencedPacks: string[];
   unreadableIndexFiles: string[];
   temporaries: number;
+  /**
+   * Chain metadata files (.vbm, KEY-8) that are damaged: unreadable (zero-length, truncated, a
+   * flipped bit), or whose sealed body fails authentication under keys that open it.
+   */
+  damagedChainFiles: Array<{ file: string; problem: string }>;
+  /**
+   * Packs whose header, entry table or footer is damaged (or disagrees with the index) while their
+   * records may still be intact: the index locates them today, but the pack no longer describes
+   * itself, so it is lost with the index.
+   */
+  damagedPacks: Array<{ packId: string; problem: string }>;
 }
 
 type DataEntry = Extract<BlockEntry, { kind: "data" }>;
@@ -70,7 +82,7 @@ interface Expectation {
 }
 
 export async function verifyRepository(repo: Repository, options: VerifyOptions): Promise<VerifyReport> {
-  const report: VerifyReport = { ok: true, points: [], recordsChecked: 0, bytesRead: 0, unreferencedPacks: [], unreadableIndexFiles: [], temporaries: 0 };
+  const report: VerifyReport = { ok: true, points: [], recordsChecked: 0, bytesRead: 0, unreferencedPacks: [], unreadableIndexFiles: [], temporaries: 0, damagedChainFiles: [], damagedPacks: [] };
   const decoded: DecodedPoint[] = [];
   const files = options.pointId ? [`points/${options.pointId}`] : await repo.store.list("points/");
   for (const file of files) {
@@ -127,6 +139,11 @@ export async function verifyRepository(repo: Repository, options: VerifyOptions)
   }
 
   for (const [packId, expectations] of byPack) await checkPack(repo, catalogue.packs.get(packId)?.entries, packId, expectations, report);
+  const chains = options.pointId ? decoded.map((p) => chainFileName(p.header.chainId)) : await repo.store.list("chains/");
+  for (const file of chains) {
+    const problem = await checkChainFile(repo, file, options.keyRing);
+    if (problem) report.damagedChainFiles.push({ file, problem });
+  }
 
   if (!options.pointId) {
     const referenced = new Set(decoded.flatMap((p) => p.header.packIds.map((x) => idHex(x))));
@@ -143,7 +160,7 @@ export async function verifyRepository(repo: Repository, options: VerifyOptions)
     if (damaged && p.status === "ok") p.status = "damaged";
     if (damaged && p.status === "keys-unavailable") p.problem = `${p.problem}; some of its records are damaged`;
   }
-  report.ok = report.points.every((p) => p.status === "ok") && report.unreadableIndexFiles.length === 0;
+  report.ok = report.points.every((p) => p.status === "ok") && report.unreadableIndexFiles.length === 0 && report.damagedChainFiles.length === 0 && report.damagedPacks.length === 0;
   return report;
 }
 
@@ -160,9 +177,12 @@ async function checkPack(repo: Repository, indexed: PackEntry[] | undefined, pac
   if (pack) {
     try {
       const table = decodePackTableFromFile(file, pack).entries;
+      if (indexed && !sameEntries(indexed, table)) report.damagedPacks.push({ packId, problem: "its entry table does not match the index" });
       entries ??= table; // index lost: the pack describes itself
     } catch (e) {
-      if (!(e instanceof EngineError)) throw e; // truncated or damaged table: the index still locates records
+      if (!(e instanceof EngineError)) throw e;
+      // Truncated or damaged header, table or footer: the index still locates the records.
+      report.damagedPacks.push({ packId, problem: e.message });
     }
   }
   const results = new Map<string, DamageReason | null>();
@@ -199,3 +219,36 @@ async function checkPack(repo: Repository, indexed: PackEntry[] | undefined, pac
 }
 
 const KEYLESS: DataEntry = { kind: "data", packId: "", entryIndex: 0, plainLength: 0, contentHash: Buffer.alloc(32) };
+
+function sameEntries(a: PackEntry[], b: PackEntry[]): boolean {
+  return a.length === b.length && a.every((e, i) => e.offset === b[i].offset && e.length === b[i].length && e.recordHash.equals(b[i].recordHash));
+}
+
+/** A chain file's problem, or undefined when it reads (and, with keys that open it, authenticates). */
+async function checkChainFile(repo: Repository, file: string, ring: KeyRing | undefined): Promise<string | undefined> {
+  let chain;
+  try {
+    chain = decodeChain(file, await repo.store.get(file));
+  } catch (e) {
+    if (e instanceof NotFoundError) return undefined; // not written yet (a session interrupted before it)
+    if (!(e instanceof EngineError)) throw e;
+    return e.message;
+  }
+  const { header } = chain;
+  if (!header.repositoryId.equals(repo.config.repositoryId) || chainFileName(header.chainId) !== file) return `${file} belongs to another chain or repository`;
+  if (!ring) return undefined;
+  let chainKey;
+  try {
+    chainKey = await ring.unwrap(header.protections, chainContext(header.repositoryId, header.chainId), "chain", `chain ${idHex(header.chainId)}`);
+  } catch (e) {
+    if (!(e instanceof EngineError)) throw e;
+    return e instanceof FileDamagedError ? e.message : undefined; // no key at hand: only the checksum was checked
+  }
+  try {
+    openChainBody(chain, chainKey);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof EngineError)) throw e;
+    return e.message;
+  }
+}

@@ -5,6 +5,8 @@ import { db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
 import { repositoryIdSchema } from "@/lib/schemas/backup";
+import { reportCatalogue } from "./repository-maintenance";
+import { openCataloguedRepository } from "./repository-store";
 import { toRepositoryDto, verifyReportSchema, type RepositoryDto, type VerifyReportDto } from "./repository-dto";
 
 const withCounts = { _count: { select: { restorePoints: { where: { status: { not: "removed" } } }, jobs: true } } } as const;
@@ -22,6 +24,8 @@ export async function listBackupRepositories(actor: Actor): Promise<RepositoryDt
 
 export interface RepositoryDetailDto extends RepositoryDto {
   report: VerifyReportDto | null;
+  /** The catalogue against the folder now: missing points, a rolled-back folder, files not listed yet. */
+  catalogueProblems: string[];
   jobs: Array<{ id: string; name: string }>;
 }
 
@@ -32,5 +36,19 @@ export async function getBackupRepository(actor: Actor, raw: { repositoryId: str
   if (!row) throw new AppError("NOT_FOUND", "This repository does not exist (it may have been removed).");
   const bytes = await storedBytes(row.id);
   const parsed = row.lastVerifyReport ? verifyReportSchema.safeParse(JSON.parse(row.lastVerifyReport)) : null;
-  return { ...toRepositoryDto(row, bytes.get(row.id) ?? 0), report: parsed?.success ? parsed.data : null, jobs: row.jobs };
+  const catalogueProblems = await checkFolder(row);
+  return { ...toRepositoryDto(row, bytes.get(row.id) ?? 0), report: parsed?.success ? parsed.data : null, jobs: row.jobs, catalogueProblems };
+}
+
+/** Compares the catalogue with the folder (marking missing points; adopting nothing — sessions and verify do). */
+async function checkFolder(row: { id: string; name: string; path: string; engineId: string }): Promise<string[]> {
+  let repo;
+  try {
+    repo = await openCataloguedRepository(row, `strongroom/${process.pid}/console`);
+  } catch (e) {
+    return [e instanceof Error ? e.message : String(e)];
+  }
+  const problems: string[] = [];
+  await reportCatalogue(row, repo, undefined, undefined, { say: (m) => problems.push(m) }, { adopt: false });
+  return problems;
 }

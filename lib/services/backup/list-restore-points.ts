@@ -1,4 +1,6 @@
 import "server-only";
+import { readdir, stat } from "node:fs/promises";
+import path from "node:path";
 import { z } from "zod";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
@@ -41,23 +43,40 @@ export async function listRestorePoints(actor: Actor, raw: z.input<typeof filter
   }
   const rows = await db.restorePoint.findMany({
     where: { status: { not: "removed" }, ...(vmExternalId ? { vmExternalId } : {}), ...(f.jobId ? { jobId: f.jobId } : {}), ...(f.repositoryId ? { repositoryId: f.repositoryId } : {}) },
-    include: { job: { select: { id: true, name: true } }, repository: { select: { id: true, name: true } } },
+    include: { job: { select: { id: true, name: true } }, repository: { select: { id: true, name: true, path: true } } },
     orderBy: { createdAt: "desc" },
     take: 500,
   });
+  const present = await pointFilesByRepository(rows.map((r) => r.repository));
   return rows.map((r) => ({
     id: r.id,
     createdAt: r.createdAt.toISOString(),
     vmExternalId: r.vmExternalId,
     vmName: r.vmName,
     job: r.job,
-    repository: r.repository,
+    repository: { id: r.repository.id, name: r.repository.name },
     sessionId: r.sessionId,
     incremental: r.incremental,
     vmEncrypted: r.vmEncrypted,
     keyIds: parseIds(r.keyIds),
     diskCount: r.diskCount,
     bytesStored: Number(r.bytesStored),
-    status: r.status,
+    // A point whose file is not in the folder is missing, whatever the last check recorded.
+    status: present.get(r.repository.id)?.has(r.id) === false ? "missing" : r.status,
   }));
+}
+
+/** The point files in each repository's folder now (a folder that cannot be read is left out). */
+async function pointFilesByRepository(repos: Array<{ id: string; path: string }>): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  for (const r of new Map(repos.map((x) => [x.id, x])).values()) {
+    try {
+      out.set(r.id, new Set(await readdir(path.join(r.path, "points"))));
+    } catch (e) {
+      // No points folder in a repository that is there: no point file at all.
+      if ((e as NodeJS.ErrnoException).code === "ENOENT" && (await stat(path.join(r.path, "config")).catch(() => null))) out.set(r.id, new Set());
+      // Otherwise unmounted or unreadable: the repository page says so; statuses stay as last recorded.
+    }
+  }
+  return out;
 }

@@ -4,6 +4,7 @@ import { RestorePointTable } from "@/components/backup/restore-point-table";
 import { VerifyPanel } from "@/components/backup/verify-panel";
 import { Card, DefinitionList, PageHeader } from "@/components/ui/card";
 import { Forbidden } from "@/components/ui/forbidden";
+import { ErrorNotice } from "@/components/ui/states";
 import { requireActor } from "@/lib/auth/session";
 import { orNull } from "@/lib/errors/not-found";
 import { formatBytes, formatDateTime } from "@/lib/format";
@@ -26,6 +27,13 @@ export default async function RepositoryPage({ params }: { params: Promise<{ id:
     <>
       <div className="mb-2 text-sm text-slate-500"><Link href="/repositories" className="hover:underline">Repositories</Link> / {repo.name}</div>
       <PageHeader title={repo.name} description={repo.description || "A folder on the Strongroom server holding restore points, encrypted block by block."} />
+      {repo.catalogueProblems.length > 0 && (
+        <div className="mb-6" data-testid="catalogue-problems">
+          <ErrorNotice title="The repository folder does not match the console's catalogue">
+            <ul className="list-disc space-y-1 pl-5">{repo.catalogueProblems.map((p) => <li key={p}>{p}</li>)}</ul>
+          </ErrorNotice>
+        </div>
+      )}
       <div className="grid gap-6 lg:grid-cols-3">
         <Card title="Details">
           <div data-testid="repository-details">

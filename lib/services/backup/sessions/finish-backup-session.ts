@@ -8,6 +8,7 @@ import { nextRunAfter } from "@/lib/backup/schedule";
 import { scheduleTimeZone } from "@/lib/services/backup/schedule-time-zone";
 import { parseSchedule } from "@/lib/services/backup/job-dto";
 import { openCataloguedRepository } from "@/lib/services/backup/repository-store";
+import { describeMaintenance } from "@/lib/services/backup/repository-maintenance";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 
 // The end of a backup session, once its last VM is done — whichever worker finished that VM gets
@@ -32,6 +33,7 @@ export async function finishBackupSession(sessionId: string, o: { forceFailed?: 
       const repository = await openCataloguedRepository(job.repository, `strongroom/${os.hostname()}/${process.pid}/retention-${sessionId}`);
       for (const { chainId } of chains) {
         const report = await repository.applyRetention({ keep: job.retentionPoints, chainId });
+        for (const line of describeMaintenance(report)) log.say(line);
         if (report.deletedPoints.length) {
           await db.restorePoint.updateMany({ where: { id: { in: report.deletedPoints } }, data: { status: "removed" } });
           log.say(`Retention (${job.retentionPoints} points): removed ${report.deletedPoints.length} older restore point(s) no kept point depends on.`);
@@ -53,7 +55,8 @@ export async function finishBackupSession(sessionId: string, o: { forceFailed?: 
   if (o.forceFailed) [state, error] = ["failed", o.forceFailed];
   else if (session.stopRequested) state = "stopped";
   else if (failed) [state, error] = ["failed", `${failed} of ${states.length} VM(s) failed`];
-  else state = warning || states.includes("warning") ? "warning" : "success";
+  else if (warning) [state, error] = ["warning", "retention did not run; older restore points beyond the job's retention are still kept"];
+  else state = states.includes("warning") ? "warning" : "success";
   log.say(
     state === "success" ? `Finished: Success in ${took}.` : state === "stopped" ? `Stopped by a user after ${took}.` : `Finished: ${state === "warning" ? "Warning" : "Failed"} in ${took}${error ? ` — ${error}` : ""}.`,
     state === "failed" ? "error" : state === "success" ? "info" : "warning",

@@ -11,6 +11,10 @@ import { parseSelection } from "@/lib/services/backup/job-dto";
 import { protectionPlanFor } from "@/lib/services/backup/job-keys";
 import { activeRecoveryKeysets } from "@/lib/services/recovery/runner-keysets";
 import { finishBackupSession } from "./finish-backup-session";
+import os from "node:os";
+import { KeyRing } from "@/lib/engine";
+import { openCataloguedRepository } from "@/lib/services/backup/repository-store";
+import { reportCatalogue } from "@/lib/services/backup/repository-maintenance";
 
 // The first step of a backup job's session (the "backup-session" kind): which VMs the job's
 // selection names today, and whether the job's keys open — a KMS that does not answer refuses the
@@ -59,6 +63,15 @@ export async function prepareBackupSession(job: ClaimedJob): Promise<void> {
     const keysets = await activeRecoveryKeysets();
     if (keysets.length) log.say(`Recovery keyset(s) ${keysets.map((k) => k.id).join(", ")} also wrap the new points' keys, so a lost password or KMS key can be recovered by a Security Officer.`);
     else log.say(`No recovery keyset: a lost ${jobRow.encryptionMode === "kms" ? "KMS key" : "password"} would mean lost backups. A Security Officer can generate one under Recovery keysets.`, "warning");
+    // The catalogue set straight against the folder before anything is written: points whose
+    // file is gone, a folder put back from a copy, point files without a row (adopted).
+    let repository;
+    try {
+      repository = await openCataloguedRepository(jobRow.repository, `strongroom/${os.hostname()}/${process.pid}/session-${sessionId}`);
+    } catch (e) {
+      return await fail(e instanceof Error ? e.message : String(e), vms);
+    }
+    await reportCatalogue(jobRow.repository, repository, KeyRing.fromPlan(protection.plan), sessionId, log);
   } catch (e) {
     return fail(
       `the job did not start: ${jobRow.encryptionMode === "kms" ? "the KMS holding the job's key cannot be reached" : "the job's key cannot be opened"} (${e instanceof Error ? e.message : String(e)}). No VM was read and earlier restore points are untouched; fix the key provider and run the job again`,

@@ -173,8 +173,9 @@ async function recordPoint(c: BackupSessionContext, sessionId: string, result: V
   await db.$transaction(async (tx) => {
     const still = await tx.sessionVm.count({ where: fence });
     if (still !== 1) throw new Error("another worker took this VM over before its point was catalogued");
-    await tx.restorePoint.create({
-      data: {
+    // A concurrent session's catalogue check may have adopted the new point file already (it is
+    // the truth, and it was committed a moment ago): then this fills in what only the session knows.
+    const data = {
         id: result.pointId!,
         repositoryId: c.job.repositoryId,
         jobId: c.job.id,
@@ -188,8 +189,8 @@ async function recordPoint(c: BackupSessionContext, sessionId: string, result: V
         keyIds: JSON.stringify(result.keyIds ?? []),
         diskCount: result.disks.length,
         bytesStored: BigInt(result.disks.reduce((s, d) => s + d.result.bytesTransferred, 0)),
-      },
-    });
+      };
+    await tx.restorePoint.upsert({ where: { id: data.id }, create: data, update: data });
     await tx.jobVmState.upsert({
       where: { jobId_vmExternalId: { jobId: c.job.id, vmExternalId: result.vmExternalId } },
       create: { jobId: c.job.id, vmExternalId: result.vmExternalId, chainId: result.chainId!, changeIds: JSON.stringify(result.changeIds), lastPointId: result.pointId },

@@ -11,6 +11,9 @@ import { repositoryPayload } from "@/lib/jobs/kinds";
 import { processWorkerId } from "@/lib/jobs/process-id";
 import type { ClaimedJob } from "@/lib/jobs/queue";
 import { SessionEventWriter } from "@/lib/jobs/session-events";
+import type { CatalogueReconciliation } from "@/lib/services/backup/reconcile-catalogue";
+import { missingPoints, repositoryDamage } from "@/lib/services/backup/verify-findings";
+import { reportCatalogue } from "@/lib/services/backup/repository-maintenance";
 
 // Health check of a whole repository (BKP-7): every block of every point is read, authenticated
 // with the point's keys and its content hash checked; damage is reported per restore point and
@@ -59,8 +62,9 @@ export async function runRepositoryVerify(repositoryId: string): Promise<VerifyR
     // Storage keys recovered through a Security Officer (KEY-6) open points whose password is lost.
     await addRecoveredKeys(ring, row.id);
     const repo = await openCataloguedRepository(row, `strongroom/${process.pid}/verify`);
+    const catalogue = await reportCatalogue(row, repo, ring, undefined, { say: (m) => problems.push(m) });
     const report = await repo.verify({ keyRing: ring });
-    dto = await toDto(report, Date.now() - started, problems);
+    dto = await toDto(report, Date.now() - started, problems, catalogue?.missing ?? []);
   } catch (e) {
     dto = { outcome: "failed", summary: `The verify did not complete: ${e instanceof Error ? e.message : String(e)}`, durationMs: Date.now() - started, blocksChecked: 0, bytesChecked: 0, points: [], problems };
   } finally {
@@ -76,7 +80,7 @@ export async function runRepositoryVerify(repositoryId: string): Promise<VerifyR
   return dto;
 }
 
-async function toDto(r: VerifyReport, durationMs: number, problems: string[]): Promise<VerifyReportDto & { damagedPointIds?: string[] }> {
+async function toDto(r: VerifyReport, durationMs: number, problems: string[], missing: CatalogueReconciliation["missing"]): Promise<VerifyReportDto & { damagedPointIds?: string[] }> {
   const ids = r.points.map((p) => p.pointId);
   const rows = await db.restorePoint.findMany({ where: { id: { in: ids } }, select: { id: true, vmName: true, createdAt: true } });
   const byId = new Map(rows.map((x) => [x.id, x]));
@@ -89,19 +93,20 @@ async function toDto(r: VerifyReport, durationMs: number, problems: string[]): P
     const row = byId.get(p.pointId);
     return { pointId: p.pointId, vmName: row?.vmName ?? "(not in the catalogue)", createdAt: row?.createdAt.toISOString() ?? null, ok: p.status === "ok", problems: list };
   });
-  const extra = [...problems];
+  points.push(...missingPoints(missing));
+  const extra = [...problems, ...repositoryDamage(r)];
   if (r.unreadableIndexFiles.length) extra.push(`${r.unreadableIndexFiles.length} index file(s) unreadable.`);
   if (r.unreferencedPacks.length) extra.push(`${r.unreferencedPacks.length} pack(s) no point references (left by an interrupted backup; retention removes them).`);
   // Damage is damage; a point whose keys were not at hand is "incomplete", not damaged.
   const damagedIds = new Set(r.points.filter((p) => p.status === "damaged" || p.status === "unreadable" || p.damagedRecords.length > 0).map((p) => p.pointId));
   const unchecked = r.points.filter((p) => p.status === "keys-unavailable" && !damagedIds.has(p.pointId)).length;
-  const damaged = damagedIds.size + r.unreadableIndexFiles.length;
+  const damaged = damagedIds.size + r.unreadableIndexFiles.length + missing.length + r.damagedChainFiles.length + r.damagedPacks.length;
   const outcome = damaged > 0 ? "damaged" : unchecked > 0 ? "incomplete" : "clean";
   const summary =
     outcome === "clean"
       ? `${points.length} restore point(s) verified: every block read, authenticated and its hash checked. No damage.`
       : outcome === "incomplete"
         ? `No damage found, but ${unchecked} of ${points.length} restore point(s) could only be checked without their keys (record hashes); supply their keys to authenticate every block.`
-        : `${damagedIds.size} of ${points.length} restore point(s) damaged${r.unreadableIndexFiles.length ? `, ${r.unreadableIndexFiles.length} index file(s) unreadable` : ""}; see the list below.`;
+        : `${damagedIds.size} of ${points.length} restore point(s) damaged${missing.length ? `, ${missing.length} missing` : ""}${r.unreadableIndexFiles.length ? `, ${r.unreadableIndexFiles.length} index file(s) unreadable` : ""}${r.damagedChainFiles.length ? `, ${r.damagedChainFiles.length} chain metadata file(s) damaged` : ""}${r.damagedPacks.length ? `, ${r.damagedPacks.length} pack(s) damaged` : ""}; see the list below.`;
   return { outcome, summary, durationMs, blocksChecked: r.recordsChecked, bytesChecked: r.bytesRead, points, problems: extra, damagedPointIds: [...damagedIds] };
 }
