@@ -4,7 +4,7 @@ const nextConfig: NextConfig = {
   // A test or benchmark instance builds into its own folder, so it never rebuilds under a running console.
   distDir: process.env.STRONGROOM_BUILD_DIR ?? ".next",
   // Native and Node-only packages stay external to the server bundle.
-  serverExternalPackages: ["better-sqlite3", "@node-rs/argon2", "@napi-rs/blake-hash", "zstd-napi", "@prisma/adapter-better-sqlite3", "@prisma/adapter-pg", "pg"],
+  serverExternalPackages: ["better-sqlite3", "@node-rs/argon2", "@napi-rs/blake-hash", "zstd-napi", "@prisma/adapter-better-sqlite3", "@prisma/adapter-pg", "pg", "pg-boss", "cron-parser"],
   poweredByHeader: false,
   experimental: {
     serverActions: { bodySizeLimit: "128kb" },
