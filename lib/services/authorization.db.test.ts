@@ -25,6 +25,8 @@ import { previewBackupJob } from "./backup/preview-backup-job";
 import { runBackupJobNow, setBackupJobEnabled, stopJobSession } from "./backup/run-backup-job";
 import { createBackupJob, updateBackupJob } from "./backup/save-backup-job";
 import { verifyBackupRepository } from "./backup/verify-repository";
+import { listSessions } from "./jobs/list-sessions";
+import { listWorkers } from "./jobs/list-workers";
 import { exportKeyset, generateRecoveryKeyset } from "@/lib/engine";
 import { keysetRowData } from "./recovery/keyset-store";
 import { listRecoveryKeysets } from "./recovery/list-recovery-keysets";
@@ -357,6 +359,9 @@ const SERVICES: ServiceCase[] = [
       target: () => db.site.findMany({ orderBy: { externalId: "asc" }, select: { id: true, lastSyncAt: true } }),
     }),
   },
+  // the job engine's views (issue 9)
+  { service: "jobs/list-sessions#listSessions", permission: "job:read", write: false, prepare: read((a) => listSessions(a, {})) },
+  { service: "jobs/list-workers#listWorkers", permission: "job:read", write: false, prepare: read((a) => listWorkers(a)) },
   // backup (issue 4)
   { service: "backup/list-backup-jobs#listBackupJobs", permission: "job:read", write: false, prepare: read((a) => listBackupJobs(a)) },
   { service: "backup/list-backup-jobs#getBackupJob", permission: "job:read", write: false, prepare: async () => { const { job } = await backupFixture(); return { call: (a) => getBackupJob(a, { jobId: job.id }) }; } },
@@ -641,6 +646,19 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "start-job-engine#startConsoleJobEngine": "system: the server starts it (instrumentation.ts)",
   "start-job-engine#startWorkerJobEngine": "system: `npm run worker` starts it",
   "backup/schedule-time-zone#scheduleTimeZone": "pure helper: reads the configured time zone",
+  "backup/reconcile-catalogue#reconcileCatalogue": "system: sets the catalogue straight against a repository folder (sessions, verify)",
+  "backup/repository-maintenance#describeMaintenance": "pure helper",
+  "backup/repository-maintenance#reportCatalogue": "helper of the backup and verify jobs",
+  "backup/verify-findings#missingPoints": "helper of the verify job",
+  "backup/verify-findings#repositoryDamage": "helper of the verify job",
+  "jobs/job-dto#toWorkerRef": "pure helper",
+  "jobs/job-dto#loadWorkers": "helper of listSessions/listWorkers (after they authorized)",
+  "jobs/job-dto#parseSubject": "pure helper",
+  "jobs/job-dto#resolveSubjects": "helper of listSessions (after it authorized)",
+  "jobs/job-dto#kindLabel": "pure helper",
+  "jobs/list-sessions.schema#encodeSessionCursor": "pure helper",
+  "jobs/list-sessions.schema#decodeSessionCursor": "pure helper",
+  "jobs/list-workers#parseTasks": "pure helper",
 };
 
 const servicesDir = path.resolve(__dirname);
