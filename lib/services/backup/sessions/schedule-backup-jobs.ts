@@ -7,7 +7,8 @@ import { finishBackupSession } from "./finish-backup-session";
 // The "backup-schedule" kind, every minute (its cron fires once however many processes run):
 // enabled jobs whose nextRunAt is due get a session. Each job is claimed by moving its nextRunAt
 // (a conditional update), so a slot gives one session. It also closes sessions whose every VM
-// ended but whose closing was cut off (the worker that finished the last VM died).
+// ended but whose closing was cut off (the worker that finished the last VM died), and forgets
+// workers that have been gone for a day.
 
 export const INTERRUPTED_MESSAGE =
   "the Strongroom server stopped while this session ran (restart or crash) before any VM was started; no restore point was made, earlier points are untouched, and the next run continues the chain";
@@ -33,6 +34,8 @@ export async function scheduleDueBackupJobs(): Promise<void> {
   for (const s of orphaned) {
     await db.jobSession.updateMany({ where: { id: s.id, state: "running" }, data: { state: "failed", endedAt: new Date(), error: INTERRUPTED_MESSAGE } });
   }
+  // Workers gone for a day (restarted consoles, retired proxy hosts) leave the Workers page.
+  await db.jobWorker.deleteMany({ where: { heartbeatAt: { lt: new Date(Date.now() - 86_400_000) } } });
   for (const s of stuck) {
     await db.jobSession.updateMany({ where: { id: s.id, state: "running", endedAt: { lt: new Date(Date.now() - 120_000) } }, data: { endedAt: null } });
     await finishBackupSession(s.id);
