@@ -54,7 +54,7 @@ export async function prepareBackupSession(job: ClaimedJob): Promise<void> {
     protection = await protectionPlanFor(jobRow);
     if (protection.plan.kms) {
       const v = await protection.plan.kms.wrapper.latestVersion(protection.plan.kms.kmsKeyId);
-      log.say(`Backup encryption: KMS key ${v.kmsKeyId} version ${v.keyVersion} of ${v.kmsId} (the newest version of the key is used).`);
+      log.say(`Backup encryption: KMS key ${v.kmsKeyId} version ${v.keyVersion} of ${v.kmsId} (the newest version is used, so a key the KMS administrator rotated is picked up at once).`);
     } else if (jobRow.encryptionMode === "off") {
       log.say("Backup encryption is OFF: points are sealed under a key only this console holds, and data read from encrypted VMs is stored without a key of your own.", "warning");
     } else {
