@@ -154,7 +154,7 @@ function VmCard({ vm, log, worker }: { vm: VmRunProgress; log: LogLine[]; worker
         {vm.incremental !== null && <PointTypeBadge incremental={vm.incremental} />}
         {worker && (
           <span className={`text-xs ${worker.alive ? "text-slate-600" : "font-medium text-red-700"}`} data-testid="vm-worker" data-alive={worker.alive ? "yes" : "no"} title={`Worker ${worker.id}`}>
-            {vm.status === "running" ? "on" : "ran on"} {worker.host}{worker.alive ? "" : " (no heartbeat)"}
+            {vm.status === "running" ? "running on worker" : "ran on worker"} {worker.id}{worker.alive ? "" : " (no heartbeat)"}
           </span>
         )}
         <span className="ml-auto text-xs text-slate-500">
