@@ -1,16 +1,27 @@
 import "server-only";
+import { headers } from "next/headers";
 import type { z } from "zod";
+import { env } from "@/lib/config/env";
 import { AppError, isAppError } from "@/lib/errors/app-error";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import type { Actor } from "./actor";
+import { crossOriginRefusal } from "./same-origin";
 import { getActor } from "./session";
 
 // The one wrapper for server actions (ARCHITECTURE.md "Thin actions, fat services"):
-// session → size check → zod safeParse → service → { ok, message } | { formError, fieldErrors }.
+// same-origin check → session → size check → zod safeParse → service → { ok, message } | { formError, fieldErrors }.
 // Every action is reachable by a direct POST, so the service behind it authorizes again.
 
 export type ActionState =
-  | { ok: true; message: string; at: number; /** The created or affected object, when the caller navigates to it. */ id?: string }
+  | {
+      ok: true;
+      message: string;
+      at: number;
+      /** The created or affected object, when the caller navigates to it. */
+      id?: string;
+      /** A single-use token the next step needs (an approval's password proof). */
+      token?: string;
+    }
   | { ok: false; formError: string; fieldErrors?: Record<string, string[]>; at: number }
   | null;
 
@@ -19,10 +30,16 @@ const MAX_INPUT_BYTES = 64 * 1024;
 export function validatedAction<S extends z.ZodType>(
   name: string,
   schema: S,
-  run: (actor: Actor, input: z.infer<S>) => Promise<string | { message: string; id?: string }>,
+  run: (actor: Actor, input: z.infer<S>) => Promise<string | { message: string; id?: string; token?: string }>,
 ) {
   return async (_prev: ActionState, input: FormData | Record<string, unknown>): Promise<ActionState> => {
     const at = Date.now();
+    // Forged cross-site POSTs (SEC-1): refused before the session is even looked at.
+    const refusal = crossOriginRefusal(await headers(), env.NEXTAUTH_URL);
+    if (refusal) {
+      await recordAuditEvent({ actor: null, action: name, outcome: "denied", details: { reason: "cross-origin request refused" } });
+      return { ok: false, formError: refusal, at };
+    }
     const actor = await getActor();
     if (!actor) return { ok: false, formError: "Your session has ended. Sign in again.", at };
     const raw = input instanceof FormData ? formDataToObject(input) : input;
@@ -37,7 +54,7 @@ export function validatedAction<S extends z.ZodType>(
     }
     try {
       const result = await run(actor, parsed.data);
-      return typeof result === "string" ? { ok: true, message: result, at } : { ok: true, message: result.message, id: result.id, at };
+      return typeof result === "string" ? { ok: true, message: result, at } : { ok: true, message: result.message, id: result.id, token: result.token, at };
     } catch (e) {
       if (isAppError(e)) {
         if (e.code === "FORBIDDEN") {
