@@ -17,12 +17,15 @@ async function approveFirst(page: Page, who: Credentials, kind: RegExp) {
   await expect(page.getByTestId("decided").getByTestId("approval-request").filter({ hasText: kind }).first()).toHaveAttribute("data-state", "approved");
 }
 
-test("a password change waits for a Security Officer, then applies with the mark; the next backup uses the new key", async ({ page, browser }) => {
+test("a password change waits for a Security Officer, then applies with the mark; the next backup uses the new key", async ({ page: first, browser }) => {
   test.setTimeout(240_000);
   const so1 = userOf("SECURITY_OFFICER");
   const so2: Credentials = { email: `${unique("so2")}@e2e.strongroom.test`, password: "Second-officer-pass-9", name: "Second Officer" };
-  await signIn(page, admin);
-  await createUserViaUi(page, { ...so2, roleLabel: "Security Officer" });
+  await signIn(first, admin);
+  await createUserViaUi(first, { ...so2, roleLabel: "Security Officer" });
+  // The requester is an administrator who did not create the officers' accounts: an officer whose
+  // account or password came from the requester may not approve their requests (issue 13).
+  const page = await pageAs(browser, userOf("BACKUP_ADMIN"));
   const jobName = unique("Four-eyes job");
   await createPasswordJobAndRun(page, jobName, "prov-dc-03", OLD);
   await page.getByRole("link", { name: jobName }).first().click();
@@ -43,6 +46,27 @@ test("a password change waits for a Security Officer, then applies with the mark
   await expect(page.getByTestId("job-encryption").locator("code").first()).toHaveText(oldKey);
   await page.goto("/approvals");
   await expect(page.getByTestId("my-requests").getByTestId("approval-request").first()).toHaveAttribute("data-state", "pending");
+
+  // Issue 13: the requester creates a Security Officer to approve their own request. Under four-eyes
+  // the new officer is itself a request; once another officer approves it, the new officer still
+  // may not approve the requester's change, and the inbox says why.
+  const puppet: Credentials = { email: `${unique("puppet")}@e2e.strongroom.test`, password: "Puppet-officer-pass-7", name: "Puppet Officer" };
+  await page.goto("/users");
+  const form = page.getByTestId("create-user-form");
+  await form.getByLabel("Email").fill(puppet.email);
+  await form.getByLabel("Name").fill(puppet.name);
+  await form.getByLabel("Role").selectOption({ label: "Security Officer" });
+  await form.getByLabel("Initial password").fill(puppet.password);
+  await form.getByTestId("create-user-submit").click();
+  await expect(form.getByTestId("action-ok")).toContainText("once another Security Officer approves");
+  await approveFirst(officer, so1, /Create a Security Officer/);
+  const puppetPage = await pageAs(browser, puppet);
+  await puppetPage.goto("/approvals");
+  const refused = puppetPage.getByTestId("inbox").getByTestId("approval-request").filter({ hasText: /Set or change a backup encryption password/ }).first();
+  await expect(refused.getByTestId("approval-refusal")).toContainText("was created by");
+  await expect(refused.getByTestId("approve-form")).toHaveCount(0);
+  await shoot(puppetPage, "approval-refused-account-from-requester");
+  await puppetPage.context().close();
 
   // The officer sees it in the inbox (badge), with the diff, and approves with their password.
   await officer.goto("/approvals");

@@ -50,17 +50,30 @@ test("a server action posted directly by a role without the permission is refuse
   const viewer = await pageAs(browser, userOf("BACKUP_VIEWER"));
   const forged = `${unique("forged")}@e2e.strongroom.test`;
   const body = request.postDataBuffer()!.toString("latin1").replace(email, forged);
-  const headers = { ...request.headers() };
+  // As the browser sent it: from the console's own origin (Playwright's recorded headers may omit it).
+  const headers: Record<string, string> = { ...request.headers(), origin: new URL(request.url()).origin };
   delete headers.cookie;
   const res = await viewer.request.post(request.url(), { headers, data: Buffer.from(body, "latin1") });
   const text = await res.text();
   expect(text).toContain("does not allow this");
   expect(text).not.toContain(`Created ${forged}`);
 
+  // Issue 13: the administrator's own request, replayed without an Origin header (as a forged
+  // cross-site POST arrives), is refused too, with the reason.
+  const noOrigin = `${unique("no-origin")}@e2e.strongroom.test`;
+  const bare = { ...headers };
+  delete bare.origin;
+  delete bare.referer;
+  const res2 = await page.request.post(request.url(), { headers: bare, data: Buffer.from(request.postDataBuffer()!.toString("latin1").replace(email, noOrigin), "latin1") });
+  const text2 = await res2.text();
+  expect(text2).toContain("without an Origin header");
+  expect(text2).not.toContain(`Created ${noOrigin}`);
+
   // Nothing was created.
   await page.goto("/users");
   await expect(page.getByTestId("user-table")).toContainText(email);
   await expect(page.getByTestId("user-table")).not.toContainText(forged);
+  await expect(page.getByTestId("user-table")).not.toContainText(noOrigin);
   await viewer.context().close();
 });
 

@@ -11,8 +11,17 @@ type Action = (prev: ActionState, fd: FormData) => Promise<ActionState>;
 const STATE_TONE: Record<string, "warn" | "good" | "bad" | "neutral"> = { pending: "warn", approved: "good", rejected: "bad", cancelled: "neutral", expired: "neutral", void: "neutral" };
 
 /** One request: the change as a readable diff, who asked and when, and what the viewer may do. */
-export function ApprovalCard({ r, actions }: { r: ApprovalRequestDto; actions: { approve: Action; reject: Action; cancel: Action } }) {
-  const [approveState, approve, approving] = useActionState(actions.approve, null);
+export function ApprovalCard({ r, actions }: { r: ApprovalRequestDto; actions: { confirm: Action; approve: Action; reject: Action; cancel: Action } }) {
+  // The password buys a single-use proof for this request; the approval spends it (SEC-2).
+  const [approveState, approve, approving] = useActionState(async (prev: ActionState, fd: FormData): Promise<ActionState> => {
+    const confirmed = await actions.confirm(prev, fd);
+    if (!confirmed?.ok || !confirmed.token) return confirmed;
+    const step2 = new FormData();
+    step2.set("requestId", r.id);
+    step2.set("proof", confirmed.token);
+    step2.set("comment", String(fd.get("comment") ?? ""));
+    return actions.approve(confirmed, step2);
+  }, null);
   const [rejectState, reject, rejecting] = useActionState(actions.reject, null);
   const [cancelState, cancel, cancelling] = useActionState(actions.cancel, null);
   return (
@@ -52,6 +61,11 @@ export function ApprovalCard({ r, actions }: { r: ApprovalRequestDto; actions: {
         )}
         {r.comment && <> · “{r.comment}”</>}
       </p>
+      {r.refusal && (
+        <p className="mt-3 rounded-md border border-amber-200 bg-amber-50 p-2 text-sm text-amber-900" data-testid="approval-refusal">
+          {r.refusal}
+        </p>
+      )}
       {r.canDecide && (
         <div className="mt-3 grid gap-3 border-t border-slate-100 pt-3 md:grid-cols-2">
           <form action={approve} className="space-y-2" data-testid="approve-form">

@@ -44,10 +44,12 @@ function ClusterCard({ c, canManage, checkNow, remove }: { c: KmsClusterDto; can
         <span data-testid="kms-status"><KmsStatusBadge status={c.status} unreachableSince={c.unreachableSince} /></span>
         <span className="text-xs text-slate-500">{c.servers.map((s) => `${s.host}:${s.port}`).join(", ")}</span>
         <div className="ml-auto flex gap-2">
-          <form action={checkAction}>
-            <input type="hidden" name="clusterId" value={c.id} />
-            <button className="rounded-md border border-slate-300 px-2 py-1 text-xs" disabled={checking}>{checking ? "Checking…" : "Check now"}</button>
-          </form>
+          {canManage && (
+            <form action={checkAction}>
+              <input type="hidden" name="clusterId" value={c.id} />
+              <button className="rounded-md border border-slate-300 px-2 py-1 text-xs" disabled={checking}>{checking ? "Checking…" : "Check now"}</button>
+            </form>
+          )}
           {canManage && (
             <form action={removeAction} onSubmit={(e) => { if (!confirm(`Remove ${c.name}? Its key providers will no longer be monitored. Keys on the KMS are not touched.`)) e.preventDefault(); }}>
               <input type="hidden" name="clusterId" value={c.id} />

@@ -1,12 +1,21 @@
 import "server-only";
 import { NextResponse } from "next/server";
+import { env } from "@/lib/config/env";
 import { isAppError } from "@/lib/errors/app-error";
 import type { Actor } from "./actor";
+import { crossOriginRefusal, SAFE_METHODS } from "./same-origin";
 import { getActor } from "./session";
 
-/** Route handlers: actor or 401, AppError → its status with a JSON message, anything else → 500. */
+/**
+ * Route handlers: a state-changing method from another origin (or with no Origin) → 403; then the
+ * actor or 401, AppError → its status with a JSON message, anything else → 500.
+ */
 export function routeHandler<Ctx>(handle: (actor: Actor, req: Request, ctx: Ctx) => Promise<unknown>) {
   return async (req: Request, ctx: Ctx): Promise<Response> => {
+    if (!SAFE_METHODS.has(req.method.toUpperCase())) {
+      const refusal = crossOriginRefusal(req.headers, env.NEXTAUTH_URL);
+      if (refusal) return NextResponse.json({ error: refusal }, { status: 403 });
+    }
     const actor = await getActor();
     if (!actor) return NextResponse.json({ error: "Sign in to continue." }, { status: 401 });
     try {

@@ -1,30 +1,67 @@
 import "server-only";
+import { headers } from "next/headers";
 import type { z } from "zod";
+import { env } from "@/lib/config/env";
 import { AppError, isAppError } from "@/lib/errors/app-error";
+import { ACTION_PERMISSIONS, type ActionName } from "@/lib/permissions/actions";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import type { Actor } from "./actor";
+import { authorize } from "./authorize";
+import { crossOriginRefusal } from "./same-origin";
 import { getActor } from "./session";
 
 // The one wrapper for server actions (ARCHITECTURE.md "Thin actions, fat services"):
-// session → size check → zod safeParse → service → { ok, message } | { formError, fieldErrors }.
+// same-origin check → session → size check → zod safeParse → service → { ok, message } | { formError, fieldErrors }.
 // Every action is reachable by a direct POST, so the service behind it authorizes again.
 
 export type ActionState =
-  | { ok: true; message: string; at: number; /** The created or affected object, when the caller navigates to it. */ id?: string }
+  | {
+      ok: true;
+      message: string;
+      at: number;
+      /** The created or affected object, when the caller navigates to it. */
+      id?: string;
+      /** A single-use token the next step needs (an approval's password proof). */
+      token?: string;
+    }
   | { ok: false; formError: string; fieldErrors?: Record<string, string[]>; at: number }
   | null;
 
 const MAX_INPUT_BYTES = 64 * 1024;
 
+/**
+ * The gate every server action passes first: a same-origin request (forged cross-site POSTs are
+ * refused before the session is looked at), a signed-in actor, and the permission the action table
+ * names for this action (SEC-1). Refusals are audited and worded for the person.
+ */
+export async function actionGate(name: ActionName): Promise<{ actor: Actor; refusal?: undefined } | { refusal: string; actor?: undefined }> {
+  const refusal = crossOriginRefusal(await headers(), env.NEXTAUTH_URL);
+  if (refusal) {
+    await recordAuditEvent({ actor: null, action: name, outcome: "denied", details: { reason: "cross-origin request refused" } });
+    return { refusal };
+  }
+  const actor = await getActor();
+  if (!actor) return { refusal: "Your session has ended. Sign in again." };
+  try {
+    authorize(actor, ACTION_PERMISSIONS[name]);
+  } catch (e) {
+    const message = e instanceof AppError ? e.message : "You may not do this.";
+    await recordAuditEvent({ actor, action: name, outcome: "denied", details: { reason: message } });
+    return { refusal: message };
+  }
+  return { actor };
+}
+
 export function validatedAction<S extends z.ZodType>(
-  name: string,
+  name: ActionName,
   schema: S,
-  run: (actor: Actor, input: z.infer<S>) => Promise<string | { message: string; id?: string }>,
+  run: (actor: Actor, input: z.infer<S>) => Promise<string | { message: string; id?: string; token?: string }>,
 ) {
   return async (_prev: ActionState, input: FormData | Record<string, unknown>): Promise<ActionState> => {
     const at = Date.now();
-    const actor = await getActor();
-    if (!actor) return { ok: false, formError: "Your session has ended. Sign in again.", at };
+    const gate = await actionGate(name);
+    if (gate.refusal !== undefined) return { ok: false, formError: gate.refusal, at };
+    const { actor } = gate;
     const raw = input instanceof FormData ? formDataToObject(input) : input;
     if (JSON.stringify(raw ?? null).length > MAX_INPUT_BYTES) {
       return { ok: false, formError: "The request is too large. Shorten the values and try again.", at };
@@ -37,7 +74,7 @@ export function validatedAction<S extends z.ZodType>(
     }
     try {
       const result = await run(actor, parsed.data);
-      return typeof result === "string" ? { ok: true, message: result, at } : { ok: true, message: result.message, id: result.id, at };
+      return typeof result === "string" ? { ok: true, message: result, at } : { ok: true, message: result.message, id: result.id, token: result.token, at };
     } catch (e) {
       if (isAppError(e)) {
         if (e.code === "FORBIDDEN") {

@@ -3,21 +3,22 @@ import { getServerSession } from "next-auth";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { cache } from "react";
-import { db } from "@/lib/db/client";
+import { resolveSessionUser, type SessionClaims } from "@/lib/services/auth/resolve-session";
 import type { Actor } from "./actor";
-import { authOptions } from "./options";
+import { authOptionsFor } from "./options";
 import { sourceIpFrom } from "./source-ip";
 
 /**
- * The signed-in user for this request, re-read from the database: a disabled user, or one whose
- * session version moved on (role change, password reset), gets null even with a valid cookie.
+ * The signed-in user for this request, re-read from the database: a disabled user, one whose
+ * session version moved on (role change, password reset), or a session signed out or ended on the
+ * server gets null even with a valid cookie.
  */
 export const getActor = cache(async (): Promise<Actor | null> => {
-  const session = (await getServerSession(authOptions)) as { uid?: string; sv?: number } | null;
-  if (!session?.uid) return null;
-  const user = await db.user.findUnique({ where: { id: session.uid } });
-  if (!user || user.disabled || user.sessionVersion !== session.sv) return null;
-  return { id: user.id, email: user.email, name: user.name, role: user.role, sourceIp: sourceIpFrom(await headers()) };
+  const h = await headers();
+  const session = (await getServerSession(authOptionsFor(h))) as SessionClaims | null;
+  const user = await resolveSessionUser(session);
+  if (!user) return null;
+  return { ...user, sourceIp: sourceIpFrom(h) };
 });
 
 /** For pages: the actor, or a redirect to the sign-in page. */

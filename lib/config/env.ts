@@ -1,4 +1,5 @@
 import "server-only";
+import net from "node:net";
 import path from "node:path";
 import { z } from "zod";
 
@@ -48,7 +49,25 @@ const schema = z.object({
       }
     }, "STRONGROOM_TIME_ZONE must be an IANA time zone such as Europe/Amsterdam")
     .optional(),
+  // The console's public address; https here makes the session cookie Secure.
+  NEXTAUTH_URL: z.string().url("NEXTAUTH_URL must be a URL such as https://strongroom.example.com").optional(),
+  // Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto / X-Forwarded-Host are believed:
+  // addresses or CIDRs, comma-separated. Empty (the default): the socket's address is the client.
+  STRONGROOM_TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean))
+    .refine((list) => list.every(isAddressOrCidr), "STRONGROOM_TRUSTED_PROXIES must be IP addresses or CIDRs (10.0.0.0/8, ::1), comma-separated"),
 });
+
+function isAddressOrCidr(entry: string): boolean {
+  const [addr, prefix, extra] = entry.split("/");
+  const family = net.isIP(addr);
+  if (!family || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  const n = Number(prefix);
+  return /^\d+$/.test(prefix) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}
 
 const parsed = schema.safeParse(process.env);
 if (!parsed.success) {

@@ -7,14 +7,14 @@ import { hasPermission, PERMISSIONS, permissionsOf, ROLE_LABELS, ROLE_PERMISSION
 // The permission map written out by hand. Changing lib/permissions/roles.ts must change this table too:
 // a grant or a revocation is a security decision and shows up in review twice.
 //
-//                    inventory: inventory: keyprovider: vm:      user:  user:    audit: job:  job:    restore: approval: keyset:
-//                    read       sync       manage       operate  read   manage   read   read  manage  run      decide    manage
-const COLUMNS = ["inventory:read", "inventory:sync", "keyprovider:manage", "vm:operate", "user:read", "user:manage", "audit:read", "job:read", "job:manage", "restore:run", "approval:decide", "keyset:manage"] as const;
+//                    inventory: inventory: keyprovider: vm:      user:  user:    audit: job:  job:    restore: approval: keyset: signin:
+//                    read       sync       manage       operate  read   manage   read   read  manage  run      decide    manage  unlock
+const COLUMNS = ["inventory:read", "inventory:sync", "keyprovider:manage", "vm:operate", "user:read", "user:manage", "audit:read", "job:read", "job:manage", "restore:run", "approval:decide", "keyset:manage", "signin:unlock"] as const;
 const EXPECTED: Record<Role, readonly (0 | 1)[]> = {
-  BACKUP_ADMIN: /*  */ [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], // four-eyes: the administrator never approves (SEC-2); nor holds the keysets' private keys (KEY-6)
-  RESTORE_OPERATOR: [1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0],
-  BACKUP_VIEWER: /* */ [1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0],
-  SECURITY_OFFICER: [1, 0, 0, 0, 1, 0, 1, 1, 0, 0, 1, 1], // keyset:manage: exporting a private key that opens every backup is a Security Officer's act
+  BACKUP_ADMIN: /*  */ [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1], // four-eyes: the administrator never approves (SEC-2); nor holds the keysets' private keys (KEY-6)
+  RESTORE_OPERATOR: [1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0],
+  BACKUP_VIEWER: /* */ [1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0],
+  SECURITY_OFFICER: [1, 0, 0, 0, 1, 0, 1, 1, 0, 0, 1, 1, 1], // keyset:manage: exporting a private key that opens every backup is a Security Officer's act; signin:unlock: a locked-out administrator has a way back
 };
 
 const actor = (role: Role): Actor => ({ id: `u-${role}`, email: `${role}@test.local`, name: role, role, sourceIp: null });
@@ -106,5 +106,16 @@ describe("authorize()", () => {
     // The message names the role (as people call it) and the missing permission.
     expect((error as AppError).message).toContain(ROLE_LABELS[role]);
     expect((error as AppError).message).toContain(permission);
+    // …and who to ask, read from the map: only roles that hold the permission are named.
+    const holders = ROLES.filter((r) => EXPECTED[r][COLUMNS.indexOf(permission)] === 1);
+    const ask = (error as AppError).message.split("Ask ")[1] ?? "";
+    for (const r of ROLES) expect(ask.includes(ROLE_LABELS[r]), `${permission}: ${r} named?`).toBe(holders.includes(r));
+  });
+
+  it("sends people to a Security Officer for what only Security Officers may do", () => {
+    expect(() => authorize(actor("BACKUP_ADMIN"), "approval:decide")).toThrow(/Ask a Security Officer\.$/);
+    expect(() => authorize(actor("BACKUP_VIEWER"), "keyset:manage")).toThrow(/Ask a Security Officer\.$/);
+    expect(() => authorize(actor("BACKUP_VIEWER"), "user:manage")).toThrow(/Ask a Backup Administrator\.$/);
+    expect(() => authorize(actor("BACKUP_VIEWER"), "signin:unlock")).toThrow(/Ask a Backup Administrator or a Security Officer\.$/);
   });
 });

@@ -24,6 +24,7 @@ export const PERMISSIONS = [
   "restore:run",
   "approval:decide", // four-eyes: approve or reject requests of others (SEC-2)
   "keyset:manage", // recovery keysets (KEY-6): generate, import, export, retire, rotation policy
+  "signin:unlock", // clear a user's sign-in lock after too many failed passwords, for them (SEC-1)
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -39,13 +40,14 @@ export const ROLE_PERMISSIONS = {
     "job:read",
     "job:manage",
     "restore:run",
+    "signin:unlock",
   ],
   RESTORE_OPERATOR: ["inventory:read", "job:read", "restore:run"],
   BACKUP_VIEWER: ["inventory:read", "job:read"],
   // keyset:manage is the Security Officer's alone: exporting a keyset hands out a private key that
   // opens every backup made while it was active, whatever their passwords — a Security Officer's
   // act, kept apart from the administrators who run the backups (KEY-6).
-  SECURITY_OFFICER: ["inventory:read", "user:read", "audit:read", "job:read", "approval:decide", "keyset:manage"],
+  SECURITY_OFFICER: ["inventory:read", "user:read", "audit:read", "job:read", "approval:decide", "keyset:manage", "signin:unlock"],
 } as const satisfies Record<Role, readonly Permission[]>;
 
 export function hasPermission(role: Role, permission: Permission): boolean {
@@ -54,4 +56,16 @@ export function hasPermission(role: Role, permission: Permission): boolean {
 
 export function permissionsOf(role: Role): Permission[] {
   return [...ROLE_PERMISSIONS[role]];
+}
+
+/** The roles that hold a permission, from the map: who to ask when someone lacks it. */
+export function rolesWith(permission: Permission): Role[] {
+  return ROLES.filter((role) => hasPermission(role, permission));
+}
+
+/** "Ask a Security Officer." / "Ask a Backup Administrator or a Security Officer." — from the map. */
+export function whoToAsk(permission: Permission): string {
+  const labels = rolesWith(permission).map((r) => `a ${ROLE_LABELS[r]}`);
+  if (labels.length === 0) return "No role may do this.";
+  return `Ask ${labels.length === 1 ? labels[0] : `${labels.slice(0, -1).join(", ")} or ${labels[labels.length - 1]}`}.`;
 }

@@ -36,6 +36,8 @@ import { exportRecoveryKeyset, generateRecoveryKeysetNow, importRecoveryKeyset, 
 import os from "node:os";
 import { exportAuditEvents } from "./audit/export-audit-events";
 import { approveRequest, cancelRequest, rejectRequest } from "./approvals/decide-approval";
+import { issueApprovalProof } from "./approvals/approval-proof";
+import { confirmApprovalPassword } from "./approvals/confirm-approval-password";
 import { deleteRestorePoint } from "./backup/delete-restore-point";
 import { answerPasswordRecoveryRequest } from "./password-recovery/answer-recovery-request";
 import { applyPasswordRecoveryResponse } from "./password-recovery/apply-recovery-response";
@@ -71,6 +73,8 @@ import { runGuestWrites } from "./vms/run-guest-writes";
 import { createUser } from "./users/create-user";
 import { listUsers } from "./users/list-users";
 import { resetUserPassword } from "./users/reset-user-password";
+import { clearSignInLocks } from "./users/clear-sign-in-locks";
+import { endUserSessions } from "./users/end-user-sessions";
 import { setUserDisabled } from "./users/set-user-disabled";
 
 interface Prepared {
@@ -192,6 +196,25 @@ const SERVICES: ServiceCase[] = [
     },
   },
   {
+    service: "users/end-user-sessions#endUserSessions",
+    permission: "user:manage",
+    write: true,
+    prepare: async () => {
+      const u = await makeUser();
+      return { call: (a) => endUserSessions(a, { userId: u.id }), target: userRow(u.id) };
+    },
+  },
+  {
+    service: "users/clear-sign-in-locks#clearSignInLocks",
+    permission: "signin:unlock",
+    write: true,
+    prepare: async () => {
+      const u = await makeUser();
+      await db.signInThrottle.create({ data: { key: `email:${u.email}|ip:10.9.9.9`, failures: 9, windowStart: new Date(), lockedUntil: new Date(Date.now() + 60_000) } });
+      return { call: (a) => clearSignInLocks(a, { userId: u.id }), target: () => db.signInThrottle.count({ where: { key: { startsWith: `email:${u.email}|` } } }) };
+    },
+  },
+  {
     service: "users/reset-user-password#resetUserPassword",
     permission: "user:manage",
     write: true,
@@ -222,7 +245,7 @@ const SERVICES: ServiceCase[] = [
   },
   {
     service: "kms/check-kms-clusters#checkKmsClusterNow",
-    permission: "inventory:read",
+    permission: "keyprovider:manage",
     write: false,
     prepare: async () => {
       const id = await kmsClusterId();
@@ -513,8 +536,18 @@ const SERVICES: ServiceCase[] = [
     write: true,
     prepare: async () => {
       const r = await pendingRequest();
-      // The password check comes after authorization; a permitted caller uses its own password.
-      return { call: (a) => approveRequest(a, { requestId: r.id, password: TEST_PASSWORD }), target: () => db.approvalRequest.findUnique({ where: { id: r.id }, select: { state: true } }) };
+      // The proof check comes after authorization; the permitted caller (the Security Officer) holds one.
+      const { proof } = await issueApprovalProof(db, { requestId: r.id, payloadHash: r.payloadHash, userId: actors.SECURITY_OFFICER.id });
+      return { call: (a) => approveRequest(a, { requestId: r.id, proof }), target: () => db.approvalRequest.findUnique({ where: { id: r.id }, select: { state: true } }) };
+    },
+  },
+  {
+    service: "approvals/confirm-approval-password#confirmApprovalPassword",
+    permission: "approval:decide",
+    write: true,
+    prepare: async () => {
+      const r = await pendingRequest();
+      return { call: (a) => confirmApprovalPassword(a, { requestId: r.id, password: TEST_PASSWORD }), target: () => db.approvalProof.count({ where: { requestId: r.id } }) };
     },
   },
   {
@@ -563,6 +596,21 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "auth/sign-in-throttle#isThrottled": "helper of signIn",
   "auth/sign-in-throttle#recordFailure": "helper of signIn",
   "auth/sign-in-throttle#clearFailures": "helper of signIn",
+  "auth/sign-in-throttle#signInSubject": "pure helper",
+  "auth/sign-in-throttle#approvalSubject": "pure helper",
+  "auth/sign-in-throttle#clearSubject": "helper of clearSignInLocks (after it authorized)",
+  "auth/sign-in-throttle#lockedSubjects": "helper of listUsers (after it authorized)",
+  "auth/user-sessions#startUserSession": "runs at sign-in, before there is an actor",
+  "auth/user-sessions#isSessionLive": "helper of resolveSessionUser",
+  "auth/user-sessions#revokeSession": "helper of signOut",
+  "auth/user-sessions#revokeUserSessions": "helper inside the user services' transactions",
+  "auth/sign-out#signOut": "the browser's own session, named by its signed cookie (next-auth's sign-out event)",
+  "auth/resolve-session#resolveSessionUser": "runs before there is an actor: it makes one from the session cookie",
+  "approvals/apply-security-officer-change#applySecurityOfficerChange": "helper of applyApproval",
+  "approvals/approver-independence#dependenceOnRequester": "pure helper",
+  "approvals/approver-independence#refuseDependentApprover": "helper inside the approval transactions",
+  "approvals/approval-proof#issueApprovalProof": "helper of confirmApprovalPassword (after it authorized)",
+  "approvals/approval-proof#spendApprovalProof": "helper of approveRequest (after it authorized)",
   "audit/audit-chain#chainHash": "pure helper",
   "audit/audit-chain#redactDetails": "pure helper",
   "audit/record-audit-event#recordAuditEvent": "called by services after they have authorized",

@@ -2,14 +2,22 @@
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { validatedAction } from "@/lib/auth/safe-action";
+import { confirmApprovalPassword, confirmApprovalSchema } from "@/lib/services/approvals/confirm-approval-password";
 import { approveRequest, cancelRequest, rejectRequest } from "@/lib/services/approvals/decide-approval";
 import { setFourEyes } from "@/lib/services/approvals/four-eyes-settings";
 
 const id = z.string().trim().min(1).max(64);
 
+// Approving is two steps (SEC-2): the password yields a single-use proof bound to this request and
+// its payload; the approval spends it. The password never travels with the approval itself.
+export const confirmApprovalAction = validatedAction("approval.reauthenticate", confirmApprovalSchema, async (actor, input) => {
+  const { proof } = await confirmApprovalPassword(actor, input);
+  return { message: "Password confirmed.", token: proof };
+});
+
 export const approveRequestAction = validatedAction(
   "approval.approve",
-  z.object({ requestId: id, password: z.string().min(1, "Enter your password to confirm").max(256), comment: z.string().max(1000).default("") }),
+  z.object({ requestId: id, proof: z.string().trim().min(1, "Enter your password to confirm").max(128), comment: z.string().max(1000).default("") }),
   async (actor, input) => {
     await approveRequest(actor, input);
     revalidatePath("/approvals");

@@ -7,7 +7,7 @@ import { requireActor } from "@/lib/auth/session";
 import { hasPermission } from "@/lib/permissions/roles";
 import { getFourEyes } from "@/lib/services/approvals/four-eyes-settings";
 import { listApprovalRequests } from "@/lib/services/approvals/list-approval-requests";
-import { approveRequestAction, cancelRequestAction, rejectRequestAction, setFourEyesAction } from "./actions";
+import { approveRequestAction, cancelRequestAction, confirmApprovalAction, rejectRequestAction, setFourEyesAction } from "./actions";
 
 export const metadata = { title: "Approvals" };
 
@@ -20,13 +20,13 @@ export default async function ApprovalsPage() {
     listApprovalRequests(actor, { scope: "mine" }),
     decider ? listApprovalRequests(actor, { scope: "all" }) : Promise.resolve([]),
   ]);
-  const actions = { approve: approveRequestAction, reject: rejectRequestAction, cancel: cancelRequestAction };
+  const actions = { confirm: confirmApprovalAction, approve: approveRequestAction, reject: rejectRequestAction, cancel: cancelRequestAction };
   const decided = all.filter((r) => r.state !== "pending").slice(0, 30);
   return (
     <>
       <PageHeader
         title="Approvals"
-        description="Four-eyes approval (SEC-2): while it is on, changing how backups are encrypted, a user's role or a KMS cluster creates a request that another Security Officer approves or rejects. Approval applies exactly what was requested, once."
+        description="Four-eyes approval: while it is on, changing how backups are encrypted, a user's role, who the Security Officers are or how they sign in, or a KMS cluster creates a request that another Security Officer approves or rejects. Approval applies exactly what was requested, once. An officer whose account or password was set by the requester cannot approve that person's requests."
         actions={fourEyes.enabled ? <Badge tone="good">Four-eyes on</Badge> : <Badge tone="warn">Four-eyes off</Badge>}
       />
       {decider && (

@@ -1,8 +1,7 @@
 "use server";
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
-import { getActor } from "@/lib/auth/session";
-import { validatedAction } from "@/lib/auth/safe-action";
+import { actionGate, validatedAction } from "@/lib/auth/safe-action";
 import { isAppError } from "@/lib/errors/app-error";
 import { answerPasswordRecoveryRequest } from "@/lib/services/password-recovery/answer-recovery-request";
 import { applyPasswordRecoveryResponse } from "@/lib/services/password-recovery/apply-recovery-response";
@@ -10,8 +9,8 @@ import { createPasswordRecoveryRequest, type CreatedRecoveryRequest } from "@/li
 
 /** Returns the request document itself (the form shows it and offers it as a file). */
 export async function createRecoveryRequestAction(pointIds: string[]): Promise<{ ok: true; result: CreatedRecoveryRequest } | { ok: false; error: string }> {
-  const actor = await getActor();
-  if (!actor) return { ok: false, error: "Your session has ended. Sign in again." };
+  const { actor, refusal } = await actionGate("recovery.request");
+  if (!actor) return { ok: false, error: refusal };
   const parsed = z.array(z.string().max(64)).max(500).safeParse(pointIds);
   if (!parsed.success) return { ok: false, error: "Choose restore points from the list." };
   try {
@@ -26,8 +25,8 @@ export async function createRecoveryRequestAction(pointIds: string[]): Promise<{
 }
 
 export async function answerRecoveryRequestAction(input: { requestText: string; keysetJson?: string; keysetPassphrase?: string }): Promise<{ ok: true; text: string; answered: number } | { ok: false; error: string }> {
-  const actor = await getActor();
-  if (!actor) return { ok: false, error: "Your session has ended. Sign in again." };
+  const { actor, refusal } = await actionGate("recovery.answer");
+  if (!actor) return { ok: false, error: refusal };
   try {
     const r = await answerPasswordRecoveryRequest(actor, input);
     return { ok: true, text: r.text, answered: r.answered };

@@ -1,8 +1,7 @@
 "use server";
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
-import { getActor } from "@/lib/auth/session";
-import { validatedAction } from "@/lib/auth/safe-action";
+import { actionGate, validatedAction } from "@/lib/auth/safe-action";
 import { isAppError } from "@/lib/errors/app-error";
 import { importKeysetSchema, keysetIdSchema, keysetPolicySchema } from "@/lib/schemas/recovery";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
@@ -52,8 +51,8 @@ export type ExportKeysetResult =
  * The service authorizes, validates and audits; the passphrase is not kept or logged.
  */
 export async function exportKeysetAction(input: { keysetId: string; passphrase: string; passphraseConfirm: string }): Promise<ExportKeysetResult> {
-  const actor = await getActor();
-  if (!actor) return { ok: false, formError: "Your session has ended. Sign in again." };
+  const { actor, refusal } = await actionGate("keyset.export");
+  if (!actor) return { ok: false, formError: refusal };
   if (JSON.stringify(input ?? null).length > 8 * 1024) return { ok: false, formError: "The request is too large." };
   try {
     const { fileName, json } = await exportRecoveryKeyset(actor, input);

@@ -6,9 +6,14 @@ import { keepOneActiveAdmin } from "@/lib/services/users/user-guards";
 import { deleteRestorePointNow } from "@/lib/services/backup/delete-restore-point";
 import { payloadSchemas, type ApprovalKind } from "./approval-payload";
 import { keepTwoSecurityOfficers, readFourEyes, writeFourEyes } from "./four-eyes-state";
+import { applySecurityOfficerChange } from "./apply-security-officer-change";
 
 /** Applies an approved request's payload, in the approval's transaction. */
-export async function applyApproval(tx: DbTx, request: { id: string; kind: string; payload: string }, approver: Pick<Actor, "id" | "email" | "sourceIp">): Promise<void> {
+export async function applyApproval(
+  tx: DbTx,
+  request: { id: string; kind: string; payload: string; requestedById: string },
+  approver: Pick<Actor, "id" | "email" | "sourceIp">,
+): Promise<void> {
   const kind = request.kind as ApprovalKind;
   const schema = payloadSchemas[kind];
   if (!schema) throw new AppError("CONFLICT", `Unknown request kind ${request.kind}.`);
@@ -43,11 +48,17 @@ export async function applyApproval(tx: DbTx, request: { id: string; kind: strin
       const p = payload as { userId: string; role: "BACKUP_ADMIN" | "RESTORE_OPERATOR" | "BACKUP_VIEWER" | "SECURITY_OFFICER" };
       const user = await tx.user.findUnique({ where: { id: p.userId }, select: { id: true } });
       if (!user) throw new AppError("CONFLICT", "The user of this request no longer exists.");
-      await tx.user.update({ where: { id: p.userId }, data: { role: p.role } });
+      // The change is the requester's: an officer they promoted never approves their requests.
+      await tx.user.update({ where: { id: p.userId }, data: { role: p.role, roleChangedById: request.requestedById } });
       await keepOneActiveAdmin(tx);
       await keepTwoSecurityOfficers(tx);
       return;
     }
+    case "user.create":
+    case "user.password":
+    case "user.enable":
+      await applySecurityOfficerChange(tx, kind, payload, request.requestedById);
+      return;
     case "kms-cluster.remove": {
       const p = payload as { clusterId: string };
       const cluster = await tx.kmsCluster.findUnique({ where: { id: p.clusterId }, select: { id: true } });

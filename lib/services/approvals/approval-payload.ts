@@ -27,6 +27,12 @@ export const payloadSchemas = {
   "kms-cluster.remove": z.object({ clusterId: z.string() }),
   "four-eyes.off": z.object({ enabled: z.literal(false) }),
   "restore-point.delete": z.object({ pointId: z.string().regex(/^[0-9a-f]{32}$/) }),
+  // Who the Security Officers are and how they authenticate (SEC-2): a new Security Officer, a
+  // Security Officer's new sign-in password, a disabled Security Officer enabled again. The
+  // password arrives as its Argon2id hash, never in clear.
+  "user.create": z.object({ email: z.string(), name: z.string(), role: z.literal("SECURITY_OFFICER"), passwordHash: z.string().startsWith("$argon2") }),
+  "user.password": z.object({ userId: z.string(), passwordHash: z.string().startsWith("$argon2") }),
+  "user.enable": z.object({ userId: z.string(), disabled: z.literal(false) }),
 } as const;
 export type ApprovalKind = keyof typeof payloadSchemas;
 export type ApprovalPayload<K extends ApprovalKind> = z.infer<(typeof payloadSchemas)[K]>;
@@ -38,6 +44,9 @@ export const KIND_LABELS: Record<ApprovalKind, string> = {
   "kms-cluster.remove": "Remove a KMS cluster",
   "four-eyes.off": "Turn four-eyes approval off",
   "restore-point.delete": "Delete a restore point",
+  "user.create": "Create a Security Officer",
+  "user.password": "Reset a Security Officer's password",
+  "user.enable": "Enable a Security Officer",
 };
 
 /** Canonical JSON: keys sorted at every level, so the same payload always hashes the same. */

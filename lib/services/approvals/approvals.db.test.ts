@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { db } from "@/lib/db/client";
 import { expectAppError } from "@/lib/testing/db-state";
+import { approveWithPassword } from "@/lib/testing/approve";
 import { makeActor, TEST_PASSWORD, uniqueEmail } from "@/lib/testing/factories";
 import { createBackupRepository } from "../backup/create-repository";
 import { createBackupJob, updateBackupJob } from "../backup/save-backup-job";
@@ -13,7 +14,7 @@ import { runBackupJobNow } from "../backup/run-backup-job";
 import { syncInventoryFromPlatform } from "../inventory/sync-inventory";
 import { changeUserRole } from "../users/change-user-role";
 import { setUserDisabled } from "../users/set-user-disabled";
-import { approveRequest, cancelRequest, rejectRequest } from "./decide-approval";
+import { cancelRequest, rejectRequest } from "./decide-approval";
 import { setFourEyes } from "./four-eyes-settings";
 import { readFourEyes, writeFourEyes } from "./four-eyes-state";
 import { countInbox, listApprovalRequests } from "./list-approval-requests";
@@ -95,8 +96,8 @@ describe("turning four-eyes on and off", () => {
     const off = await setFourEyes(so1, { enabled: false, expiryHours: 24 });
     expect(off.requestId).toBeTruthy();
     expect((await readFourEyes()).enabled).toBe(true);
-    await expectAppError(approveRequest(so1, { requestId: off.requestId!, password: TEST_PASSWORD }), "FORBIDDEN");
-    await approveRequest(so2, { requestId: off.requestId!, password: TEST_PASSWORD });
+    await expectAppError(approveWithPassword(so1, { requestId: off.requestId!, password: TEST_PASSWORD }), "FORBIDDEN");
+    await approveWithPassword(so2, { requestId: off.requestId!, password: TEST_PASSWORD });
     expect((await readFourEyes()).enabled).toBe(false);
     await db.user.updateMany({ where: { id: { in: sos.map((u) => u.id) } }, data: { disabled: false } });
   });
@@ -120,24 +121,24 @@ describe("a job password change under four-eyes", () => {
     expect((await listApprovalRequests(admin, { scope: "mine" })).find((r) => r.id === requestId)?.state).toBe("pending");
 
     // The administrator cannot decide (no permission), the wrong password approves nothing.
-    await expectAppError(approveRequest(admin, { requestId, password: TEST_PASSWORD }), "FORBIDDEN");
-    await expectAppError(approveRequest(so1, { requestId, password: "not my password" }), "FORBIDDEN");
+    await expectAppError(approveWithPassword(admin, { requestId, password: TEST_PASSWORD }), "FORBIDDEN");
+    await expectAppError(approveWithPassword(so1, { requestId, password: "not my password" }), "FORBIDDEN");
     expect((await snapshot(job.id)).passwordKeyHeader).toBe(job.passwordKeyHeader);
 
-    await approveRequest(so1, { requestId, password: TEST_PASSWORD, comment: "ticket 42" });
+    await approveWithPassword(so1, { requestId, password: TEST_PASSWORD, comment: "ticket 42" });
     const after = await snapshot(job.id);
     expect(after.passwordKeyHeader).not.toBe(job.passwordKeyHeader);
     expect(after.passwordApprovedById).toBe(so1.id);
     // Replay: the same approval again, or by the other officer, is refused.
-    await expectAppError(approveRequest(so1, { requestId, password: TEST_PASSWORD }), "CONFLICT");
-    await expectAppError(approveRequest(so2, { requestId, password: TEST_PASSWORD }), "CONFLICT");
+    await expectAppError(approveWithPassword(so1, { requestId, password: TEST_PASSWORD }), "CONFLICT");
+    await expectAppError(approveWithPassword(so2, { requestId, password: TEST_PASSWORD }), "CONFLICT");
     await expectAppError(rejectRequest(so2, { requestId, comment: "late" }), "CONFLICT");
   });
 
   it("refuses an expired, a cancelled, a tampered or a requester-demoted request, changing nothing", async () => {
     const expired = await requestPasswordChange();
     await db.approvalRequest.update({ where: { id: expired.requestId }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    const e1 = await expectAppError(approveRequest(so1, { requestId: expired.requestId, password: TEST_PASSWORD }), "CONFLICT");
+    const e1 = await expectAppError(approveWithPassword(so1, { requestId: expired.requestId, password: TEST_PASSWORD }), "CONFLICT");
     expect(e1.message).toMatch(/expired/);
     expect((await snapshot(expired.job.id)).passwordKeyHeader).toBe(expired.job.passwordKeyHeader);
     expect((await db.approvalRequest.findUniqueOrThrow({ where: { id: expired.requestId } })).state).toBe("expired");
@@ -145,14 +146,14 @@ describe("a job password change under four-eyes", () => {
     const cancelled = await requestPasswordChange();
     await expectAppError(cancelRequest(so1, { requestId: cancelled.requestId }), "FORBIDDEN"); // not the requester
     await cancelRequest(admin, { requestId: cancelled.requestId });
-    await expectAppError(approveRequest(so1, { requestId: cancelled.requestId, password: TEST_PASSWORD }), "CONFLICT");
+    await expectAppError(approveWithPassword(so1, { requestId: cancelled.requestId, password: TEST_PASSWORD }), "CONFLICT");
     expect((await snapshot(cancelled.job.id)).passwordKeyHeader).toBe(cancelled.job.passwordKeyHeader);
 
     const tampered = await requestPasswordChange();
     const row = await db.approvalRequest.findUniqueOrThrow({ where: { id: tampered.requestId } });
     const payload = JSON.parse(row.payload);
     await db.approvalRequest.update({ where: { id: row.id }, data: { payload: JSON.stringify({ ...payload, passwordHint: "swapped after the request" }) } });
-    const e3 = await expectAppError(approveRequest(so1, { requestId: tampered.requestId, password: TEST_PASSWORD }), "CONFLICT");
+    const e3 = await expectAppError(approveWithPassword(so1, { requestId: tampered.requestId, password: TEST_PASSWORD }), "CONFLICT");
     expect(e3.message).toMatch(/payload changed/);
     expect((await snapshot(tampered.job.id)).passwordKeyHeader).toBe(tampered.job.passwordKeyHeader);
 
@@ -160,7 +161,7 @@ describe("a job password change under four-eyes", () => {
     const job = await jobWithPassword();
     const saved = await updateBackupJob(demotedRequester, { jobId: job.id, ...jobInput({ name: job.name, password: NEW, passwordConfirm: NEW }) });
     await db.user.update({ where: { id: demotedRequester.id }, data: { role: "BACKUP_VIEWER" } });
-    const e4 = await expectAppError(approveRequest(so1, { requestId: saved.approvalRequestId!, password: TEST_PASSWORD }), "CONFLICT");
+    const e4 = await expectAppError(approveWithPassword(so1, { requestId: saved.approvalRequestId!, password: TEST_PASSWORD }), "CONFLICT");
     expect(e4.message).toMatch(/void/);
     expect((await snapshot(job.id)).passwordKeyHeader).toBe(job.passwordKeyHeader);
   });
@@ -169,7 +170,7 @@ describe("a job password change under four-eyes", () => {
     const { job, requestId } = await requestPasswordChange();
     const demoted = await makeActor("SECURITY_OFFICER");
     await db.user.update({ where: { id: demoted.id }, data: { role: "BACKUP_VIEWER" } });
-    await expectAppError(approveRequest({ ...demoted, role: "BACKUP_VIEWER" }, { requestId, password: TEST_PASSWORD }), "FORBIDDEN");
+    await expectAppError(approveWithPassword({ ...demoted, role: "BACKUP_VIEWER" }, { requestId, password: TEST_PASSWORD }), "FORBIDDEN");
     await expectAppError(rejectRequest(so2, { requestId, comment: "" }), "INVALID_INPUT");
     await rejectRequest(so2, { requestId, comment: "not announced" });
     expect((await snapshot(job.id)).passwordKeyHeader).toBe(job.passwordKeyHeader);
@@ -182,7 +183,7 @@ describe("a job password change under four-eyes", () => {
     expect((await snapshot(id)).passwordKeyHeader).toBeNull();
     const e = await expectAppError(runBackupJobNow(admin, { jobId: id }), "CONFLICT");
     expect(e.message).toMatch(/approval/);
-    await approveRequest(so2, { requestId: approvalRequestId!, password: TEST_PASSWORD });
+    await approveWithPassword(so2, { requestId: approvalRequestId!, password: TEST_PASSWORD });
     expect((await snapshot(id)).passwordKeyHeader).toBeTruthy();
     await expect(runBackupJobNow(admin, { jobId: id })).resolves.toMatchObject({ sessionId: expect.any(String) });
   });
@@ -194,7 +195,7 @@ describe("other guarded changes", () => {
     const r = await changeUserRole(admin, { userId: target.id, role: "RESTORE_OPERATOR" });
     expect(r.pendingApprovalId).toBeTruthy();
     expect((await db.user.findUniqueOrThrow({ where: { id: target.id } })).role).toBe("BACKUP_VIEWER");
-    await approveRequest(so1, { requestId: r.pendingApprovalId!, password: TEST_PASSWORD });
+    await approveWithPassword(so1, { requestId: r.pendingApprovalId!, password: TEST_PASSWORD });
     expect((await db.user.findUniqueOrThrow({ where: { id: target.id } })).role).toBe("RESTORE_OPERATOR");
   });
 });
@@ -213,7 +214,7 @@ describe("deleting a restore point", () => {
     const r = await deleteRestorePoint(admin, { pointId: point.id });
     expect(r).toMatchObject({ deleted: false, pendingApprovalId: expect.any(String) });
     expect((await db.restorePoint.findUniqueOrThrow({ where: { id: point.id } })).status).toBe("ok");
-    await approveRequest(so2, { requestId: r.pendingApprovalId!, password: TEST_PASSWORD });
+    await approveWithPassword(so2, { requestId: r.pendingApprovalId!, password: TEST_PASSWORD });
     expect((await db.restorePoint.findUniqueOrThrow({ where: { id: point.id } })).status).toBe("removed");
     expect(await db.jobVmState.count({ where: { jobId } })).toBe(0);
     const repo = await db.backupRepository.findUniqueOrThrow({ where: { id: repositoryId } });

@@ -2,7 +2,6 @@ import "server-only";
 import { z } from "zod";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
-import { verifyPassword } from "@/lib/auth/password";
 import { serializableTransaction } from "@/lib/db/transaction";
 import type { DbTx } from "@/lib/db/client";
 import { AppError } from "@/lib/errors/app-error";
@@ -11,10 +10,13 @@ import { hasPermission, type Permission, type Role } from "@/lib/permissions/rol
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { payloadHash } from "./approval-payload";
 import { applyApproval } from "./apply-approval";
+import { spendApprovalProof } from "./approval-proof";
+import { refuseDependentApprover } from "./approver-independence";
 
 const approveSchema = z.object({
   requestId: z.string().trim().min(1).max(64),
-  password: z.string().min(1, "Enter your password to confirm").max(256),
+  // The single-use proof confirmApprovalPassword issued for this request (never the password).
+  proof: z.string().trim().min(1, "Enter your password to confirm").max(128),
   comment: z.string().trim().max(1000, "Use at most 1000 characters").default(""),
 });
 const rejectSchema = z.object({
@@ -25,25 +27,25 @@ const cancelSchema = z.object({ requestId: z.string().trim().min(1).max(64) });
 
 /**
  * Approves a pending request and applies exactly its payload, once, in one transaction (SEC-2):
- * another Security Officer than the requester, who re-enters their password; not expired, not
- * decided, the payload unchanged since it was requested, the requester still holding the
- * permission the change needed (else the request is void).
+ * another Security Officer than the requester, whose account and credentials did not come from the
+ * requester, holding a proof of re-entered password for this very request and payload (spent
+ * here); not expired, not decided, the payload unchanged since it was requested, the requester
+ * still holding the permission the change needed (else the request is void).
  */
 export async function approveRequest(actor: Actor, raw: z.input<typeof approveSchema>): Promise<{ state: string }> {
   authorize(actor, "approval:decide");
   const input = parseInput(approveSchema, raw);
-  const approver = await serializableTransaction((tx) => tx.user.findUnique({ where: { id: actor.id }, select: { passwordHash: true, disabled: true } }));
-  if (!approver || approver.disabled || !(await verifyPassword(approver.passwordHash, input.password))) {
-    await recordAuditEvent({ actor, action: "approval.approve", objectType: "approval", objectId: input.requestId, outcome: "denied", details: { reason: "password not confirmed" } });
-    throw new AppError("FORBIDDEN", "Your password was not accepted. Nothing was approved.", { password: ["Wrong password"] });
-  }
   const outcome = await serializableTransaction(async (tx): Promise<{ state: string; message?: string }> => {
+    const approver = await tx.user.findUnique({ where: { id: actor.id }, select: { disabled: true } });
+    if (!approver || approver.disabled) throw new AppError("FORBIDDEN", "Your account is disabled. Nothing was approved.");
     const req = await pendingRequest(tx, input.requestId, actor);
     if (req.outcome) return req.outcome;
     const r = req.row;
     if (payloadHash(r.kind, r.objectId, JSON.parse(r.payload)) !== r.payloadHash) {
       throw new AppError("CONFLICT", "This request's payload changed after it was made; it cannot be approved. Reject it and ask for a new request.");
     }
+    await refuseDependentApprover(tx, actor.id, r.requestedById);
+    await spendApprovalProof(tx, input.proof, { requestId: r.id, payloadHash: r.payloadHash, userId: actor.id });
     await applyApproval(tx, r, actor);
     await tx.approvalRequest.update({ where: { id: r.id }, data: { state: "approved", decidedById: actor.id, decidedAt: new Date(), comment: input.comment || null } });
     await recordAuditEvent({ actor, action: "approval.approve", objectType: r.objectType, objectId: r.objectId, outcome: "success", details: { request: r.id, kind: r.kind, comment: input.comment } }, tx);
@@ -88,7 +90,7 @@ export async function cancelRequest(actor: Actor, raw: z.input<typeof cancelSche
 type Pending = { row: NonNullable<Awaited<ReturnType<DbTx["approvalRequest"]["findUnique"]>>>; outcome?: undefined } | { outcome: { state: string; message: string } };
 
 /** Loads a request that may be decided by `actor`, closing it as expired or void when it is. */
-async function pendingRequest(tx: DbTx, id: string, actor: Actor): Promise<Pending> {
+export async function pendingRequest(tx: DbTx, id: string, actor: Actor): Promise<Pending> {
   const r = await tx.approvalRequest.findUnique({ where: { id } });
   if (!r) throw new AppError("NOT_FOUND", "This request does not exist.");
   if (r.requestedById === actor.id) throw new AppError("FORBIDDEN", "You made this request: another Security Officer must decide it (four-eyes).");

@@ -6,6 +6,7 @@ import { db } from "@/lib/db/client";
 import { parseInput } from "@/lib/errors/parse-input";
 import { hasPermission } from "@/lib/permissions/roles";
 import { KIND_LABELS, type ApprovalKind, type DiffLine } from "./approval-payload";
+import { dependenceOnRequester } from "./approver-independence";
 
 const listSchema = z.object({ scope: z.enum(["inbox", "mine", "all"]).default("mine") });
 
@@ -27,6 +28,8 @@ export interface ApprovalRequestDto {
   comment: string | null;
   mine: boolean;
   canDecide: boolean;
+  /** Why the viewer, a Security Officer, may not approve this pending request (their account or credentials came from the requester). */
+  refusal: string | null;
 }
 
 /**
@@ -48,8 +51,11 @@ export async function listApprovalRequests(actor: Actor, raw: z.input<typeof lis
   const users = new Map((await db.user.findMany({ where: { id: { in: userIds } }, select: { id: true, name: true, email: true } })).map((u) => [u.id, u]));
   const names = await objectNames(rows);
   const decider = hasPermission(actor.role, "approval:decide");
+  const origin = decider ? await db.user.findUnique({ where: { id: actor.id }, select: { createdById: true, roleChangedById: true, enabledChangedById: true, passwordChangedById: true } }) : null;
   return rows.map((r) => {
     const state = r.state === "pending" && r.expiresAt <= now ? "expired" : r.state;
+    const requester = users.get(r.requestedById);
+    const refusal = origin && state === "pending" && r.requestedById !== actor.id ? dependenceOnRequester(origin, r.requestedById, requester ? `${requester.name} (${requester.email})` : "") : null;
     return {
       id: r.id,
       kind: r.kind,
@@ -66,7 +72,8 @@ export async function listApprovalRequests(actor: Actor, raw: z.input<typeof lis
       decidedAt: r.decidedAt?.toISOString() ?? null,
       comment: r.comment,
       mine: r.requestedById === actor.id,
-      canDecide: decider && state === "pending" && r.requestedById !== actor.id,
+      canDecide: decider && state === "pending" && r.requestedById !== actor.id && !refusal,
+      refusal,
     };
   });
 }

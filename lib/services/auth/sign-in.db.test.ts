@@ -38,18 +38,55 @@ describe("signIn", () => {
     expect(await signInEvents(user.email)).toMatchObject([{ outcome: "failure", reason: "account disabled" }]);
   });
 
-  it("after 5 failures refuses the 6th attempt even with the right password, and audits it as throttled", async () => {
+  it("after 5 failures refuses the 6th attempt from that address even with the right password, and audits it as throttled", async () => {
     const user = await makeUser();
     const ip = uniqueIp();
     for (let i = 0; i < 5; i++) expect(await signIn({ email: user.email, password: `wrong password ${i}` }, ip)).toBeNull();
     expect(await signIn({ email: user.email, password: user.password }, ip)).toBeNull();
-    // The lock is per email: another address does not get around it.
-    expect(await signIn({ email: user.email, password: user.password }, uniqueIp())).toBeNull();
 
     const events = await signInEvents(user.email);
-    expect(events.map((e) => e.reason)).toEqual(["throttled", "throttled", ...Array(5).fill("wrong password")]);
+    expect(events.map((e) => e.reason)).toEqual(["throttled", ...Array(5).fill("wrong password")]);
     expect(events.every((e) => e.outcome === "failure")).toBe(true);
     expect((await db.user.findUniqueOrThrow({ where: { id: user.id } })).lastSignInAt).toBeNull();
+    // The lock itself is audited.
+    const locks = await db.auditEvent.findMany({ where: { action: "auth.lock", actorEmail: user.email } });
+    expect(locks.length).toBeGreaterThan(0);
+  });
+
+  // SEC-1, issue 13: five wrong passwords from one address used to lock the account everywhere —
+  // anyone could lock the first administrator out.
+  it("an attacker at one address does not lock the account for its owner at another", async () => {
+    const user = await makeUser({ role: "BACKUP_ADMIN" });
+    const attacker = uniqueIp();
+    for (let i = 0; i < 12; i++) expect(await signIn({ email: user.email, password: `guess ${i}` }, attacker)).toBeNull();
+    expect(await signIn({ email: user.email, password: user.password }, attacker)).toBeNull();
+    // The owner, at their own desk, still signs in; the attacker's address stays locked.
+    expect(await signIn({ email: user.email, password: user.password }, uniqueIp())).not.toBeNull();
+    expect(await signIn({ email: user.email, password: user.password }, attacker)).toBeNull();
+  });
+
+  it("an administrator or a Security Officer clears a lock without the locked person; it is audited", async () => {
+    const { clearSignInLocks } = await import("@/lib/services/users/clear-sign-in-locks");
+    const { makeActor } = await import("@/lib/testing/factories");
+    const user = await makeUser();
+    const ip = uniqueIp();
+    for (let i = 0; i < 6; i++) await signIn({ email: user.email, password: `wrong ${i}` }, ip);
+    expect(await signIn({ email: user.email, password: user.password }, ip)).toBeNull();
+    const officer = await makeActor("SECURITY_OFFICER");
+    expect((await clearSignInLocks(officer, { userId: user.id })).cleared).toBeGreaterThan(0);
+    expect(await signIn({ email: user.email, password: user.password }, ip)).not.toBeNull();
+    const [event] = await db.auditEvent.findMany({ where: { action: "user.clear-sign-in-lock", objectId: user.id } });
+    expect(event).toMatchObject({ actorId: officer.id, outcome: "success" });
+    const viewer = await makeActor("BACKUP_VIEWER");
+    await expect(clearSignInLocks(viewer, { userId: user.id })).rejects.toMatchObject({ code: "FORBIDDEN" });
+  });
+
+  it("many addresses guessing one account: each address is throttled on its own", async () => {
+    const user = await makeUser();
+    const a = uniqueIp();
+    for (let i = 0; i < 5; i++) await signIn({ email: user.email, password: `wrong ${i}` }, a);
+    expect(await db.signInThrottle.findUnique({ where: { key: `email:${user.email}|ip:${a}` } })).toMatchObject({ failures: 5 });
+    expect(await db.signInThrottle.findUnique({ where: { key: `ip:${a}` } })).toMatchObject({ failures: 5 });
   });
 
   it("four failures do not lock the account; a success clears the count", async () => {
@@ -57,7 +94,7 @@ describe("signIn", () => {
     const ip = uniqueIp();
     for (let i = 0; i < 4; i++) expect(await signIn({ email: user.email, password: `wrong password ${i}` }, ip)).toBeNull();
     expect(await signIn({ email: user.email, password: user.password }, ip)).not.toBeNull();
-    expect(await db.signInThrottle.findUnique({ where: { key: `email:${user.email}` } })).toBeNull();
+    expect(await db.signInThrottle.findUnique({ where: { key: `email:${user.email}|ip:${ip}` } })).toBeNull();
   });
 
   it("returns null for malformed input without touching the database", async () => {

@@ -4,7 +4,7 @@ import { burnPasswordCheck, verifyPassword } from "@/lib/auth/password";
 import type { Role } from "@/lib/permissions/roles";
 import { db } from "@/lib/db/client";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
-import { clearFailures, isThrottled, recordFailure } from "./sign-in-throttle";
+import { clearFailures, isThrottled, recordFailure, signInSubject } from "./sign-in-throttle";
 
 export const signInSchema = z.object({
   email: z.string().trim().toLowerCase().email().max(254),
@@ -34,21 +34,25 @@ export async function signIn(raw: unknown, sourceIp: string | null): Promise<Sig
     return null;
   };
 
-  if (await isThrottled(email, sourceIp)) return fail("throttled");
+  const subject = signInSubject(email);
+  if (await isThrottled(subject, sourceIp)) return fail("throttled");
+  const failed = async (reason: string) => {
+    const locked = await recordFailure(subject, sourceIp);
+    if (locked.length) {
+      await recordAuditEvent({ actor: null, claimedEmail: email, sourceIp, action: "auth.lock", outcome: "failure", details: { reason: `too many failed sign-ins (${reason})`, locked: locked.map((l) => ({ scope: l.key.startsWith("ip:") ? "source address" : "this account from this address", until: l.until.toISOString() })) } });
+    }
+    return fail(reason);
+  };
 
   const user = await db.user.findUnique({ where: { email } });
   if (!user) {
     await burnPasswordCheck(password);
-    await recordFailure(email, sourceIp);
-    return fail("unknown user");
+    return failed("unknown user");
   }
-  if (!(await verifyPassword(user.passwordHash, password))) {
-    await recordFailure(email, sourceIp);
-    return fail("wrong password");
-  }
+  if (!(await verifyPassword(user.passwordHash, password))) return failed("wrong password");
   if (user.disabled) return fail("account disabled");
 
-  await clearFailures(email);
+  await clearFailures(subject, sourceIp);
   await db.user.update({ where: { id: user.id }, data: { lastSignInAt: new Date() } });
   await recordAuditEvent({
     actor: { id: user.id, email: user.email, sourceIp },

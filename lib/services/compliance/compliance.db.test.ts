@@ -9,8 +9,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
 import { generateRecoveryKeyset } from "@/lib/engine";
+import { approveWithPassword } from "@/lib/testing/approve";
 import { makeActor, TEST_PASSWORD, uniqueEmail } from "@/lib/testing/factories";
-import { approveRequest } from "../approvals/decide-approval";
 import { readFourEyes, writeFourEyes, type FourEyes } from "../approvals/four-eyes-state";
 import { createBackupRepository } from "../backup/create-repository";
 import { createBackupJob, updateBackupJob } from "../backup/save-backup-job";
@@ -109,7 +109,7 @@ describe("backup-encryption and passwords-approved", () => {
     expect(waiting.status).toBe("fail");
     expect(waiting.why).toContain("waits for a decision");
     expect(waiting.fixHref).toBe("/approvals");
-    await approveRequest(so1, { requestId: saved.approvalRequestId!, password: TEST_PASSWORD });
+    await approveWithPassword(so1, { requestId: saved.approvalRequestId!, password: TEST_PASSWORD });
     const approved = await narrowed("passwords-approved", mine);
     expect(approved.status, approved.why).toBe("pass");
     await writeFourEyes(db, { enabled: false, expiryHours: 24 });

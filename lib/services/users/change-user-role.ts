@@ -31,7 +31,7 @@ export async function changeUserRole(actor: Actor, raw: z.input<typeof changeUse
       });
       return { ...toUserDto(before), pendingApprovalId: req.id };
     }
-    const user = await tx.user.update({ where: { id: input.userId }, data: { role: input.role } });
+    const user = await tx.user.update({ where: { id: input.userId }, data: { role: input.role, roleChangedById: actor.id } });
     await keepOneActiveAdmin(tx);
     await keepTwoSecurityOfficers(tx);
     await recordAuditEvent(

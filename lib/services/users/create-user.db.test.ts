@@ -4,6 +4,7 @@ import { verifyPassword } from "@/lib/auth/password";
 import { db } from "@/lib/db/client";
 import { dbState, expectAppError } from "@/lib/testing/db-state";
 import { makeActor, makeUser, uniqueEmail } from "@/lib/testing/factories";
+import type { UserDto } from "./user-dto";
 import { createUser } from "./create-user";
 
 const DTO_KEYS = ["createdAt", "disabled", "email", "id", "lastSignInAt", "name", "role"];
@@ -17,7 +18,7 @@ beforeAll(async () => {
 describe("createUser", () => {
   it("creates the user with a hashed password, returns a DTO without secrets, and audits it", async () => {
     const email = uniqueEmail("new");
-    const dto = await createUser(admin, { email: `  ${email.toUpperCase()} `, name: "  New Person ", role: "RESTORE_OPERATOR", password: NEW_PASSWORD });
+    const dto = (await createUser(admin, { email: `  ${email.toUpperCase()} `, name: "  New Person ", role: "RESTORE_OPERATOR", password: NEW_PASSWORD })) as UserDto;
 
     expect(Object.keys(dto).sort()).toEqual(DTO_KEYS);
     expect(dto).toMatchObject({ email, name: "New Person", role: "RESTORE_OPERATOR", disabled: false, lastSignInAt: null });

@@ -1,5 +1,8 @@
 import NextAuth from "next-auth";
-import { authOptions } from "@/lib/auth/options";
+import { authOptionsFor } from "@/lib/auth/options";
 
-const handler = NextAuth(authOptions);
+// Options per request: the session cookie is Secure whenever the console is served over HTTPS.
+async function handler(req: Request, ctx: { params: Promise<{ nextauth: string[] }> }) {
+  return NextAuth(req as never, ctx as never, authOptionsFor(req.headers));
+}
 export { handler as GET, handler as POST };

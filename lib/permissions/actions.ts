@@ -1,0 +1,56 @@
+// Every server action of the console and the permission it needs (SEC-1), as data. The action
+// wrapper (lib/auth/safe-action.ts) checks it before it even parses the input, and the service
+// behind the action checks its own permission again. lib/permissions/server-actions.test.ts scans
+// every "use server" file under app/ and proves this table lists each action exactly once, and
+// that each refuses every role the permission map (roles.ts) does not grant.
+import type { Permission } from "./roles";
+
+export const ACTION_PERMISSIONS = {
+  // approvals (SEC-2)
+  "approval.reauthenticate": "approval:decide",
+  "approval.approve": "approval:decide",
+  "approval.reject": "approval:decide",
+  "approval.cancel": "inventory:read", // the requester withdraws their own request (the service checks it is theirs)
+  "four-eyes.settings": "approval:decide",
+  // compliance (SEC-5)
+  "compliance.run": "audit:read",
+  // inventory and VMs
+  "inventory.sync": "inventory:sync",
+  "vm.power": "vm:operate",
+  "vm.guest-writes": "vm:operate",
+  "vm.change-encryption": "vm:operate",
+  // backup jobs, sessions, restore points, repositories
+  "job.run": "job:manage",
+  "job.stop": "job:manage",
+  "job.set-enabled": "job:manage",
+  "job.create": "job:manage",
+  "job.update": "job:manage",
+  "restore-point.delete": "job:manage",
+  "repository.create": "job:manage",
+  "repository.verify": "job:manage",
+  // key providers and KMS clusters
+  "kms.test-connection": "keyprovider:manage",
+  "kms.register": "keyprovider:manage",
+  "kms.check": "keyprovider:manage",
+  "kms.remove": "keyprovider:manage",
+  "keyprovider.set-default": "keyprovider:manage",
+  "keyprovider.assign-tenant": "keyprovider:manage",
+  // password recovery and recovery keysets (KEY-6)
+  "recovery.request": "job:manage",
+  "recovery.answer": "keyset:manage",
+  "recovery.apply": "job:manage",
+  "keyset.generate": "keyset:manage",
+  "keyset.retire": "keyset:manage",
+  "keyset.import": "keyset:manage",
+  "keyset.policy": "keyset:manage",
+  "keyset.export": "keyset:manage",
+  // users and sign-in
+  "user.create": "user:manage",
+  "user.change-role": "user:manage",
+  "user.set-disabled": "user:manage",
+  "user.reset-password": "user:manage",
+  "user.end-sessions": "user:manage",
+  "user.clear-sign-in-lock": "signin:unlock",
+} as const satisfies Record<string, Permission>;
+
+export type ActionName = keyof typeof ACTION_PERMISSIONS;
