@@ -1,12 +1,16 @@
 import "server-only";
 import { NextResponse } from "next/server";
 import { isAppError } from "@/lib/errors/app-error";
+import { boundedRequest, ROUTE_BODY_LIMIT, tooLargeMessage } from "@/lib/http/body-limit";
 import type { Actor } from "./actor";
 import { getActor } from "./session";
 
-/** Route handlers: actor or 401, AppError → its status with a JSON message, anything else → 500. */
+/** Route handlers: body over the limit → 413, actor or 401, AppError → its status with a JSON message, anything else → 500. */
 export function routeHandler<Ctx>(handle: (actor: Actor, req: Request, ctx: Ctx) => Promise<unknown>) {
-  return async (req: Request, ctx: Ctx): Promise<Response> => {
+  return async (received: Request, ctx: Ctx): Promise<Response> => {
+    // A body over the limit is refused with 413 before it is read (lib/http/body-limit.ts).
+    const req = await boundedRequest(received, ROUTE_BODY_LIMIT);
+    if (!req) return NextResponse.json({ error: tooLargeMessage(ROUTE_BODY_LIMIT) }, { status: 413 });
     const actor = await getActor();
     if (!actor) return NextResponse.json({ error: "Sign in to continue." }, { status: 401 });
     try {

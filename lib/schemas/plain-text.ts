@@ -6,6 +6,7 @@
 // line/paragraph separators can make "acme-web" and "acme-web" + U+200B two different names that
 // look the same, or reverse the end of a line so a diff shows what it does not say.
 import { z } from "zod";
+import "./zod-setup";
 
 const HIDDEN = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 
