@@ -11,15 +11,30 @@ const description = plainText(z.string().trim().max(500, "Use at most 500 charac
 
 // ───────────────────────────── repositories ─────────────────────────────
 
+/** `//srv/./repo/` → `/srv/repo` (lexical only; the service also resolves symlinks). Runs in the browser too. */
+export function normalFolder(p: string): string {
+  const parts = p.split("/").filter((s) => s !== "" && s !== ".");
+  return "/" + parts.join("/");
+}
+
+/** Kernel and device trees: reading them can block or never end (/proc/self/…), and they hold no storage. */
+export function isSystemFolder(normalised: string): boolean {
+  return /^\/(proc|sys|dev)(\/|$)/.test(normalised);
+}
+
 export const createRepositorySchema = z.object({
   name: name("repository"),
-  path: z
-    .string()
-    .trim()
-    .min(1, "Enter the folder on the Strongroom server, e.g. /srv/backups/repo1")
-    .max(500, "Use at most 500 characters")
-    .refine((p) => p.startsWith("/"), "Enter an absolute path (starting with /)")
-    .refine((p) => !p.split("/").includes(".."), "The path must not contain .."),
+  path: plainText(
+    z
+      .string()
+      .trim()
+      .min(1, "Enter the folder on the Strongroom server, e.g. /srv/backups/repo1")
+      .max(500, "Use at most 500 characters")
+      .refine((p) => p.startsWith("/"), "Enter an absolute path (starting with /)")
+      .refine((p) => !p.split("/").includes(".."), "The path must not contain .."),
+  )
+    .refine((p) => !isSystemFolder(normalFolder(p)), "Choose a folder outside /proc, /sys and /dev: those are the kernel's, not storage")
+    .transform(normalFolder),
   description,
   immutabilityDays: z.coerce.number().int("Whole days only").min(0, "0 or more days").max(3650, "At most 3650 days").default(0),
 });
