@@ -4,6 +4,7 @@ import { runBackupSession } from "./run-backup-session";
 import { runRepositoryVerify } from "./run-repository-verify";
 import { maintainRecoveryKeysets } from "@/lib/services/recovery/runner-keysets";
 import { runDailyCompliance } from "@/lib/services/compliance/run-compliance";
+import { checkpointAuditChain } from "@/lib/services/audit/checkpoint-audit-chain";
 
 // The job runner inside the console's server process. The database is the queue: an action
 // inserts a "queued" session (or asks for a verify) and wakes the runner; the runner claims one
@@ -78,6 +79,8 @@ async function tick(): Promise<void> {
       state.complianceCheckedAt = Date.now();
       await runDailyCompliance().catch((e: unknown) => console.error("[runner] daily compliance run failed:", e instanceof Error ? e.message : e));
     }
+    // Anchor the audit chain's head outside the database every tick (SEC-4).
+    await checkpointAuditChain().catch((e: unknown) => console.error("[runner] audit checkpoint failed:", e instanceof Error ? e.message : e));
     await scheduleDueJobs();
     for (;;) {
       const repositoryId = state.verifyQueue.shift();
