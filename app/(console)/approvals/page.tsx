@@ -26,7 +26,7 @@ export default async function ApprovalsPage() {
     <>
       <PageHeader
         title="Approvals"
-        description="Four-eyes approval (SEC-2): while it is on, changing how backups are encrypted, a user's role or a KMS cluster creates a request that another Security Officer approves or rejects. Approval applies exactly what was requested, once."
+        description="Four-eyes approval: while it is on, changing how backups are encrypted, a user's role or a KMS cluster creates a request that another Security Officer approves or rejects. Approval applies exactly what was requested, once."
         actions={fourEyes.enabled ? <Badge tone="good">Four-eyes on</Badge> : <Badge tone="warn">Four-eyes off</Badge>}
       />
       {decider && (

@@ -228,7 +228,7 @@ describe("a password job", () => {
   it("encryption off with encrypted VMs is saved with the TRN-7 warning", async () => {
     const vm = await nativeEncryptedVm();
     const r = await createBackupJob(admin, { ...job({ selection: [{ kind: "vm", id: vm.id, label: vm.name }] }), encryptionMode: "off", password: undefined, passwordConfirm: undefined });
-    expect(r.warnings.join()).toMatch(/TRN-7/);
+    expect(r.warnings.join()).toMatch(/backup encryption is off: their data leaves the host in clear/);
     const s = await runNow(r.id);
     expect(s.state).toBe("success");
     expect(s.log.some((l) => l.level === "warning" && /OFF/.test(l.text))).toBe(true);

@@ -51,7 +51,7 @@ export async function deleteRestorePointNow(tx: DbTx, pointId: string, actor: Pi
   try {
     await repo.deletePoint(pointId);
   } catch (e) {
-    if (e instanceof ImmutabilityError) throw new AppError("CONFLICT", `This restore point is immutable until ${e.message.match(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/)?.[0] ?? "its period ends"}; it cannot be deleted before (BKP-8).`);
+    if (e instanceof ImmutabilityError) throw new AppError("CONFLICT", `This restore point is immutable until ${e.message.match(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/)?.[0] ?? "its period ends"}; it cannot be deleted before.`);
     if (!(e instanceof NotFoundError)) throw e;
   }
   await tx.restorePoint.update({ where: { id: pointId }, data: { status: "removed" } });
