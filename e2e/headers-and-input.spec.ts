@@ -81,3 +81,17 @@ test("a name with a right-to-left override is refused in the form, saying why", 
   await expect(form.getByTestId("create-user-submit")).toBeDisabled();
   await expect(page.getByTestId("user-table")).not.toContainText("rlo@e2e.strongroom.test");
 });
+
+test("a form posted with a 2 MB value says the request is too large", async ({ page }) => {
+  await signIn(page, admin);
+  await page.goto("/users");
+  // What a crafted page (or a pasted file) would send: the form's own checks are bypassed.
+  await page.getByTestId("create-user-form").evaluate((form: HTMLFormElement) => {
+    const name = form.querySelector<HTMLInputElement>('input[name="name"]')!;
+    name.removeAttribute("maxlength");
+    name.value = "x".repeat(2 * 1024 * 1024);
+    form.requestSubmit();
+  });
+  await expect(page.getByText("The request is too large")).toBeVisible();
+  await shoot(page, "request-too-large");
+});
