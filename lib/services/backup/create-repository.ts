@@ -26,7 +26,7 @@ export async function createBackupRepository(actor: Actor, raw: z.input<typeof c
   if (clash) {
     const field = clash.name === input.name ? "name" : "path";
     throw new AppError("CONFLICT", field === "name" ? `A repository named ${input.name} exists.` : `${input.path} is already the repository ${clash.name}.`, {
-      [field]: [field === "name" ? "This name is in use" : `This folder is already the repository ${clash.name}`],
+      [field]: [field === "name" ? "This name is in use" : `This folder is already a repository: ${clash.name}`],
     });
   }
   const repo = await openOrCreate(input.path, input.immutabilityDays);
@@ -35,7 +35,7 @@ export async function createBackupRepository(actor: Actor, raw: z.input<typeof c
   const same = await db.backupRepository.findFirst({ where: { engineId: repo.repository.id }, select: { name: true, path: true } });
   if (same) {
     throw new AppError("CONFLICT", `This folder holds the repository already registered as ${same.name} (${same.path}). Use that repository instead of registering it again.`, {
-      path: [`Already registered as ${same.name}`],
+      path: [`This folder is already a repository: ${same.name}`],
     });
   }
   const adopted = repo.adopted;
