@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { headers } from "next/headers";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -6,7 +7,10 @@ export const metadata: Metadata = {
   description: "Backup, restore and replication for vSphere VMs encrypted with VM Encryption",
 };
 
-export default function RootLayout({ children }: { children: React.ReactNode }) {
+export default async function RootLayout({ children }: { children: React.ReactNode }) {
+  // The CSP nonce (proxy.ts) is per request: reading it renders every page per request, so no
+  // prerendered page carries scripts without it.
+  await headers();
   return (
     <html lang="en">
       <body className="min-h-screen">{children}</body>

@@ -1,6 +1,7 @@
 "use client";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useState } from "react";
+import "@/lib/schemas/zod-setup";
 
 export function Providers({ children }: { children: React.ReactNode }) {
   const [client] = useState(

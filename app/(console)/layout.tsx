@@ -1,5 +1,6 @@
 import Link from "next/link";
 import { Providers } from "@/app/providers";
+import { Logo } from "@/components/shell/logo";
 import { LabBanner } from "@/components/shell/lab-banner";
 import { Nav, type NavItem } from "@/components/shell/nav";
 import { SignOutButton } from "@/components/shell/sign-out-button";
@@ -42,7 +43,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
       <div className="flex min-h-[calc(100vh-2rem)]">
         <aside className="flex w-56 shrink-0 flex-col bg-slate-900 px-3 py-4">
           <Link href="/" className="mb-6 px-3 text-lg font-semibold tracking-tight text-white">
-            Strong<span className="text-brand-100">room</span>
+            <Logo />
           </Link>
           <Nav items={items} />
           <div className="mt-auto border-t border-slate-700 px-3 pt-3" data-testid="current-user">

@@ -33,7 +33,7 @@ export default async function DashboardPage() {
             <Stat label="Virtual machines" value={d.totals.vms} hint={`${d.totals.disks} virtual disks on ${d.totals.hosts} hosts`} testId="stat-vms" />
             <Stat label="Encrypted (VM Encryption)" value={d.totals.encrypted} hint={`${pct(d.totals.encrypted, d.totals.vms)} of VMs`} testId="stat-encrypted" />
             <Stat label="With vTPM" value={d.totals.vtpm} hint="vTPM requires VM encryption" />
-            <Stat label="Guest-OS encrypted" value={d.totals.guestOsEncrypted} hint="Opaque to the host (VME-5)" />
+            <Stat label="Guest-OS encrypted" value={d.totals.guestOsEncrypted} hint="Opaque to the host" />
           </div>
           <div className="grid gap-6 lg:grid-cols-2">
             <Card title="Sites">

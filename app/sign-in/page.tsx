@@ -1,6 +1,7 @@
 import { redirect } from "next/navigation";
 import { Suspense } from "react";
 import { getActor } from "@/lib/auth/session";
+import { Logo } from "@/components/shell/logo";
 import { SignInForm } from "./sign-in-form";
 
 export const dynamic = "force-dynamic";
@@ -11,8 +12,8 @@ export default async function SignInPage() {
   return (
     <div className="flex min-h-screen items-center justify-center bg-slate-900 px-4">
       <div className="w-full max-w-sm">
-        <h1 className="mb-1 text-center text-2xl font-semibold text-white">
-          Strong<span className="text-brand-100">room</span>
+        <h1 className="mb-1 flex justify-center text-2xl font-semibold text-white">
+          <Logo size={40} className="gap-3" />
         </h1>
         <p className="mb-6 text-center text-sm text-slate-400">Protection for encrypted vSphere VMs</p>
         <Suspense>

@@ -7,7 +7,23 @@ const KIND_LABELS: Record<AuditChainProblemKind, string> = {
   edited: "Edited entry",
   deleted: "Deleted entry",
   reordered: "Reordered entries",
+  truncated: "Entries removed from the end",
+  rewritten: "Rewritten log",
+  "anchor-forged": "Altered anchor file",
 };
+
+/** What a clean result proves and what it does not (shown with every result). */
+function WhatItProves() {
+  return (
+    <p className="mt-1 text-xs opacity-80" data-testid="chain-scope">
+      Each entry is signed with a key kept in the Strongroom data folder, not in the database, and the newest entry is recorded
+      regularly outside the database (a checkpoint in the data folder and a file in every repository folder). So verification shows an
+      entry that was edited, deleted or reordered, even if its hashes were recomputed, and entries removed from the end up to the last
+      checkpoint. It cannot show entries removed after the last checkpoint (written every few seconds while the console runs), entries written by someone who also
+      holds the data folder&apos;s key, or events that were never recorded.
+    </p>
+  );
+}
 
 async function fetchReport(): Promise<AuditChainReport> {
   const res = await fetch("/api/audit/verify", { headers: { accept: "application/json" } });
@@ -60,10 +76,13 @@ export function ChainStatus() {
         </p>
         {report.tail && (
           <p className="mt-0.5 text-xs text-emerald-800">
-            Newest entry #{report.tail.seq} ({formatDateTime(report.tail.at)}), hash <code className="font-mono" title={report.tail.hash}>{report.tail.hash.slice(0, 16)}…</code>. The chain shows any entry edited,
-            deleted or reordered — except entries removed from the very end: note this number and hash (or keep the last export) and compare them next time.
+            Newest entry #{report.tail.seq} ({formatDateTime(report.tail.at)}), hash <code className="font-mono" title={report.tail.hash}>{report.tail.hash.slice(0, 16)}…</code>.{" "}
+            {report.anchors.newest
+              ? `Matches the newest of ${report.anchors.found} anchor${report.anchors.found === 1 ? "" : "s"} kept outside the database (entry #${report.anchors.newest.seq}, ${formatDateTime(report.anchors.newest.at)}).`
+              : "No anchor outside the database yet: the first is written within minutes."}
           </p>
         )}
+        <WhatItProves />
       </>
     );
   } else {
@@ -79,6 +98,7 @@ export function ChainStatus() {
         <p className="mt-0.5 text-xs">
           {report.checked.toLocaleString("en")} entries checked up to the break; the entries after it are not verified. Restore the database from a backup taken before the change, or keep this log as evidence.
         </p>
+        <WhatItProves />
       </>
     );
   }

@@ -179,7 +179,7 @@ export function BackupJobWizard({ options, save, initial }: WizardProps) {
                 ))}
               </select>
             </Field>
-            <Field label="Restore points to keep per VM" error={err(2, "retentionPoints")} hint="Older points are removed after each run, never a block a kept point needs (BKP-8).">
+            <Field label="Restore points to keep per VM" error={err(2, "retentionPoints")} hint="Older points are removed after each run, never a block a kept point needs.">
               <input type="number" min={1} max={999} value={Number.isNaN(form.retentionPoints) ? "" : form.retentionPoints} onChange={(e) => set("retentionPoints", e.target.valueAsNumber)} className="input w-32" data-testid="job-retention" />
             </Field>
           </div>
@@ -191,7 +191,7 @@ export function BackupJobWizard({ options, save, initial }: WizardProps) {
               <label className="flex items-start gap-2">
                 <input type="radio" checked={form.proxyMode === "automatic"} onChange={() => set("proxyMode", "automatic")} />
                 <span>
-                  <strong>Automatic selection</strong> — Direct storage, then HotAdd, then network; KMS compatibility and privileges are checked before a proxy is picked (TRN-5).
+                  <strong>Automatic selection</strong> — Direct storage, then HotAdd, then network; KMS compatibility and privileges are checked before a proxy is picked.
                 </span>
               </label>
               <label className="flex items-start gap-2">
@@ -246,7 +246,7 @@ export function BackupJobWizard({ options, save, initial }: WizardProps) {
               {(
                 [
                   ["password", "Password", "A user key derived from it (Argon2id, 64 MiB) wraps every restore point's storage key. The password is never stored; keep it safe."],
-                  ["kms", "KMS key", "A key that never leaves the tenant's KMS wraps the storage keys; restores ask the KMS (KEY-5)."],
+                  ["kms", "KMS key", "A key that never leaves the tenant's KMS wraps the storage keys; restores ask the KMS."],
                   ["off", "Off", "Not recommended: points are sealed under a key only this console holds."],
                 ] as const
               ).map(([mode, label, hint]) => (
@@ -273,7 +273,7 @@ export function BackupJobWizard({ options, save, initial }: WizardProps) {
               </div>
             )}
             {form.encryptionMode === "kms" && (
-              <Field label="Key provider holding the job's key" error={err(4, "kmsKeyProviderId")} hint="Strongroom creates a key named after the job on that KMS; rotating it is the KMS administrator's job (KEY-8).">
+              <Field label="Key provider holding the job's key" error={err(4, "kmsKeyProviderId")} hint="Strongroom creates a key named after the job on that KMS; rotating it is the KMS administrator's job.">
                 {options.kmsKeyProviders.length === 0 ? (
                   <p className="text-sm text-amber-800">
                     No key provider has a registered KMS cluster. <Link className="underline" href="/key-providers">Register one under Key providers</Link>.
@@ -293,7 +293,7 @@ export function BackupJobWizard({ options, save, initial }: WizardProps) {
             {offWithEncrypted && (
               <p className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="trn7-warning">
                 {encryptedCount} selected VM(s) are encrypted with VM Encryption. With backup encryption off, their data leaves the host in clear and its backups are protected
-                only by this console (TRN-7). Choose a password or a KMS key.
+                only by this console. Choose a password or a KMS key.
               </p>
             )}
           </div>
@@ -326,7 +326,7 @@ export function BackupJobWizard({ options, save, initial }: WizardProps) {
               <dt className="text-slate-500">Schedule</dt>
               <dd>{describeSchedule(form.schedule as Schedule)}</dd>
             </dl>
-            {offWithEncrypted && <p className="rounded-md bg-amber-50 px-3 py-2 text-amber-900">Backup encryption is off for {encryptedCount} encrypted VM(s) (TRN-7).</p>}
+            {offWithEncrypted && <p className="rounded-md bg-amber-50 px-3 py-2 text-amber-900">Backup encryption is off for {encryptedCount} encrypted VM(s).</p>}
             <label className="flex items-center gap-2">
               <input type="checkbox" checked={runNow} onChange={(e) => setRunNow(e.target.checked)} data-testid="job-run-now" />
               Run the job when I click {initial ? "Save" : "Create"}

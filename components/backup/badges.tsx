@@ -48,7 +48,7 @@ export function JobEncryptionBadge({ mode }: { mode: string }) {
 }
 
 export const ENCRYPTION_OFF_HINT =
-  "Backup encryption is off: restore points are sealed under a console key only. Data read from an encrypted VM leaves the host in cleartext, so its backup is no longer protected by a key you hold (TRN-7). Use a password or a KMS key for jobs that protect encrypted VMs.";
+  "Backup encryption is off: restore points are sealed under a console key only. Data read from an encrypted VM leaves the host in cleartext, so its backup is no longer protected by a key you hold. Use a password or a KMS key for jobs that protect encrypted VMs.";
 
 export function PointTypeBadge({ incremental }: { incremental: boolean }) {
   return incremental ? <Badge>Incremental</Badge> : <Badge tone="info">Full</Badge>;

@@ -75,7 +75,7 @@ function JobRow({ job: j, canManage, actions }: { job: JobSummaryDto; canManage:
       <Td><Link href={`/repositories/${j.repository.id}`} className="text-brand-600 hover:underline">{j.repository.name}</Link></Td>
       <Td>
         <JobEncryptionBadge mode={j.encryptionMode} />
-        {j.encryptionMode === "off" && <div className="mt-1 max-w-[14rem] text-xs text-red-700" title={ENCRYPTION_OFF_HINT}>Encrypted VMs are stored without a backup key (TRN-7)</div>}
+        {j.encryptionMode === "off" && <div className="mt-1 max-w-[14rem] text-xs text-red-700" title={ENCRYPTION_OFF_HINT}>Encrypted VMs are stored without a backup key</div>}
       </Td>
       <Td>
         <div>{j.scheduleText}</div>

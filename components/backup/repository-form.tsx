@@ -57,7 +57,7 @@ export function RepositoryForm({ action, pathPlaceholder }: { action: Action; pa
         </label>
       </div>
       <p className="text-xs text-slate-500">
-        An empty or new folder becomes a new repository. A folder that already holds a Strongroom repository (from another console, after a disaster) is adopted as it is, with its own immutability period, and its restore points open with their keys (KEY-9).
+        An empty or new folder becomes a new repository. A folder that already holds a Strongroom repository (from another console, after a disaster) is adopted as it is, with its own immutability period, and its restore points open with their keys.
       </p>
       <div className="flex items-center gap-3">
         <button type="submit" disabled={pending} className="rounded-md bg-brand-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-brand-700 disabled:opacity-50" data-testid="add-repository">

@@ -29,7 +29,7 @@ export function RestorePointTable({
           {show.job && <Th>Job</Th>}
           {show.repository && <Th>Repository</Th>}
           <Th>Type</Th>
-          <Th>Key ids (KEY-7)</Th>
+          <Th>Key ids</Th>
           <Th className="text-right">Disks</Th>
           <Th className="text-right">Stored</Th>
           <Th>Status</Th>

@@ -248,7 +248,7 @@ function reasonOnly(reason: string, proxy: string, mode: string | null): string 
   const head = `${proxy} in ${mode} mode`;
   if (reason.startsWith(head)) {
     const rest = reason.slice(head.length).replace(/^:\s*/, "");
-    return rest ? capitalize(rest) : "The most efficient mode this disk allows, from a proxy that can read it (TRN-5).";
+    return rest ? capitalize(rest) : "The most efficient mode this disk allows, from a proxy that can read it.";
   }
   return reason;
 }

@@ -35,7 +35,7 @@ export function VerifyPanel({ initial, canManage, action, newestPointAt }: { ini
       <header className="flex items-start justify-between gap-4 border-b border-slate-100 px-4 py-3">
         <div className="min-w-0 flex-1">
           <h2 className="text-sm font-semibold text-slate-800">Health check</h2>
-          <p className="text-xs text-slate-500">Reads every block of every restore point, authenticates it with the point&apos;s keys and checks its hash; damage is named per point and block (BKP-7).</p>
+          <p className="text-xs text-slate-500">Reads every block of every restore point, authenticates it with the point&apos;s keys and checks its hash; damage is named per point and block.</p>
         </div>
         <div className="flex shrink-0 items-center gap-3">
           {running && (

@@ -102,7 +102,7 @@ export function VmList({ initialFilters, initialPage, options }: { initialFilter
                   <Td className="text-xs">{vm.keyProviderName ?? "—"}</Td>
                   <Td className="space-x-1 whitespace-nowrap">
                     {vm.vtpm && <Badge tone="info">vTPM</Badge>}
-                    {vm.guestOsEncrypted && <Badge tone="warn" title="Encrypted inside the guest OS (VME-5)">Guest-OS encrypted</Badge>}
+                    {vm.guestOsEncrypted && <Badge tone="warn" title="Encrypted inside the guest OS">Guest-OS encrypted</Badge>}
                     {vm.powerState !== "poweredOn" && <Badge>{vm.powerState === "poweredOff" ? "Powered off" : "Suspended"}</Badge>}
                   </Td>
                   <Td className="text-right">{vm.diskCount}</Td>

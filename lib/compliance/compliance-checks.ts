@@ -290,7 +290,7 @@ function checkNbdssl(data: ComplianceData): ComplianceResult {
     return result(
       id,
       "fail",
-      `${cap(capital)}. In NBD mode the host decrypts the disk and streams it without TLS (TRN-4).${whyNbd}`,
+      `${cap(capital)}. In NBD mode the host decrypts the disk and streams it without TLS.${whyNbd}`,
       `/jobs/${first.id}/edit`,
       `Choose other proxies for ${first.name}`,
     );
@@ -330,7 +330,7 @@ function checkHotaddKms(data: ComplianceData): ComplianceResult {
   const id = "hotadd-kms-match";
   const hotadd = data.proxies.filter((p) => p.kind === "vm" && p.transportModes.includes("hotadd") && p.keyProviderExternalId !== null);
   if (hotadd.length === 0) {
-    return result(id, "na", "No HotAdd proxy is an encrypted VM, so none can hold a key provider that does not match (unencrypted HotAdd proxies never take encrypted disks, TRN-3).", "/proxies", "See backup proxies");
+    return result(id, "na", "No HotAdd proxy is an encrypted VM, so none can hold a key provider that does not match (unencrypted HotAdd proxies never take encrypted disks).", "/proxies", "See backup proxies");
   }
   const problems: Array<{ proxy: ComplianceProxy; text: string }> = [];
   for (const p of hotadd) {
@@ -365,7 +365,7 @@ function checkHotaddKms(data: ComplianceData): ComplianceResult {
   return result(
     id,
     "fail",
-    `${plural(problems.length, "HotAdd proxy", "HotAdd proxies")} cannot hot-add the encrypted disks meant for them: ${clauses(problems.map((x) => x.text))}. Strongroom checks this before it picks a proxy (TRN-5), so these disks go over the network instead; fix the proxy's key provider, tenant or role in vSphere, then sync the inventory.`,
+    `${plural(problems.length, "HotAdd proxy", "HotAdd proxies")} cannot hot-add the encrypted disks meant for them: ${clauses(problems.map((x) => x.text))}. Strongroom checks this before it picks a proxy, so these disks go over the network instead; fix the proxy's key provider, tenant or role in vSphere, then sync the inventory.`,
     "/proxies",
     `Review ${problems[0].proxy.name}`,
   );
@@ -446,7 +446,7 @@ function checkKmsHealth(data: ComplianceData): ComplianceResult {
   return result(
     id,
     "fail",
-    `${plural(problems.length, "KMS cluster")} ${agree(problems.length, "needs", "need")} attention: ${clauses(problems.map((p) => p.text))}. While a KMS does not answer, its encrypted VMs cannot power on (VME-3) and KMS-key jobs do not run; an expired certificate stops the mutual TLS. Renew certificates before they end and register them again.`,
+    `${plural(problems.length, "KMS cluster")} ${agree(problems.length, "needs", "need")} attention: ${clauses(problems.map((p) => p.text))}. While a KMS does not answer, its encrypted VMs cannot power on and KMS-key jobs do not run; an expired certificate stops the mutual TLS. Renew certificates before they end and register them again.`,
     "/key-providers",
     "Open key providers",
   );

@@ -16,6 +16,8 @@ export const JOB_KINDS = [
   "compliance-daily",
   // Backup jobs whose schedule is due get a session (BKP-1).
   "backup-schedule",
+  // The audit chain's head, signed, written outside the database (SEC-4).
+  "audit-checkpoint",
 ] as const;
 // Restore, replication, failover and failback join this list with their features: each is one
 // more kind with its own handler, nothing else changes.
@@ -34,6 +36,7 @@ export const PAYLOADS = {
   "recovery-keysets": emptyPayload,
   "compliance-daily": emptyPayload,
   "backup-schedule": emptyPayload,
+  "audit-checkpoint": emptyPayload,
 } satisfies Record<JobKind, z.ZodType>;
 
 export type JobPayload<K extends JobKind> = z.infer<(typeof PAYLOADS)[K]>;

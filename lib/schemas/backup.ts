@@ -1,24 +1,41 @@
 // Input schemas for backup repositories and jobs (BKP-1), shared by the wizard and the services.
 // The wizard validates each step with the same schemas the server applies again.
 import { z } from "zod";
+import { plainName, plainText } from "./plain-text";
 
 const id = z.string().trim().min(1).max(64);
 // Forms send "true"/"false"/"on"; z.coerce.boolean would read "false" as true.
 const bool = z.union([z.boolean(), z.enum(["true", "false", "on"]).transform((v) => v !== "false")]);
-const name = (what: string) => z.string().trim().min(1, `Name the ${what}`).max(100, "Use at most 100 characters");
+const name = (what: string) => plainName(what);
+const description = plainText(z.string().trim().max(500, "Use at most 500 characters")).default("");
 
 // ───────────────────────────── repositories ─────────────────────────────
 
+/** `//srv/./repo/` → `/srv/repo` (lexical only; the service also resolves symlinks). Runs in the browser too. */
+export function normalFolder(p: string): string {
+  const parts = p.split("/").filter((s) => s !== "" && s !== ".");
+  return "/" + parts.join("/");
+}
+
+/** Kernel and device trees: reading them can block or never end (/proc/self/…), and they hold no storage. */
+export function isSystemFolder(normalised: string): boolean {
+  return /^\/(proc|sys|dev)(\/|$)/.test(normalised);
+}
+
 export const createRepositorySchema = z.object({
   name: name("repository"),
-  path: z
-    .string()
-    .trim()
-    .min(1, "Enter the folder on the Strongroom server, e.g. /srv/backups/repo1")
-    .max(500, "Use at most 500 characters")
-    .refine((p) => p.startsWith("/"), "Enter an absolute path (starting with /)")
-    .refine((p) => !p.split("/").includes(".."), "The path must not contain .."),
-  description: z.string().trim().max(500, "Use at most 500 characters").default(""),
+  path: plainText(
+    z
+      .string()
+      .trim()
+      .min(1, "Enter the folder on the Strongroom server, e.g. /srv/backups/repo1")
+      .max(500, "Use at most 500 characters")
+      .refine((p) => p.startsWith("/"), "Enter an absolute path (starting with /)")
+      .refine((p) => !p.split("/").includes(".."), "The path must not contain .."),
+  )
+    .refine((p) => !isSystemFolder(normalFolder(p)), "Choose a folder outside /proc, /sys and /dev: those are the kernel's, not storage")
+    .transform(normalFolder),
+  description,
   immutabilityDays: z.coerce.number().int("Whole days only").min(0, "0 or more days").max(3650, "At most 3650 days").default(0),
 });
 export type CreateRepositoryInput = z.input<typeof createRepositorySchema>;
@@ -53,7 +70,7 @@ export const MIN_BACKUP_PASSWORD = 12;
 
 export const jobBasicsSchema = z.object({
   name: name("job"),
-  description: z.string().trim().max(500, "Use at most 500 characters").default(""),
+  description,
 });
 
 export const jobSelectionSchema = z.object({
@@ -79,7 +96,7 @@ export const jobEncryptionSchema = z
     // Only when setting or changing the password; never stored.
     password: z.string().max(256, "Use at most 256 characters").optional(),
     passwordConfirm: z.string().max(256).optional(),
-    passwordHint: z.string().trim().max(200, "Use at most 200 characters").optional(),
+    passwordHint: plainText(z.string().trim().max(200, "Use at most 200 characters")).optional(),
     kmsKeyProviderId: z.string().trim().max(64).optional(),
   })
   .superRefine((v, ctx) => {
@@ -107,7 +124,7 @@ export const backupJobSchema = z
     encryptionMode: z.enum(ENCRYPTION_MODES),
     password: z.string().max(256).optional(),
     passwordConfirm: z.string().max(256).optional(),
-    passwordHint: z.string().trim().max(200).optional(),
+    passwordHint: plainText(z.string().trim().max(200, "Use at most 200 characters")).optional(),
     kmsKeyProviderId: z.string().trim().max(64).optional(),
     schedule: scheduleSchema,
   })

@@ -1,5 +1,6 @@
 // Input schemas for KMS cluster registration, shared by the form and the services.
 import { z } from "zod";
+import { plainName } from "./plain-text";
 
 const PEM_MAX = 64 * 1024;
 const pem = (what: string, label: RegExp) =>
@@ -37,7 +38,7 @@ export const kmsServersSchema = z
   });
 
 export const registerKmsClusterSchema = z.object({
-  name: z.string().trim().min(1, "Name the cluster").max(100, "Use at most 100 characters"),
+  name: plainName("cluster"),
   servers: kmsServersSchema,
   caPem: pem("CA certificate", /-----BEGIN CERTIFICATE-----/),
   clientCertPem: pem("client certificate", /-----BEGIN CERTIFICATE-----/),

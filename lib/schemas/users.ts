@@ -1,6 +1,7 @@
 // Input schemas for user management, shared by the forms (client) and the services (server).
 import { z } from "zod";
 import { ROLES } from "@/lib/permissions/roles";
+import { plainName } from "./plain-text";
 
 const id = z.string().trim().min(1, "Missing user id").max(64, "Invalid user id");
 
@@ -11,7 +12,7 @@ export const newPasswordSchema = z
 
 export const createUserSchema = z.object({
   email: z.string().trim().toLowerCase().email("Enter a valid email address").max(254),
-  name: z.string().trim().min(1, "Enter a name").max(100, "Use at most 100 characters"),
+  name: plainName("user"),
   role: z.enum(ROLES, { message: "Choose a role" }),
   password: newPasswordSchema,
 });

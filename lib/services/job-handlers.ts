@@ -9,6 +9,7 @@ import { runRepositoryVerifyJob } from "./backup/sessions/run-repository-verify"
 import { scheduleDueBackupJobs } from "./backup/sessions/schedule-backup-jobs";
 import { runDailyCompliance } from "./compliance/run-compliance";
 import { maintainRecoveryKeysets } from "./recovery/runner-keysets";
+import { checkpointAuditChain } from "./audit/checkpoint-audit-chain";
 
 // Which use case runs each kind of job, how many at once per process, and the system's own
 // schedules. The console (instrumentation.ts) and `npm run worker` start the engine with these.
@@ -21,13 +22,16 @@ export const JOB_HANDLERS: JobHandlers = {
   // Asked every ten minutes; runs the checks when the daily run is due.
   "compliance-daily": { handler: async () => void (await runDailyCompliance()), concurrency: 1 },
   "backup-schedule": { handler: scheduleDueBackupJobs, concurrency: 1 },
+  // Every minute: an edited or truncated audit log is then caught against a head kept outside the database.
+  "audit-checkpoint": { handler: async () => void (await checkpointAuditChain()), concurrency: 1 },
 };
 
 export const JOB_SCHEDULES: ScheduleRequest[] = [
   { name: "backup-schedule", cron: "* * * * *", tz: "UTC", kind: "backup-schedule" },
   { name: "recovery-keysets", cron: "7 * * * *", tz: "UTC", kind: "recovery-keysets" },
   { name: "compliance-daily", cron: "*/10 * * * *", tz: "UTC", kind: "compliance-daily" },
+  { name: "audit-checkpoint", cron: "* * * * *", tz: "UTC", kind: "audit-checkpoint" },
 ];
 
 /** Run once at every start: keysets first, so a first start's compliance run sees the keyset it made. */
-export const STARTUP_KINDS: JobKind[] = ["recovery-keysets", "backup-schedule", "compliance-daily"];
+export const STARTUP_KINDS: JobKind[] = ["recovery-keysets", "backup-schedule", "compliance-daily", "audit-checkpoint"];

@@ -12,8 +12,8 @@ export async function startConsoleJobEngine(): Promise<JobEngine | null> {
   try {
     if (postgres && env.STRONGROOM_CONSOLE_WORKER === "off") {
       // Still the scheduler's and the queue's home (schedules fire once whoever holds them), without handlers for the heavy kinds.
-      const { "backup-schedule": schedule, "recovery-keysets": keysets, "compliance-daily": compliance } = JOB_HANDLERS;
-      return await startJobEngine({ role: "console", handlers: { "backup-schedule": schedule, "recovery-keysets": keysets, "compliance-daily": compliance }, schedules: JOB_SCHEDULES, startupKinds: STARTUP_KINDS });
+      const { "backup-schedule": schedule, "recovery-keysets": keysets, "compliance-daily": compliance, "audit-checkpoint": checkpoint } = JOB_HANDLERS;
+      return await startJobEngine({ role: "console", handlers: { "backup-schedule": schedule, "recovery-keysets": keysets, "compliance-daily": compliance, "audit-checkpoint": checkpoint }, schedules: JOB_SCHEDULES, startupKinds: STARTUP_KINDS });
     }
     return await startJobEngine({ role: "console", handlers: JOB_HANDLERS, schedules: JOB_SCHEDULES, startupKinds: STARTUP_KINDS });
   } catch (e) {

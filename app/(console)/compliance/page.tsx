@@ -22,7 +22,7 @@ export default async function CompliancePage() {
     <>
       <PageHeader
         title="Compliance"
-        description="The compliance analyzer (SEC-5) checks how this console protects encrypted VMs and their backups: encryption, password-loss protection, approvals, transport, proxies, immutability, KMS health. Each failed check says why and links to where to fix it."
+        description="The compliance analyzer checks how this console protects encrypted VMs and their backups: encryption, password-loss protection, approvals, transport, proxies, immutability, KMS health. Each failed check says why and links to where to fix it."
         actions={canRun ? <RunChecksButton action={runComplianceAction} /> : undefined}
       />
 

@@ -21,7 +21,7 @@ export default async function PasswordRecoveryPage() {
     <>
       <PageHeader
         title="Password recovery"
-        description="A lost backup password is not lost data (KEY-6): every restore point's key is also wrapped by the recovery keysets. The administrator makes a request for the points, a Security Officer answers it with the keyset, and the administrator applies the answer. The documents carry no usable secret; each step is audited."
+        description="A lost backup password is not lost data: every restore point's key is also wrapped by the recovery keysets. The administrator makes a request for the points, a Security Officer answers it with the keyset, and the administrator applies the answer. The documents carry no usable secret; each step is audited."
       />
       <div className="grid gap-6">
         {admin && (

@@ -16,7 +16,7 @@ export default async function ProxiesPage() {
     <>
       <PageHeader
         title="Backup proxies"
-        description="Proxies read VM disks with a transport mode. HotAdd of an encrypted disk works only from a proxy VM encrypted with the same key provider and holding Cryptographer.Access and Cryptographer.AddDisk (TRN-3)."
+        description="Proxies read VM disks with a transport mode. HotAdd of an encrypted disk works only from a proxy VM encrypted with the same key provider and holding Cryptographer.Access and Cryptographer.AddDisk."
       />
       {proxies.length === 0 ? (
         <EmptyState title="No backup proxies">No proxy is registered; backups cannot read disks until one is.</EmptyState>

@@ -10,7 +10,7 @@ export const createRepositoryAction = validatedAction("repository.create", creat
   revalidatePath("/repositories");
   return {
     message: adopted
-      ? `Added ${input.name}: the folder already held a Strongroom repository, which is now listed with its own settings (KEY-9).`
+      ? `Added ${input.name}: the folder already held a Strongroom repository, which is now listed with its own settings.`
       : `Added ${input.name}: a new, empty repository in ${input.path}.`,
     id,
   };

@@ -152,7 +152,7 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
     }
     if (!choice.ok) continue;
     if (!o.tasks) say(`${label}: ${choice.reason}`);
-    if (disk.encrypted && choice.mode === "nbd") warn(`${label} is read over NBD without TLS; use NBDSSL for encrypted VMs (SEC-5)`);
+    if (disk.encrypted && choice.mode === "nbd") warn(`${label} is read over NBD without TLS; use NBDSSL for encrypted VMs`);
     choices.push({ disk, choice });
   }
   for (const d of vm.disks) if (!choices.some((c) => c.disk === d)) choices.push({ disk: d, choice: null });
@@ -162,7 +162,7 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
   try {
     // 2. The point's attributes (BKP-4).
     const files = vm.encrypted && host.vmFiles ? await host.vmFiles(vm.externalId) : null;
-    if (vm.encrypted && !files) warn(`${vm.name}: the platform gave no NVRAM or encryption.bundle; a restore will need new keys (RST-5)`);
+    if (vm.encrypted && !files) warn(`${vm.name}: the platform gave no NVRAM or encryption.bundle; a restore will need new keys`);
     const attributes: Record<string, unknown> = {
       kind: "vm",
       vm: structuredClone(vm),
@@ -344,7 +344,7 @@ async function readPlan(host: VmBackupHost, vmExternalId: string, deviceKey: num
       return { kind: "incremental", areas: await host.queryChangedAreas({ vmExternalId, deviceKey, changeId }) };
     } catch (e) {
       if (!(e instanceof HostError && e.code === "FileFault")) throw e;
-      warn(`changed block tracking does not know change id ${changeId} (reset?): reading the whole disk, deduplicated against the previous point (BKP-2)`);
+      warn(`changed block tracking does not know change id ${changeId} (reset?): reading the whole disk, deduplicated against the previous point`);
     }
   }
   try {

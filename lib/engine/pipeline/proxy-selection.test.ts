@@ -50,7 +50,7 @@ const rows: Row[] = [
     ],
     expect: { proxy: "ams-proxy-globex-01", mode: "hotadd" },
     reasons: [
-      "ams-proxy-globex-02: Direct storage refused — encrypted disks cannot be read in Direct storage mode (TRN-2)",
+      "ams-proxy-globex-02: Direct storage refused — encrypted disks cannot be read in Direct storage mode",
       "ams-proxy-globex-02: HotAdd refused — encrypted with Acme Logistics KMS, the VM uses Globex Health KMS",
     ],
   },
@@ -80,7 +80,7 @@ const rows: Row[] = [
     disk: globexDisk,
     proxies: [proxy("p1", { keyProviderExternalId: "kp-globex", privileges: ["Cryptographer.Access"] })],
     expect: { proxy: "p1", mode: "nbdssl" },
-    reasons: ["p1: HotAdd refused — lacks Cryptographer.AddDisk (TRN-3)"],
+    reasons: ["p1: HotAdd refused — lacks Cryptographer.AddDisk"],
   },
   {
     name: "no crypto privileges at all: nothing reads an encrypted disk",
@@ -122,7 +122,7 @@ const rows: Row[] = [
       proxy("shared", { kind: "physical", transportModes: ["nbdssl"] }),
     ],
     expect: { proxy: "shared", mode: "nbdssl" },
-    reasons: ["dr-proxy: not used — at site site-dr, the disk is at site-ams", "acme-proxy: not used — dedicated to tenant tenant-acme (TRN-6)"],
+    reasons: ["dr-proxy: not used — at site site-dr, the disk is at site-ams", "acme-proxy: not used — dedicated to tenant tenant-acme"],
   },
   {
     name: "specific proxies: only the chosen ones are considered",
@@ -160,7 +160,7 @@ describe("selectProxy (TRN-5, TRN-6)", () => {
 
   it("explains an encrypted disk read over NBDSSL and warns about plain NBD", () => {
     const ssl = selectProxy(globexDisk, [proxy("p", { transportModes: ["nbdssl", "nbd"] })], auto);
-    expect(ssl.ok && ssl.reason).toMatch(/TLS.*TRN-4/);
+    expect(ssl.ok && ssl.reason).toMatch(/under TLS \(costs host CPU and throughput\)/);
     const plain = selectProxy(globexDisk, [proxy("p", { transportModes: ["nbd"] })], auto);
     expect(plain.ok && plain.reason).toMatch(/WARNING.*NBDSSL/);
   });

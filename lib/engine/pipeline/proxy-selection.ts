@@ -85,21 +85,21 @@ function refusal(mode: TransportMode, disk: SelectionDisk, proxy: CandidateProxy
   switch (e.code) {
     case "TransportNotSupported":
       if (!proxy.transportModes.includes(mode)) return "not configured for this mode";
-      if (mode === "san" && disk.encrypted) return "encrypted disks cannot be read in Direct storage mode (TRN-2)";
+      if (mode === "san" && disk.encrypted) return "encrypted disks cannot be read in Direct storage mode";
       if (mode === "hotadd" && proxy.kind !== "vm") return "a physical proxy cannot hot-add disks";
       return e.message;
     case "CryptoKeyMismatch":
       return proxy.keyProviderExternalId === null
-        ? `the proxy is not encrypted, the VM uses ${kmsName(disk.keyProviderExternalId, o.keyProviderNames)} (TRN-3)`
+        ? `the proxy is not encrypted, the VM uses ${kmsName(disk.keyProviderExternalId, o.keyProviderNames)}`
         : `encrypted with ${kmsName(proxy.keyProviderExternalId, o.keyProviderNames)}, the VM uses ${kmsName(disk.keyProviderExternalId, o.keyProviderNames)}`;
     case "NoPermission": {
       const missing = (mode === "hotadd" ? ["Cryptographer.Access", "Cryptographer.AddDisk"] : ["Cryptographer.Access"]).filter(
         (p) => !proxy.privileges.includes(p as never),
       );
-      return `lacks ${missing.join(" and ")} (TRN-3)`;
+      return `lacks ${missing.join(" and ")}`;
     }
     case "KeyProviderUnavailable":
-      return `${kmsName(disk.keyProviderExternalId, o.keyProviderNames)} cannot be reached, so the host cannot unlock the disk (VME-3)`;
+      return `${kmsName(disk.keyProviderExternalId, o.keyProviderNames)} cannot be reached, so the host cannot unlock the disk`;
     default:
       return e.message;
   }
@@ -117,7 +117,7 @@ export function selectProxy(disk: SelectionDisk, proxies: readonly CandidateProx
     if (chosen && !chosen.has(p.externalId)) continue; // not part of this job: nothing to explain
     if (p.siteExternalId !== disk.siteExternalId) reject(p, null, `at site ${p.siteExternalId}, the disk is at ${disk.siteExternalId}`);
     else if (p.tenantExternalId !== null && p.tenantExternalId !== disk.tenantExternalId)
-      reject(p, null, `dedicated to tenant ${p.tenantExternalId} (TRN-6)`);
+      reject(p, null, `dedicated to tenant ${p.tenantExternalId}`);
     else usable.push(p);
   }
   if (chosen) for (const id of chosen) if (!proxies.some((p) => p.externalId === id)) rejected.push({ proxyExternalId: id, proxyName: id, mode: null, message: "no such proxy in the inventory" });
@@ -153,8 +153,8 @@ export function selectProxy(disk: SelectionDisk, proxies: readonly CandidateProx
     const proxy = fits[0];
     for (const [p, modes] of allowedModes) if (p !== proxy) reject(p, null, `${SHORT[modes[0]]} possible, but ${proxy.name} was preferred (${modes[0] === mode ? "fewer running tasks" : "more efficient mode"})`);
     let reason = `${proxy.name} in ${transportModeName(mode)} mode`;
-    if (mode === "nbdssl" && disk.encrypted) reason += ": the host decrypts and streams the disk under TLS (costs host CPU and throughput, TRN-4)";
-    else if (mode === "nbd" && disk.encrypted) reason += ": WARNING the host streams the decrypted disk without TLS; prefer NBDSSL (SEC-5)";
+    if (mode === "nbdssl" && disk.encrypted) reason += ": the host decrypts and streams the disk under TLS (costs host CPU and throughput)";
+    else if (mode === "nbd" && disk.encrypted) reason += ": WARNING the host streams the decrypted disk without TLS; prefer NBDSSL";
     return { ok: true, proxy, mode, reason, rejected };
   }
   const reason = busyFit

@@ -1,8 +1,13 @@
 import "server-only";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
+import { auditKey } from "./audit-key";
 
 // Hash chain of the audit log (SEC-4): each row's hash covers the previous row's hash and the
-// row's own fields, so editing or deleting any row breaks every hash after it.
+// row's own fields, so editing or deleting any row breaks every hash after it. The hash is an
+// HMAC-SHA256 under the audit key (audit-key.ts, outside the database), so an editor who can
+// write the database cannot recompute the chain; rows written before the key existed keep their
+// plain SHA-256 (see audit-key.ts). The chain's head is anchored outside the database too
+// (checkpoint-audit-chain.ts), so rows removed from the end are seen.
 export const GENESIS_HASH = "0".repeat(64);
 
 export interface ChainedFields {
@@ -17,7 +22,8 @@ export interface ChainedFields {
   details: string;
 }
 
-export function chainHash(prevHash: string, row: ChainedFields): string {
+/** The row's hash. A stored row passes its seq (its scheme depends on it); a new row has none yet and is keyed. */
+export function chainHash(prevHash: string, row: ChainedFields & { seq?: number }): string {
   const canonical = JSON.stringify([
     row.at.toISOString(),
     row.actorId,
@@ -29,7 +35,9 @@ export function chainHash(prevHash: string, row: ChainedFields): string {
     row.sourceIp,
     row.details,
   ]);
-  return createHash("sha256").update(prevHash).update("\n").update(canonical).digest("hex");
+  const { key, legacyThroughSeq } = auditKey();
+  const mac = row.seq !== undefined && row.seq <= legacyThroughSeq ? createHash("sha256") : createHmac("sha256", key);
+  return mac.update(prevHash).update("\n").update(canonical).digest("hex");
 }
 
 const SECRET_KEY = /pass(word)?|secret|token|private|unwrapped|keymaterial|clientkey|apikey|cookie|authorization/i;

@@ -2,6 +2,7 @@ import "server-only";
 import type { Actor } from "@/lib/auth/actor";
 import { db, type DbTx } from "@/lib/db/client";
 import { chainHash, GENESIS_HASH, redactDetails } from "./audit-chain";
+import { ensureAuditKey } from "./audit-key";
 
 export interface AuditEventInput {
   actor: Pick<Actor, "id" | "email" | "sourceIp"> | null;
@@ -25,6 +26,7 @@ const MAX_ATTEMPTS = 5;
  */
 export async function recordAuditEvent(input: AuditEventInput, tx?: DbTx): Promise<void> {
   const client = tx ?? db;
+  await ensureAuditKey(client);
   for (let attempt = 1; ; attempt++) {
     try {
       const last = await client.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { hash: true } });

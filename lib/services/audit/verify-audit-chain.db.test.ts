@@ -1,8 +1,13 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/actor";
 import { db } from "@/lib/db/client";
 import { makeActor, uniqueSuffix } from "@/lib/testing/factories";
 import { chainHash, GENESIS_HASH } from "./audit-chain";
+import { checkpointPath, REPOSITORY_ANCHOR_FILE } from "./audit-anchor";
+import { checkpointAuditChain } from "./checkpoint-audit-chain";
 import { recordAuditEvent } from "./record-audit-event";
 import { verifyAuditChain } from "./verify-audit-chain";
 
@@ -40,6 +45,9 @@ beforeAll(async () => {
 // Whatever a test broke is put back, so the chain is whole again for every other test and file.
 afterEach(async () => {
   while (restores.length) await restores.pop()!();
+  // Anchors a test wrote name rows other tests delete and put back: remove them.
+  fs.rmSync(checkpointPath(), { force: true });
+  for (const r of await db.backupRepository.findMany({ select: { path: true } })) fs.rmSync(path.join(r.path, REPOSITORY_ANCHOR_FILE), { force: true });
   expect((await recompute()).firstBrokenSeq).toBeNull();
 });
 
@@ -49,7 +57,7 @@ describe("verifyAuditChain", () => {
     const report = await verifyAuditChain(officer);
     const total = await db.auditEvent.count();
     const tail = await db.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
-    expect(report).toEqual({ ok: true, checked: total, firstBrokenSeq: null, problem: null, tail: { seq: tail.seq, hash: tail.hash, at: tail.at.toISOString() } });
+    expect(report).toEqual({ ok: true, checked: total, firstBrokenSeq: null, problem: null, tail: { seq: tail.seq, hash: tail.hash, at: tail.at.toISOString() }, anchors: { found: 0, newest: null } });
     expect(await recompute()).toEqual({ checked: total, firstBrokenSeq: null });
   });
 
@@ -171,6 +179,59 @@ describe("verifyAuditChain", () => {
     // What can: the newest entry is now older than the one noted before.
     expect(report.tail).toEqual({ seq: middle.seq, hash: middle.hash, at: middle.at.toISOString() });
     expect(report.tail!.seq).toBeLessThan(noted!.seq);
+  });
+
+  it("the chain is keyed: an edit with every later hash recomputed (plain SHA-256, no key) is detected", async () => {
+    const [, middle, last] = await appendThree(admin);
+    const sha = (prev: string, r: Row) =>
+      createHash("sha256").update(prev).update("\n").update(JSON.stringify([r.at.toISOString(), r.actorId, r.actorEmail, r.action, r.objectType, r.objectId, r.outcome, r.sourceIp, r.details])).digest("hex");
+    const edited = { ...middle, outcome: "failure" };
+    const editedHash = sha(middle.prevHash, edited);
+    const lastHash = sha(editedHash, last);
+    await db.auditEvent.update({ where: { seq: last.seq }, data: { prevHash: `x${last.prevHash}`, hash: `x${last.hash}` } });
+    await db.auditEvent.update({ where: { seq: middle.seq }, data: { outcome: "failure", hash: editedHash } });
+    await db.auditEvent.update({ where: { seq: last.seq }, data: { prevHash: editedHash, hash: lastHash } });
+    restores.push(async () => {
+      await db.auditEvent.update({ where: { seq: last.seq }, data: { prevHash: `y${last.prevHash}`, hash: `y${last.hash}` } });
+      await db.auditEvent.update({ where: { seq: middle.seq }, data: { outcome: middle.outcome, hash: middle.hash } });
+      await db.auditEvent.update({ where: { seq: last.seq }, data: { prevHash: last.prevHash, hash: last.hash } });
+    });
+    const report = await verifyAuditChain(officer);
+    expect(report).toMatchObject({ ok: false, firstBrokenSeq: middle.seq, problem: { kind: "edited", seq: middle.seq } });
+  });
+
+  it("an untouched chain verifies against its checkpoint and repository anchors", async () => {
+    await appendThree(admin);
+    const cp = await checkpointAuditChain();
+    expect(cp.written).toContain(checkpointPath());
+    const tail = await db.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
+    const report = await verifyAuditChain(officer);
+    expect(report).toMatchObject({ ok: true, problem: null, anchors: { newest: { seq: tail.seq } } });
+    expect(report.anchors.found).toBeGreaterThanOrEqual(1);
+    // Nothing new: the checkpoint is not rewritten.
+    expect((await checkpointAuditChain()).written).toEqual([]);
+  });
+
+  it("rows deleted from the end after a checkpoint are detected (the head is older than the anchor)", async () => {
+    const [first, middle, last] = await appendThree(admin);
+    await checkpointAuditChain();
+    await db.$executeRaw`DELETE FROM "AuditEvent" WHERE "seq" >= ${middle.seq}`;
+    restores.push(async () => {
+      await db.auditEvent.create({ data: middle });
+      await db.auditEvent.create({ data: last });
+    });
+    const report = await verifyAuditChain(officer);
+    expect(report).toMatchObject({ ok: false, firstBrokenSeq: last.seq, problem: { kind: "truncated", seq: last.seq } });
+    expect(report.problem!.message).toContain(`newest entry is #${first.seq}`);
+    // The next checkpoint does not move the anchor back to the shortened log.
+    await checkpointAuditChain();
+    expect(await verifyAuditChain(officer)).toMatchObject({ ok: false, problem: { kind: "truncated" } });
+  });
+
+  it("an anchor file not signed with the audit key is reported", async () => {
+    const [, , last] = await appendThree(admin);
+    fs.writeFileSync(checkpointPath(), JSON.stringify({ v: 1, seq: last.seq, hash: last.hash, at: new Date().toISOString(), mac: "00".repeat(32) }));
+    expect(await verifyAuditChain(officer)).toMatchObject({ ok: false, problem: { kind: "anchor-forged" } });
   });
 
   it("needs audit:read", async () => {

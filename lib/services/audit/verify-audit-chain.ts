@@ -2,10 +2,18 @@ import "server-only";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { db } from "@/lib/db/client";
+import path from "node:path";
 import { chainHash, GENESIS_HASH } from "./audit-chain";
+import { checkpointPath, readAnchor, REPOSITORY_ANCHOR_FILE, type AuditAnchor } from "./audit-anchor";
+import { ensureAuditKey } from "./audit-key";
 
-/** What is wrong at the first break. */
-export type AuditChainProblemKind = "edited" | "deleted" | "reordered";
+/**
+ * What is wrong at the first break. Beyond the chain itself (edited, deleted, reordered), the
+ * anchors kept outside the database show: truncated (the newest rows are gone: an anchor names a
+ * row the log no longer has), rewritten (the row an anchor names holds another hash) and
+ * anchor-forged (an anchor file that this console's key did not sign).
+ */
+export type AuditChainProblemKind = "edited" | "deleted" | "reordered" | "truncated" | "rewritten" | "anchor-forged";
 
 export interface AuditChainProblem {
   kind: AuditChainProblemKind;
@@ -29,6 +37,8 @@ export interface AuditChainReport {
    * seq and hash noted earlier (or the last line of an earlier export) can.
    */
   tail: { seq: number; hash: string; at: string } | null;
+  /** Anchors of the head found outside the database (checkpoint, repositories) and the newest of them. */
+  anchors: { found: number; newest: { seq: number; at: string } | null };
 }
 
 const BATCH = 1000;
@@ -43,13 +53,15 @@ type AuditRow = Awaited<ReturnType<typeof db.auditEvent.findFirstOrThrow>>;
  *  - reordered: the row links to another row that exists but is not the one before it (seq
  *    numbers were changed), or claims to be the first row while rows come before it.
  * Gaps in seq are not evidence by themselves (PostgreSQL sequences skip numbers when a transaction
- * rolls back). Rows removed from the tail cannot be seen from the chain alone: the report gives the
- * tail so that it can be compared with one noted earlier.
+ * rolls back). Rows removed from the tail cannot be seen from the chain alone: the anchors written
+ * outside the database (checkpoint-audit-chain.ts) show them, back to the newest anchor.
  */
 export async function verifyAuditChain(actor: Actor): Promise<AuditChainReport> {
   authorize(actor, "audit:read");
   const tailRow = await db.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true, at: true } });
   const tail = tailRow ? { seq: tailRow.seq, hash: tailRow.hash, at: tailRow.at.toISOString() } : null;
+  await ensureAuditKey();
+  const { anchors, problem: anchorProblem } = await checkAnchors();
   let previous: AuditRow | null = null;
   let checked = 0;
   for (;;) {
@@ -58,16 +70,58 @@ export async function verifyAuditChain(actor: Actor): Promise<AuditChainReport> 
       orderBy: { seq: "asc" },
       take: BATCH,
     });
-    if (rows.length === 0) return { ok: true, checked, firstBrokenSeq: null, problem: null, tail };
+    if (rows.length === 0) {
+      if (anchorProblem) return { ok: false, checked, firstBrokenSeq: anchorProblem.seq, problem: anchorProblem, tail, anchors };
+      return { ok: true, checked, firstBrokenSeq: null, problem: null, tail, anchors };
+    }
     for (const row of rows) {
       checked++;
       const expected = previous?.hash ?? GENESIS_HASH;
       if (row.hash !== chainHash(row.prevHash, row) || row.prevHash !== expected) {
-        return { ok: false, checked, firstBrokenSeq: row.seq, problem: await diagnose(row, previous), tail };
+        return { ok: false, checked, firstBrokenSeq: row.seq, problem: await diagnose(row, previous), tail, anchors };
       }
       previous = row;
     }
   }
+}
+
+/** Every anchor must name a row the log still holds, with the same hash. The first that does not is the problem. */
+async function checkAnchors(): Promise<{ anchors: AuditChainReport["anchors"]; problem: AuditChainProblem | null }> {
+  const files = [checkpointPath()];
+  for (const r of await db.backupRepository.findMany({ select: { path: true } })) files.push(path.join(r.path, REPOSITORY_ANCHOR_FILE));
+  const found: { file: string; anchor: AuditAnchor }[] = [];
+  let problem: AuditChainProblem | null = null;
+  for (const file of files) {
+    const a = await readAnchor(file);
+    if (a === null) continue;
+    if (a === "forged") {
+      problem ??= { kind: "anchor-forged", seq: 0, message: `The anchor file ${file} is not signed by this console's audit key: it was altered, or copied from another console.` };
+      continue;
+    }
+    found.push({ file, anchor: a });
+  }
+  found.sort((x, y) => y.anchor.seq - x.anchor.seq);
+  for (const { file, anchor } of found) {
+    const row = await db.auditEvent.findUnique({ where: { seq: anchor.seq }, select: { hash: true } });
+    if (!row) {
+      const newest = await db.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true } });
+      if (!newest || newest.seq < anchor.seq) {
+        problem = {
+          kind: "truncated",
+          seq: anchor.seq,
+          message: `Entries were removed from the end of the log (or the database was put back to an older copy): ${file}, written ${anchor.at}, names entry #${anchor.seq}, but the newest entry is ${newest ? `#${newest.seq}` : "none"}.`,
+        };
+      } else {
+        problem = { kind: "deleted", seq: anchor.seq, message: `Entry #${anchor.seq}, named by ${file} (written ${anchor.at}), was deleted.` };
+      }
+      break;
+    }
+    if (row.hash !== anchor.hash) {
+      problem = { kind: "rewritten", seq: anchor.seq, message: `Entry #${anchor.seq} is not the entry ${file} recorded on ${anchor.at}: the log was rewritten up to or past it.` };
+      break;
+    }
+  }
+  return { anchors: { found: found.length, newest: found[0] ? { seq: found[0].anchor.seq, at: found[0].anchor.at } : null }, problem };
 }
 
 async function diagnose(row: AuditRow, previous: AuditRow | null): Promise<AuditChainProblem> {

@@ -92,6 +92,45 @@ describe("repositories", () => {
   });
 });
 
+describe("repository folders (issue 13)", () => {
+  it("refuses /proc, /sys and /dev (also through a symlink), control characters and files, at once", async () => {
+    const before = await db.backupRepository.count();
+    for (const bad of ["/proc/self/x", "/sys/kernel/x", "/dev/shm/repo", "//proc//self/./x/"]) {
+      const e = await expectAppError(createBackupRepository(admin, { name: uniqueEmail("sys"), path: bad }), "INVALID_INPUT");
+      expect(e.fieldErrors?.path?.[0]).toMatch(/outside \/proc, \/sys and \/dev/);
+    }
+    fs.symlinkSync("/proc/self", path.join(tmp, "to-proc"));
+    const viaLink = await expectAppError(createBackupRepository(admin, { name: uniqueEmail("sys"), path: path.join(tmp, "to-proc", "x") }), "INVALID_INPUT");
+    expect(viaLink.message).toMatch(/inside \/proc, a system folder/);
+    const newline = await expectAppError(createBackupRepository(admin, { name: uniqueEmail("nl"), path: path.join(tmp, "a\nb") }), "INVALID_INPUT");
+    expect(newline.fieldErrors?.path?.[0]).toMatch(/invisible or control character/);
+    fs.writeFileSync(path.join(tmp, "a-file"), "x");
+    const file = await expectAppError(createBackupRepository(admin, { name: uniqueEmail("f"), path: path.join(tmp, "a-file") }), "INVALID_INPUT");
+    expect(file.message).toMatch(/a file, not a folder/);
+    expect(fs.existsSync(path.join(tmp, "a\nb"))).toBe(false);
+    expect(await db.backupRepository.count()).toBe(before);
+  });
+
+  it("one repository is registered once, whatever path reaches it, naming the first registration", async () => {
+    const dir = path.join(tmp, "once");
+    const first = await createBackupRepository(admin, { name: uniqueEmail("once"), path: dir });
+    const row = await db.backupRepository.findUniqueOrThrow({ where: { id: first.id } });
+    expect(row.path).toBe(fs.realpathSync(dir));
+    fs.symlinkSync(dir, path.join(tmp, "once-link"));
+    const before = await db.backupRepository.count();
+    for (const alias of [`${dir}/`, `/${dir}`, `${path.dirname(dir)}/./once`, path.join(tmp, "once-link")]) {
+      const e = await expectAppError(createBackupRepository(admin, { name: uniqueEmail("alias"), path: alias }), "CONFLICT");
+      expect(e.message).toContain(row.name);
+    }
+    // A row stored with another spelling of the path (before paths were canonical): the repository id says it is the same.
+    await db.backupRepository.update({ where: { id: row.id }, data: { path: `${dir}/legacy-spelling` } });
+    const byId = await expectAppError(createBackupRepository(admin, { name: uniqueEmail("alias"), path: dir }), "CONFLICT");
+    expect(byId.message).toContain(`already registered as ${row.name}`);
+    await db.backupRepository.update({ where: { id: row.id }, data: { path: row.path } });
+    expect(await db.backupRepository.count()).toBe(before);
+  });
+});
+
 describe("a password job", () => {
   it("runs a full then an incremental backup of an encrypted VM; points carry their key ids and verify clean", async () => {
     const vm = await nativeEncryptedVm();
@@ -189,7 +228,7 @@ describe("a password job", () => {
   it("encryption off with encrypted VMs is saved with the TRN-7 warning", async () => {
     const vm = await nativeEncryptedVm();
     const r = await createBackupJob(admin, { ...job({ selection: [{ kind: "vm", id: vm.id, label: vm.name }] }), encryptionMode: "off", password: undefined, passwordConfirm: undefined });
-    expect(r.warnings.join()).toMatch(/TRN-7/);
+    expect(r.warnings.join()).toMatch(/backup encryption is off: their data leaves the host in clear/);
     const s = await runNow(r.id);
     expect(s.state).toBe("success");
     expect(s.log.some((l) => l.level === "warning" && /OFF/.test(l.text))).toBe(true);

@@ -9,6 +9,7 @@ import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
 import { createRepositorySchema } from "@/lib/schemas/backup";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
+import { canonicalRepositoryFolder } from "./repository-folder";
 
 const DAY_MS = 86_400_000;
 
@@ -19,15 +20,24 @@ const DAY_MS = 86_400_000;
  */
 export async function createBackupRepository(actor: Actor, raw: z.input<typeof createRepositorySchema>): Promise<{ id: string; adopted: boolean }> {
   authorize(actor, "job:manage");
-  const input = parseInput(createRepositorySchema, raw);
+  const parsed = parseInput(createRepositorySchema, raw);
+  const input = { ...parsed, path: await canonicalRepositoryFolder(parsed.path) };
   const clash = await db.backupRepository.findFirst({ where: { OR: [{ name: input.name }, { path: input.path }] }, select: { name: true, path: true } });
   if (clash) {
     const field = clash.name === input.name ? "name" : "path";
     throw new AppError("CONFLICT", field === "name" ? `A repository named ${input.name} exists.` : `${input.path} is already the repository ${clash.name}.`, {
-      [field]: [field === "name" ? "This name is in use" : "This folder is already a repository"],
+      [field]: [field === "name" ? "This name is in use" : `This folder is already a repository: ${clash.name}`],
     });
   }
   const repo = await openOrCreate(input.path, input.immutabilityDays);
+  // The same repository reached by another path (an older row stored before paths were canonical,
+  // a bind mount, a copy of the folder): its id, from the folder's config, is already registered.
+  const same = await db.backupRepository.findFirst({ where: { engineId: repo.repository.id }, select: { name: true, path: true } });
+  if (same) {
+    throw new AppError("CONFLICT", `This folder holds the repository already registered as ${same.name} (${same.path}). Use that repository instead of registering it again.`, {
+      path: [`This folder is already a repository: ${same.name}`],
+    });
+  }
   const adopted = repo.adopted;
   const row = await db.backupRepository.create({
     data: {

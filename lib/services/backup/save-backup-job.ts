@@ -212,6 +212,6 @@ async function warningsFor(input: JobInput): Promise<string[]> {
   const { vms } = await resolveSelection(input.selection);
   const encrypted = vms.filter((v) => v.encrypted).length;
   return input.encryptionMode === "off" && encrypted
-    ? [`${encrypted} selected VM(s) are encrypted, but backup encryption is off: their data leaves the host in clear and is kept under a console key only (TRN-7).`]
+    ? [`${encrypted} selected VM(s) are encrypted, but backup encryption is off: their data leaves the host in clear and is kept under a console key only.`]
     : [];
 }

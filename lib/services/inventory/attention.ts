@@ -24,7 +24,7 @@ export async function findAttentionItems(): Promise<AttentionItem[]> {
         id: `proxy-privilege-${p.id}`,
         severity: "warning",
         title: `Proxy ${p.name} lacks Cryptographer.AddDisk`,
-        detail: "HotAdd of encrypted disks will be refused by the host (TRN-3); jobs will fall back to network mode or fail.",
+        detail: "HotAdd of encrypted disks will be refused by the host; jobs will fall back to network mode or fail.",
         href: "/proxies",
       });
     }
@@ -33,7 +33,7 @@ export async function findAttentionItems(): Promise<AttentionItem[]> {
         id: `proxy-kms-${p.id}`,
         severity: "warning",
         title: `Proxy ${p.name} is dedicated to ${p.tenant?.name} but encrypted with ${p.keyProvider.name}`,
-        detail: "A HotAdd proxy must be encrypted with the same key provider as the VMs it reads (TRN-3).",
+        detail: "A HotAdd proxy must be encrypted with the same key provider as the VMs it reads.",
         href: "/proxies",
       });
     }
@@ -52,7 +52,7 @@ export async function findAttentionItems(): Promise<AttentionItem[]> {
         id: `no-hotadd-${g.siteId}-${g.keyProviderId}`,
         severity: "info",
         title: `${g._count._all} encrypted VM(s) on ${kp?.site.name} have no HotAdd proxy for ${kp?.name}`,
-        detail: "They can be read only over the network; prefer NBDSSL for encrypted VMs (TRN-4, TRN-5).",
+        detail: "They can be read only over the network; prefer NBDSSL for encrypted VMs.",
         href: `/vms?encrypted=yes&keyProvider=${g.keyProviderId}`,
       });
     }
@@ -63,7 +63,7 @@ export async function findAttentionItems(): Promise<AttentionItem[]> {
       id: "guest-os-encrypted",
       severity: "info",
       title: `${guestEncrypted} VM(s) use guest-OS encryption`,
-      detail: "Their disks back up as opaque data with larger deltas, and a restored VM needs the guest's own key server to boot (VME-5).",
+      detail: "Their disks back up as opaque data with larger deltas, and a restored VM needs the guest's own key server to boot.",
       href: "/vms",
     });
   }

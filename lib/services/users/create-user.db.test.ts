@@ -58,6 +58,15 @@ describe("createUser", () => {
     expect(await dbState()).toEqual(before);
   });
 
+  it("refuses a name with a right-to-left override, a zero-width space or a NUL (a direct POST, not the form), writing nothing", async () => {
+    const before = await dbState();
+    for (const name of ["Mallory \u202Enimda", "ad\u200Bmin", "x\u0000y"]) {
+      const error = await expectAppError(createUser(admin, { email: uniqueEmail("hidden"), name, role: "BACKUP_VIEWER", password: NEW_PASSWORD }), "INVALID_INPUT");
+      expect(error.fieldErrors?.name?.[0]).toMatch(/invisible or control character/);
+    }
+    expect(await dbState()).toEqual(before);
+  });
+
   it("refuses a missing body and over-long values", async () => {
     const before = await dbState();
     await expectAppError(createUser(admin, undefined as never), "INVALID_INPUT");

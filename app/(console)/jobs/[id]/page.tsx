@@ -56,7 +56,7 @@ export default async function JobPage({ params }: { params: Promise<{ id: string
               items={[
                 ["Repository", <Link key="r" href={`/repositories/${job.repository.id}`} className="text-brand-600 hover:underline">{job.repository.name}</Link>],
                 ["Retention", `Keep ${job.retentionPoints} restore point${job.retentionPoints === 1 ? "" : "s"} per VM; older ones are removed when no kept point depends on them`],
-                ["Proxies", job.proxyMode === "automatic" ? "Automatic — per disk, the most efficient proxy that can read it (Direct storage, then HotAdd with the same key provider, then network), KMS compatibility checked first (TRN-5)" : <ProxyList key="p" ids={job.proxyIds} names={proxyNames} />],
+                ["Proxies", job.proxyMode === "automatic" ? "Automatic — per disk, the most efficient proxy that can read it (Direct storage, then HotAdd with the same key provider, then network), KMS compatibility checked first" : <ProxyList key="p" ids={job.proxyIds} names={proxyNames} />],
                 ["Failover to network", job.failoverToNetwork ? "On — a disk no chosen proxy can HotAdd is read in network mode (NBDSSL) instead" : "Off — a disk that cannot be read with the chosen proxies' modes fails"],
                 ["Encryption", <EncryptionSummary key="e" job={job} />],
                 ["Schedule", <span key="s">{job.scheduleText}<span className="ml-2 text-xs text-slate-500">{job.schedule.kind === "manual" ? "" : job.enabled ? (job.nextRunAt ? `next run ${formatDateTime(job.nextRunAt)}` : "next run after the current session") : "paused while disabled"}</span></span>],
@@ -167,7 +167,7 @@ function EncryptionDetails({ job }: { job: JobDetailDto }) {
   if (job.encryptionMode === "kms") {
     return (
       <div className="space-y-1" data-testid="job-encryption">
-        <div><JobEncryptionBadge mode="kms" /> <span className="ml-1">A key that never leaves the KMS wraps every storage key; its newest version is used at each run, and restores ask the KMS (KEY-5)</span></div>
+        <div><JobEncryptionBadge mode="kms" /> <span className="ml-1">A key that never leaves the KMS wraps every storage key; its newest version is used at each run, and restores ask the KMS</span></div>
         <div className="text-xs text-slate-600">
           Key {job.kmsKeyName ? <code className="rounded bg-slate-100 px-1">{job.kmsKeyName}</code> : "—"} on{" "}
           {job.kmsKeyProvider ? <Link href={`/key-providers/${job.kmsKeyProvider.id}`} className="text-brand-600 hover:underline">{job.kmsKeyProvider.name}</Link> : "a key provider no longer in the inventory"}
@@ -177,7 +177,7 @@ function EncryptionDetails({ job }: { job: JobDetailDto }) {
   }
   return (
     <div data-testid="job-encryption">
-      <JobEncryptionBadge mode="off" /> <span className="ml-1 text-red-700">Points are sealed under a console key only (TRN-7)</span>
+      <JobEncryptionBadge mode="off" /> <span className="ml-1 text-red-700">Points are sealed under a console key only</span>
     </div>
   );
 }

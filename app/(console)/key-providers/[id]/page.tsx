@@ -60,7 +60,7 @@ export default async function KeyProviderPage({ params }: { params: Promise<{ id
       </div>
       <Card title={`Proxies encrypted with this key provider (${k.proxies.length})`} className="mt-6">
         {k.proxies.length === 0 ? (
-          <p className="text-sm text-slate-600">No proxy is encrypted with this key provider, so its VMs' disks cannot be read in HotAdd mode (TRN-3); network mode (NBDSSL) still works.</p>
+          <p className="text-sm text-slate-600">No proxy is encrypted with this key provider, so its VMs' disks cannot be read in HotAdd mode; network mode (NBDSSL) still works.</p>
         ) : (
           <ul className="text-sm">
             {k.proxies.map((p) => (

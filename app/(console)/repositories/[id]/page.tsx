@@ -42,7 +42,7 @@ export default async function RepositoryPage({ params }: { params: Promise<{ id:
                 ["Folder", <code key="p" className="break-all text-xs">{repo.path}</code>],
                 ["Restore points", String(repo.pointCount)],
                 ["Stored", formatBytes(repo.bytesStored)],
-                ["Immutability", repo.immutabilityDays > 0 ? `${repo.immutabilityDays} day${repo.immutabilityDays === 1 ? "" : "s"}: a point cannot be deleted before then, even by retention (BKP-8)` : "Off"],
+                ["Immutability", repo.immutabilityDays > 0 ? `${repo.immutabilityDays} day${repo.immutabilityDays === 1 ? "" : "s"}: a point cannot be deleted before then, even by retention` : "Off"],
                 ["Block size", formatBytes(repo.blockSize)],
                 ["Added", formatDateTime(repo.createdAt)],
                 [
