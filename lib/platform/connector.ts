@@ -159,16 +159,7 @@ export interface PlatformConnector {
   inventory(): Promise<InventorySnapshot>;
 }
 
-/** A typed error for connector failures, so callers can tell "platform down" from bugs. */
-export class PlatformError extends Error {
-  constructor(
-    readonly code: "unreachable" | "not-found" | "invalid-state" | "permission-denied",
-    message: string,
-  ) {
-    super(message);
-    this.name = "PlatformError";
-  }
-}
+// Connector failures are HostErrors (errors.ts), with the codes vSphere answers with.
 
 // ───────────────────────────── runtime operations ─────────────────────────────
 // What a platform can do to a VM beyond reporting it. A real vCenter connector would implement
@@ -201,7 +192,7 @@ export interface GuestWriteResult {
   durationMs: number;
 }
 
-/** Thrown by runtime operations: the codes vSphere answers with (see data-plane/types.ts HostError). */
+/** Thrown by runtime operations: HostError (errors.ts), with the codes vSphere answers with. */
 export interface RuntimeOperations {
   /** Power state, files and per-disk allocation/CBT of one VM. */
   vmRuntime(vmExternalId: string): Promise<VmRuntime>;

@@ -17,7 +17,7 @@
 // encryption run on worker threads for disks with at least 64 MiB to read (`bytesHint`), so this
 // thread only reads and compares for zeros.
 
-import type { DiskArea, DiskReader } from "../../platform/lab/data-plane/types";
+import type { DiskArea, DiskReader } from "../../platform/disk-io";
 import { isAllZero } from "../bytes";
 import { InvalidArgumentError } from "../errors";
 import type { BackupSession, DiskBlock, DiskWriteStats } from "../repository/backup-session";

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { useTempFolder } from "../../platform/lab/data-plane/testing/temp-folder";
 import { isNative, pickVm } from "../../platform/lab/testing/lab-fixtures";
-import { backupVm, backupVms, diskIdOf, labVmBackupHost, type BackupVmOptions, type VmBackupHost } from "./backup-vm";
+import { backupVm, backupVms, diskIdOf, type BackupVmOptions, type VmBackupHost } from "./backup-vm";
 import { HostError } from "../../platform/lab/data-plane/types";
-import { candidate, diskDifferences, labAndRepository } from "./testing";
+import { backupHostOf, candidate, diskDifferences, labAndRepository } from "./testing";
 
 const folder = useTempFolder("strongroom-pipeline-vm-");
 const nativeVm = pickVm("natively encrypted VM", (v) => v.encrypted && !v.vtpm && isNative(v) && v.powerState === "poweredOn");
@@ -16,7 +16,7 @@ describe("backupVm (BKP-2, BKP-4, BKP-5)", () => {
     await c.guestWrites(nativeVm.externalId, 1, 1);
     const vm = await lab.inventoryVm(nativeVm.externalId);
     const base: BackupVmOptions = {
-      host: labVmBackupHost(c),
+      host: backupHostOf(c),
       repository: lab.repository,
       vm,
       proxies: [candidate(vm, { name: "ams-proxy-wrong", externalId: "w", keyProviderExternalId: "kp-other" }), candidate(vm)],
@@ -58,7 +58,7 @@ describe("backupVm (BKP-2, BKP-4, BKP-5)", () => {
     const { connector: c } = lab;
     await c.guestWrites(plainVm.externalId, 1, 1);
     const vm = await lab.inventoryVm(plainVm.externalId);
-    const base: BackupVmOptions = { host: labVmBackupHost(c), repository: lab.repository, vm, proxies: [candidate(vm, { kind: "physical", transportModes: ["san"] })], selection: { proxies: "automatic", failoverToNetwork: false }, protection: lab.protection, keyRing: lab.keyRing };
+    const base: BackupVmOptions = { host: backupHostOf(c), repository: lab.repository, vm, proxies: [candidate(vm, { kind: "physical", transportModes: ["san"] })], selection: { proxies: "automatic", failoverToNetwork: false }, protection: lab.protection, keyRing: lab.keyRing };
     const full = await backupVm(base);
     expect(full.status, full.error).toBe("success");
     expect(full.disks[0].mode).toBe("san");
@@ -80,7 +80,7 @@ describe("backupVm (BKP-2, BKP-4, BKP-5)", () => {
     const { connector: c } = lab;
     await c.guestWrites(plainVm.externalId, 1, 1);
     const vm = await lab.inventoryVm(plainVm.externalId);
-    const base: BackupVmOptions = { host: labVmBackupHost(c), repository: lab.repository, vm, proxies: [candidate(vm, { kind: "physical", transportModes: ["san"] })], selection: { proxies: "automatic", failoverToNetwork: false }, protection: lab.protection, keyRing: lab.keyRing };
+    const base: BackupVmOptions = { host: backupHostOf(c), repository: lab.repository, vm, proxies: [candidate(vm, { kind: "physical", transportModes: ["san"] })], selection: { proxies: "automatic", failoverToNetwork: false }, protection: lab.protection, keyRing: lab.keyRing };
     const full = await backupVm(base);
     await c.guestWrites(vm.externalId, 0.3, 2);
     const second = await backupVm({ ...base, chainId: full.chainId, previousChangeIds: full.changeIds });
@@ -110,7 +110,7 @@ describe("backupVm (BKP-2, BKP-4, BKP-5)", () => {
     await c.guestWrites(nativeVm.externalId, 1, 1);
     const plain = await lab.inventoryVm(plainVm.externalId);
     const enc = await lab.inventoryVm(nativeVm.externalId);
-    const real = labVmBackupHost(c);
+    const real = backupHostOf(c);
     let opened = 0;
     const flaky: VmBackupHost = {
       ...real,

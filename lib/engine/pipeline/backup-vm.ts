@@ -10,9 +10,8 @@
 // its storage policy, key id, device key and the CBT change id the next incremental starts from.
 
 import type { PlatformVm, TransportMode } from "../../platform/connector";
-import { HostError, type DiskArea } from "../../platform/lab/data-plane/types";
-import type { BackupDisk, ChangedAreasQuery, OpenDiskForBackupOptions } from "../../platform/lab/lab-backup-host";
-import type { LabConnector } from "../../platform/lab/lab-connector";
+import type { BackupDisk, VmBackupHost } from "../../platform/backup-host";
+import { HostError } from "../../platform/errors";
 import type { KeyRing } from "../keys/key-ring";
 import type { ProtectionPlan } from "../keys/protection";
 import type { BackupSession } from "../repository/backup-session";
@@ -21,36 +20,8 @@ import { backupDisk, type DiskBackupResult, type DiskProgress, type DiskReadPlan
 import type { BackupEvent, ProxyTaskGate, ProxyTaskLease } from "./events";
 import { formatRejection, selectProxy, type CandidateProxy, type SelectionOptions } from "./proxy-selection";
 
-/** What a backup needs from the platform (the lab connector; a VADP one later). */
-export interface VmBackupHost {
-  openDiskForBackup(o: OpenDiskForBackupOptions): Promise<BackupDisk>;
-  queryChangedAreas(q: ChangedAreasQuery): Promise<DiskArea[]>;
-  releaseSnapshot(vmExternalId: string): Promise<void>;
-  /** The VM files a restore of an encrypted VM needs (BKP-4); omitted ⇒ not kept. */
-  vmFiles?(vmExternalId: string): Promise<VmFiles>;
-}
-
-export interface VmFiles {
-  /** The NVRAM file as stored (encrypted for an encrypted VM). */
-  nvram: Buffer | null;
-  keyId: string | null;
-  keyProviderExternalId: string | null;
-  encryptionBundle: string | null;
-}
-
-/** The lab connector as a VmBackupHost. */
-export function labVmBackupHost(c: LabConnector): VmBackupHost {
-  return {
-    openDiskForBackup: (o) => c.openDiskForBackup(o),
-    queryChangedAreas: (q) => c.queryChangedAreas(q),
-    releaseSnapshot: (vm) => c.releaseSnapshot(vm),
-    async vmFiles(vmExternalId) {
-      const labVm = await c.labVm(vmExternalId);
-      const cfg = labVm.config;
-      return { nvram: await labVm.readNvramFile(), keyId: cfg.keyId, keyProviderExternalId: cfg.keyProviderId, encryptionBundle: cfg.encryptionBundle };
-    },
-  };
-}
+/** What a backup needs from the platform: the platform's backup host (VADP's role). */
+export type { VmBackupHost, VmFiles } from "../../platform/backup-host";
 
 export function diskIdOf(deviceKey: number): string {
   return `disk-${deviceKey}`;

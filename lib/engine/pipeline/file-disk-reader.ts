@@ -2,7 +2,7 @@
 // engine's hot path reads straight into its own buffers (readInto), nothing is allocated per read.
 
 import { open, type FileHandle } from "node:fs/promises";
-import type { DiskReader } from "../../platform/lab/data-plane/types";
+import type { DiskReader } from "../../platform/disk-io";
 import { InvalidArgumentError } from "../errors";
 
 export class FileDiskReader implements DiskReader {

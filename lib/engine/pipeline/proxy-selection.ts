@@ -11,7 +11,7 @@
 // (their network mode is their primary mode, not a fallback).
 
 import type { PlatformProxy, TransportMode } from "../../platform/connector";
-import { checkTransport, transportModeName } from "../../platform/lab/transport/transport-policy";
+import { checkTransport, transportModeName } from "../../platform/transport-policy";
 
 export interface SelectionDisk {
   /** "web-01 / Hard disk 1": used in messages. */

@@ -5,11 +5,11 @@ import { describe, expect, it } from "vitest";
 import type { DiskArea } from "../../platform/lab/data-plane/types";
 import { useTempFolder } from "../../platform/lab/data-plane/testing/temp-folder";
 import { isNative, pickVm } from "../../platform/lab/testing/lab-fixtures";
-import { backupVm, diskIdOf, labVmBackupHost, type BackupVmOptions, type VmBackupHost } from "./backup-vm";
+import { backupVm, diskIdOf, type BackupVmOptions, type VmBackupHost } from "./backup-vm";
 import { restoreDiskToFile, type RestoreProgress } from "./restore-disk";
 import { KeyRing } from "../keys/key-ring";
 import { sampleDisk, testRepository, weakPasswordKey } from "../testing/engine-fixtures";
-import { candidate, labAndRepository } from "./testing";
+import { backupHostOf, candidate, labAndRepository } from "./testing";
 
 const MiB = 1024 * 1024;
 const HEAD = 8 * MiB; // compared in full, holes included
@@ -40,7 +40,7 @@ describe("restoreDiskToFile", () => {
     const vm = await lab.inventoryVm(nativeVm.externalId);
 
     // Hash each disk's cleartext as the snapshot reader serves it, at backup time.
-    const real = labVmBackupHost(c);
+    const real = backupHostOf(c);
     let seen = new Map<number, Seen>();
     const recording: VmBackupHost = {
       ...real,

@@ -27,6 +27,16 @@ export function candidate(vm: PlatformVm, overrides: Partial<PlatformProxy> = {}
   };
 }
 
+/** The connector's backup host as a plain object, so a test can spread it and replace one method. */
+export function backupHostOf(c: VmBackupHost): VmBackupHost {
+  return {
+    openDiskForBackup: (o) => c.openDiskForBackup(o),
+    queryChangedAreas: (q) => c.queryChangedAreas(q),
+    releaseSnapshot: (vm) => c.releaseSnapshot(vm),
+    vmFiles: c.vmFiles && ((vm) => c.vmFiles!(vm)),
+  };
+}
+
 /** A lab on `folder` with small disks, a 1 MiB-block repository in memory and a weak password key. */
 export async function labAndRepository(folder: string, diskDataMiB = 2) {
   const connector = new LabConnector({ folder, diskDataMiB });

@@ -5,7 +5,7 @@
 // pick the moment of its SIGKILL. Not a library: run as
 //   node --import tsx kill9-child.ts <repoDir> <image> <chainId> <keyHeaderHex> <password> <delayMs>
 
-import type { DiskReader } from "../../platform/lab/data-plane/types";
+import type { DiskReader } from "../../platform/disk-io";
 import { decodeKeyHeader } from "../keys/key-header";
 import { derivePasswordKey, type PasswordKeyHeader } from "../keys/user-key";
 import { backupDisk } from "../pipeline/backup-disk";

@@ -13,36 +13,11 @@
 // snapshot and the reader. A powered-off VM's keys are loaded only while its reader is opened:
 // the reader keeps its own cipher, as an open NBD session does, and the host forgets the keys.
 
-import type { TransportMode } from "../connector";
+import type { BackupDisk, ChangedAreasQuery, OpenDiskForBackupOptions } from "../backup-host";
 import { HostError, type DiskArea } from "./data-plane";
 import type { LabRuntime } from "./lab-runtime";
 import { loadOrCreateHostTls } from "./lab-host-tls";
-import { LabTransportHost, checkTransport, openDiskViaTransport, type LabHostDisk, type OpenDiskOptions, type PolicyProxy, type TransportDiskRef, type TransportReader } from "./transport";
-
-export interface OpenDiskForBackupOptions {
-  vmExternalId: string;
-  deviceKey: number;
-  mode: TransportMode;
-  proxy: PolicyProxy;
-  /** NBD client tuning (timeouts, pipelining). */
-  nbd?: OpenDiskOptions["nbd"];
-}
-
-export interface BackupDisk {
-  /** The snapshot's content of the disk, in cleartext (raw for SAN of an unencrypted disk). */
-  reader: TransportReader;
-  snapshotId: string;
-  /** The disk's CBT change id at the snapshot: the next backup's queryChangedAreas starts here. */
-  changeId: string;
-}
-
-export interface ChangedAreasQuery {
-  vmExternalId: string;
-  deviceKey: number;
-  /** A change id from an earlier snapshot, or "*" for every written area. */
-  changeId: string;
-  startOffset?: number;
-}
+import { LabTransportHost, checkTransport, openDiskViaTransport, type LabHostDisk, type TransportDiskRef } from "./transport";
 
 export class LabBackupHost {
   private host: Promise<LabTransportHost> | null = null;

@@ -16,7 +16,8 @@ import type {
 } from "../connector";
 import { HostError, type DiskArea, type LabVm } from "./data-plane";
 import { DEFAULT_SEED, DEFAULT_VM_COUNT, generateEstate, type EstateOptions } from "./estate";
-import { LabBackupHost, type BackupDisk, type ChangedAreasQuery, type OpenDiskForBackupOptions } from "./lab-backup-host";
+import type { BackupDisk, ChangedAreasQuery, OpenDiskForBackupOptions, VmBackupHost, VmFiles } from "../backup-host";
+import { LabBackupHost } from "./lab-backup-host";
 import { EstateIndex } from "./lab-estate-index";
 import { applyKeyProviderSettings, assignKeyProviderTenant, setDefaultKeyProvider } from "./lab-key-provider-settings";
 import { nativeOnlyKeySources, type LabKeySources } from "./lab-key-sources";
@@ -33,7 +34,7 @@ export interface LabConnectorOptions extends EstateOptions {
   diskDataMiB?: number;
 }
 
-export class LabConnector implements PlatformConnector, RuntimeOperations, KeyProviderOperations {
+export class LabConnector implements PlatformConnector, RuntimeOperations, KeyProviderOperations, VmBackupHost {
   private index: EstateIndex | null = null;
   private runtimeInstance: LabRuntime | null = null;
   private backupHost: LabBackupHost | null = null;
@@ -93,6 +94,13 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
   }
   releaseSnapshot(vmExternalId: string): Promise<void> {
     return this.call(() => this.host().releaseSnapshot(vmExternalId));
+  }
+
+  /** What a restore of the VM needs besides its disks: NVRAM as stored, keyId, encryption.bundle (BKP-4). */
+  async vmFiles(vmExternalId: string): Promise<VmFiles> {
+    const labVm = await this.labVm(vmExternalId);
+    const cfg = labVm.config;
+    return { nvram: await labVm.readNvramFile(), keyId: cfg.keyId, keyProviderExternalId: cfg.keyProviderId, encryptionBundle: cfg.encryptionBundle };
   }
 
   /**

@@ -3,7 +3,7 @@ import path from "node:path";
 import { env } from "@/lib/config/env";
 import type { KeyProviderOperations, PlatformConnector, RuntimeOperations } from "@/lib/platform/connector";
 import { LabConnector } from "@/lib/platform/lab/lab-connector";
-import { labVmBackupHost, type VmBackupHost } from "@/lib/engine/pipeline/backup-vm";
+import type { VmBackupHost } from "@/lib/platform/backup-host";
 import { keySourceFor } from "@/lib/services/kms/lab-key-sources";
 
 // The one place that chooses the platform connector. Only the lab exists today; a real vCenter
@@ -26,5 +26,5 @@ export function platform(): Platform {
 /** What the backup engine reads VMs through (snapshots, CBT, disks — VADP's role). */
 export function backupHost(): VmBackupHost {
   platform();
-  return labVmBackupHost(connector!);
+  return connector!;
 }

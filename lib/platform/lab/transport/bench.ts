@@ -17,7 +17,7 @@ import { XtsCipher } from "../data-plane/xts";
 import { LabTransportHost, type LabHostDisk } from "./lab-host";
 import { MemoryDisk } from "./testing/memory-disk";
 import { generateTestCertificates } from "./testing/test-certs";
-import { transportModeName } from "./transport-policy";
+import { transportModeName } from "../../transport-policy";
 import { openDiskViaTransport, type TransportDiskRef } from "./transports";
 
 export interface BenchOptions {

@@ -3,8 +3,8 @@
 
 export { openDiskViaTransport } from "./transports";
 export type { HostRequestContext, NbdEndpoint, OpenDiskOptions, TransportDiskRef, TransportHost, TransportReader } from "./transports";
-export { checkTransport, transportModeName, REQUIRED_CRYPTO_PRIVILEGES } from "./transport-policy";
-export type { PolicyContext, PolicyDisk, PolicyProxy, TransportDecision } from "./transport-policy";
+export { checkTransport, transportModeName, REQUIRED_CRYPTO_PRIVILEGES } from "../../transport-policy";
+export type { PolicyContext, PolicyDisk, PolicyProxy, TransportDecision } from "../../transport-policy";
 export { LabTransportHost } from "./lab-host";
 export type { LabHostDisk, LabTransportHostOptions } from "./lab-host";
 export { NbdServer } from "./nbd-server";

@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import { HostError, type DiskReader } from "../data-plane/types";
 import { NbdServer, type NbdServerOptions } from "./nbd-server";
-import { checkTransport, type TransportDecision } from "./transport-policy";
+import { checkTransport, type TransportDecision } from "../../transport-policy";
 import type { HostRequestContext, NbdEndpoint, TransportHost } from "./transports";
 
 /** One disk as the host sees it (the data plane supplies the readers). */

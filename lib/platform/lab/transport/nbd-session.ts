@@ -17,7 +17,7 @@ import {
   NbdServerDecoder, decodeGoData, decodeNbdString, encodeExportNameReply, encodeGreeting, encodeInfoBlockSize,
   encodeInfoExport, encodeOptionReply, encodeSimpleReplyHeader, type ClientMessage, type NbdRequest,
 } from "./nbd-protocol";
-import type { TransportDecision } from "./transport-policy";
+import type { TransportDecision } from "../../transport-policy";
 
 export interface NbdExportRegistration {
   /** The disk served; null when the policy denied the export (nothing is opened then). */

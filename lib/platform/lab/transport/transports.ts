@@ -12,10 +12,11 @@
 // opened or any disk attached (TRN-5). The host checks again on its side (lab-host.ts).
 
 import type { TransportMode } from "../../connector";
-import type { DiskReader } from "../data-plane/types";
+import type { DiskReader, TransportReader } from "../../disk-io";
+export type { TransportReader } from "../../disk-io";
 import { TransportError } from "./errors";
 import { NbdClient, type NbdClientOptions } from "./nbd-client";
-import { checkTransport, type PolicyDisk, type PolicyProxy } from "./transport-policy";
+import { checkTransport, type PolicyDisk, type PolicyProxy } from "../../transport-policy";
 
 /** The disk to read, as the inventory describes it. */
 export interface TransportDiskRef extends PolicyDisk {
@@ -53,10 +54,6 @@ export interface TransportHost {
   nbdEndpoint(diskId: string, ctx: HostRequestContext & { tls: boolean }): Promise<NbdEndpoint>;
 }
 
-/** A DiskReader that says how it reads, for the session log (BKP-5). */
-export interface TransportReader extends DiskReader {
-  readonly mode: TransportMode;
-}
 
 export interface OpenDiskOptions {
   mode: TransportMode;

@@ -7,8 +7,8 @@
 // the lab host calls it again when it registers an export or attaches a disk, because in vSphere
 // it is the host that refuses, whatever the backup product believed.
 
-import type { CryptoPrivilege, PlatformProxy, TransportMode } from "../../connector";
-import { HostError } from "../data-plane/types";
+import type { CryptoPrivilege, PlatformProxy, TransportMode } from "./connector";
+import { HostError } from "./errors";
 
 /** The disk being read, as the inventory knows it. */
 export interface PolicyDisk {

@@ -3,8 +3,8 @@
 // key provider × privileges × reachability checked against the rules stated independently.
 
 import { describe, expect, it } from "vitest";
-import type { CryptoPrivilege, TransportMode } from "../../connector";
-import { TRANSPORT_MODES } from "../../connector";
+import type { CryptoPrivilege, TransportMode } from "./connector";
+import { TRANSPORT_MODES } from "./connector";
 import { checkTransport, type PolicyDisk, type PolicyProxy } from "./transport-policy";
 
 const KP_ACME = "kp-ams-acme";
