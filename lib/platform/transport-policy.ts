@@ -23,6 +23,8 @@ export type PolicyProxy = Pick<PlatformProxy, "kind" | "transportModes" | "keyPr
 export interface PolicyContext {
   /** Whether the host can reach the disk's key provider right now (VME-3). Ignored for unencrypted disks. */
   keyProviderReachable: boolean;
+  /** Reading (backup, default) or writing (restore, replica): only the wording differs. */
+  access?: "read" | "write";
 }
 
 export type TransportDecision = { allowed: true } | { allowed: false; error: HostError };
@@ -64,7 +66,9 @@ export function checkTransport(mode: TransportMode, disk: PolicyDisk, proxy: Pol
   if (!disk.encrypted) return { allowed: true };
 
   if (mode === "san") {
-    return deny("TransportNotSupported", "Encrypted disks cannot be read in Direct storage (SAN) mode: the datastore holds only ciphertext and the host keeps the key (TRN-2)");
+    return ctx.access === "write"
+      ? deny("TransportNotSupported", "Encrypted disks cannot be written in Direct storage (SAN) mode: the datastore must hold only ciphertext and the host keeps the key (TRN-2)")
+      : deny("TransportNotSupported", "Encrypted disks cannot be read in Direct storage (SAN) mode: the datastore holds only ciphertext and the host keeps the key (TRN-2)");
   }
   const missing = REQUIRED_CRYPTO_PRIVILEGES[mode].filter((p) => !proxy.privileges.includes(p));
   if (missing.length > 0) {

@@ -5,8 +5,10 @@
 // transport modes (lab-backup-host.ts). Without a folder it is the inventory alone, and runtime
 // operations fail with HostError "InvalidState".
 
+import { randomUUID } from "node:crypto";
 import type {
   KeyProviderOperations,
+  PlatformVm,
   GuestWriteResult,
   InventorySnapshot,
   PlatformConnector,
@@ -18,6 +20,10 @@ import { HostError, type DiskArea, type LabVm } from "./data-plane";
 import { DEFAULT_SEED, DEFAULT_VM_COUNT, generateEstate, type EstateOptions } from "./estate";
 import type { BackupDisk, ChangedAreasQuery, OpenDiskForBackupOptions, VmBackupHost, VmFiles } from "../backup-host";
 import { LabBackupHost } from "./lab-backup-host";
+import { planNewVm } from "../create-vm-rules";
+import type { DiskWriter } from "../disk-io";
+import type { CreateVmRequest, OpenDiskForWriteOptions, VmRestoreHost } from "../restore-host";
+import { openLabDiskForWrite } from "./lab-disk-writer";
 import { EstateIndex } from "./lab-estate-index";
 import { applyKeyProviderSettings, assignKeyProviderTenant, setDefaultKeyProvider } from "./lab-key-provider-settings";
 import { nativeOnlyKeySources, type LabKeySources } from "./lab-key-sources";
@@ -34,7 +40,7 @@ export interface LabConnectorOptions extends EstateOptions {
   diskDataMiB?: number;
 }
 
-export class LabConnector implements PlatformConnector, RuntimeOperations, KeyProviderOperations, VmBackupHost {
+export class LabConnector implements PlatformConnector, RuntimeOperations, KeyProviderOperations, VmBackupHost, VmRestoreHost {
   private index: EstateIndex | null = null;
   private runtimeInstance: LabRuntime | null = null;
   private backupHost: LabBackupHost | null = null;
@@ -60,7 +66,24 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
         return o ? index.patch(vm, o) : vm;
       });
     }
+    if (overrides) this.subtractCreatedSpace(snapshot);
     return snapshot;
+  }
+
+  /** Creates a powered-off VM (restore, replica) as asked; see restore-host.ts for what it refuses. */
+  async createVm(request: CreateVmRequest): Promise<PlatformVm> {
+    const runtime = this.runtime();
+    const planned = planNewVm(request, await this.inventory(), `vm-${randomUUID().slice(0, 8)}`);
+    return runtime.createVm(planned.vm, { crypto: request.home.crypto, nvram: request.nvram });
+  }
+
+  /** A disk of a powered-off VM opened for writing through a transport mode (lab-disk-writer.ts). */
+  openDiskForWrite(o: OpenDiskForWriteOptions): Promise<DiskWriter> {
+    return this.call(() => openLabDiskForWrite(this.runtime(), o));
+  }
+
+  deleteVm(vmExternalId: string): Promise<void> {
+    return this.call(() => this.runtime().deleteVm(vmExternalId));
   }
 
   vmRuntime(vmExternalId: string): Promise<VmRuntime> {
@@ -124,6 +147,13 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
     await this.runtimeInstance?.close();
     this.backupHost = null;
     this.runtimeInstance = null;
+  }
+
+  /** Created VMs' disks take datastore space (thick, as the lab does not track thin allocation). */
+  private subtractCreatedSpace(snapshot: InventorySnapshot): void {
+    const used = new Map<string, number>();
+    for (const vm of Object.values(this.runtime().stateStore.createdVms)) for (const d of vm.disks) used.set(d.datastoreExternalId, (used.get(d.datastoreExternalId) ?? 0) + d.capacityBytes);
+    for (const ds of snapshot.datastores) ds.freeBytes -= used.get(ds.externalId) ?? 0;
   }
 
   private estateIndex(): EstateIndex {

@@ -52,6 +52,24 @@ export class EstateIndex {
     for (const p of estate.storagePolicies) this.policyIds.set(`${p.siteExternalId}|${p.name}`, p.externalId);
   }
 
+  /** Adds (or replaces) a VM created at run time; the inventory shows it from now on. */
+  addVm(vm: PlatformVm): void {
+    if (this.vms.has(vm.externalId)) this.estate.vms = this.estate.vms.map((v) => (v.externalId === vm.externalId ? vm : v));
+    else this.estate.vms.push(vm);
+    this.vms.set(vm.externalId, vm);
+  }
+
+  /** Forgets a deleted VM (created at run time or of the estate). */
+  removeVm(vmExternalId: string): void {
+    if (!this.vms.delete(vmExternalId)) return;
+    this.estate.vms = this.estate.vms.filter((v) => v.externalId !== vmExternalId);
+  }
+
+  /** Every VM of the lab now (estate and created). */
+  allVms(): readonly PlatformVm[] {
+    return this.estate.vms;
+  }
+
   findVm(vmExternalId: string): PlatformVm | undefined {
     return this.vms.get(vmExternalId);
   }
@@ -60,6 +78,11 @@ export class EstateIndex {
     const vm = this.vms.get(vmExternalId);
     if (!vm) throw new HostError("NotFound", `no VM ${vmExternalId} in the lab`);
     return vm;
+  }
+
+  /** The estate's datastores (their free space as generated). */
+  allDatastores(): readonly PlatformDatastore[] {
+    return this.estate.datastores;
   }
 
   datastore(externalId: string): PlatformDatastore {

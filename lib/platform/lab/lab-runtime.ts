@@ -16,7 +16,8 @@
 
 import { randomInt } from "node:crypto";
 import type { GuestWriteResult, PlatformVm, PowerState, RuntimeOperations, VmRuntime } from "../connector";
-import { HostError, LabDataPlane, generateVmSecrets, rewrapBundle, sealBundle, wipeVmSecrets, type KeyEncryptionKeySource, type LabVm } from "./data-plane";
+import type { HomeCryptoSpec } from "../restore-host";
+import { HostError, LabDataPlane, generateVmSecrets, rewrapBundle, sealBundle, wipeVmSecrets, type KeyEncryptionKeySource, type LabVm, type VirtualDisk } from "./data-plane";
 import { KeyedQueue } from "./keyed-queue";
 import { summarizeVmx, type EstateIndex, type VmFilesSummary, type VmOverride } from "./lab-estate-index";
 import { guestDiskKey, guestWrite } from "./lab-guest";
@@ -56,6 +57,10 @@ export class LabRuntime implements RuntimeOperations {
   /** VMs this process has opened in the data plane, and those another process changed since. */
   private readonly opened = new Set<string>();
   private readonly stale = new Set<string>();
+  /** VMs created at run time that the index holds. */
+  private readonly created = new Set<string>();
+  /** Disks open for writing, per VM: such a VM keeps its keys, cannot power on or be deleted. */
+  private readonly writers = new Map<string, number>();
 
   constructor(private readonly o: LabRuntimeOptions) {
     this.dataPlane = new LabDataPlane(o.folder);
@@ -69,6 +74,7 @@ export class LabRuntime implements RuntimeOperations {
   powerOn(vmExternalId: string): Promise<VmRuntime> {
     return this.run(vmExternalId, async (vm) => {
       if (this.powerState(vm) === "poweredOn") throw new HostError("InvalidState", `${vm.name} is already powered on`);
+      if (this.writers.get(vm.externalId)) throw new HostError("InvalidState", `${vm.name} has a disk open for writing (a restore is running): wait for it to finish`);
       const labVm = await this.files(vm);
       await this.ensureKeys(vm, labVm); // VME-3: no key, no power-on
       await this.state.changed(vm.externalId, "poweredOn");
@@ -180,6 +186,91 @@ export class LabRuntime implements RuntimeOperations {
     });
   }
 
+  /**
+   * Creates a VM planned by create-vm-rules.ts (a restore, later a replica): its files under the
+   * asked crypto spec, then its record in lab-state.json — the VM exists once both do. A failure
+   * part-way removes the files (no partial VM).
+   */
+  createVm(vm: PlatformVm, o: { crypto: HomeCryptoSpec; nvram?: Buffer }): Promise<PlatformVm> {
+    return this.queue.run(vm.externalId, async () => {
+      await this.sync();
+      if (this.state.mismatch) throw new HostError("InvalidState", this.state.mismatch);
+      if (this.o.index.findVm(vm.externalId)) throw new HostError("InvalidState", `VM ${vm.externalId} already exists`);
+      // The lab names a VM's folder on each datastore after the VM (vSphere would add a suffix).
+      const stores = new Set([vm.homeDatastoreExternalId, ...vm.disks.map((d) => d.datastoreExternalId)]);
+      const clash = this.o.index.allVms().find((v) => v.name === vm.name && [v.homeDatastoreExternalId, ...v.disks.map((d) => d.datastoreExternalId)].some((id) => stores.has(id)));
+      if (clash) throw new HostError("DuplicateName", `a VM named ${vm.name} (${clash.folder}) already has its files on the same datastore: the lab keeps one VM per name and datastore, pick another name`);
+      const c = o.crypto;
+      const source = c.kind === "none" ? null : await withKeyProvider(() => this.source(vm, c.keyProviderExternalId));
+      const keys = c.kind === "key-id" ? { keyId: c.keyId } : c.kind === "saved-keys" ? { keyId: c.keyId, bundle: c.encryptionBundle } : {};
+      const labVm = await createVmFiles(this.dataPlane, this.o.index, vm, source, { ...keys, nvramFile: o.nvram });
+      const record: PlatformVm = { ...vm, keyId: labVm.config.keyId, disks: vm.disks.map((d) => ({ ...d, keyId: d.encrypted ? labVm.config.keyId : null })) };
+      labVm.lock(); // powered off: the host forgets the keys
+      this.opened.add(vm.externalId);
+      try {
+        await this.state.recordCreatedVm(record);
+      } catch (err) {
+        await this.dataPlane.removeVm(vm.externalId).catch(() => undefined);
+        throw err;
+      }
+      this.o.index.addVm(structuredClone(record));
+      this.created.add(vm.externalId);
+      this.withFiles?.add(vm.externalId);
+      this.summaries.set(vm.externalId, summarizeVmx(labVm.config));
+      return record;
+    });
+  }
+
+  /** Deletes a powered-off VM and its files (a failed restore's leftovers, an overwritten original). */
+  deleteVm(vmExternalId: string): Promise<void> {
+    return this.run(vmExternalId, async (vm) => {
+      this.requireOff(vm, "delete");
+      if (this.writers.get(vm.externalId)) throw new HostError("InvalidState", `${vm.name} has a disk open for writing: wait for the restore to finish`);
+      const labVm = await this.openIfFiles(vm);
+      if (labVm) {
+        if ([...labVm.disks.values()].some((d) => d.snapshotReaders > 0)) throw new HostError("InvalidState", `${vm.name} has a disk open for reading (a backup is running)`);
+        await this.dataPlane.removeVm(vm.externalId);
+      }
+      this.opened.delete(vm.externalId);
+      this.withFiles?.delete(vm.externalId);
+      this.summaries.delete(vm.externalId);
+      await this.state.recordDeletedVm(vm.externalId);
+      this.o.index.removeVm(vm.externalId);
+      this.created.delete(vm.externalId);
+    });
+  }
+
+  /**
+   * A powered-off VM's live disk for writing cleartext (the disk encrypts with its DEK): the VM's
+   * keys are loaded (KeyProviderUnavailable when its provider cannot answer) and stay loaded until
+   * `release` — then the VM is locked again and other processes learn it changed.
+   */
+  openDiskForWrite(vmExternalId: string, deviceKey: number): Promise<{ vm: PlatformVm; disk: VirtualDisk; release: () => Promise<void> }> {
+    return this.run(vmExternalId, async (vm) => {
+      this.requireOff(vm, "write the disks of");
+      const labVm = await this.files(vm);
+      requireNoSnapshot(labVm);
+      const disk = labVm.disk(deviceKey);
+      if (disk.encrypted) await this.ensureKeys(vm, labVm);
+      this.writers.set(vm.externalId, (this.writers.get(vm.externalId) ?? 0) + 1);
+      let released = false;
+      const release = () => {
+        if (released) return Promise.resolve();
+        released = true;
+        return this.queue.run(vm.externalId, async () => {
+          const left = (this.writers.get(vm.externalId) ?? 1) - 1;
+          if (left > 0) this.writers.set(vm.externalId, left);
+          else {
+            this.writers.delete(vm.externalId);
+            if (this.powerState(vm) !== "poweredOn") labVm.lock();
+          }
+          await this.state.changed(vm.externalId);
+        });
+      };
+      return { vm, disk, release };
+    });
+  }
+
   /** The backup host's way in: the VM's files (created if `materialize`), inside its queue. */
   hostAccess<T>(vmExternalId: string, materialize: boolean, work: (a: HostVmAccess) => Promise<T>): Promise<T> {
     return this.run(vmExternalId, async (vm) => {
@@ -215,15 +306,11 @@ export class LabRuntime implements RuntimeOperations {
   }
 
   private run<T>(vmExternalId: string, work: (vm: PlatformVm) => Promise<T>): Promise<T> {
-    let vm: PlatformVm;
-    try {
-      vm = this.o.index.vm(vmExternalId);
-    } catch (err) {
-      return Promise.reject(err);
-    }
     return this.queue.run(vmExternalId, async () => {
       await this.sync();
       if (this.state.mismatch) throw new HostError("InvalidState", this.state.mismatch);
+      // After the sync: another process may have created (or deleted) the VM.
+      const vm = this.o.index.vm(vmExternalId);
       if (this.stale.has(vmExternalId)) await this.reopenIfIdle(vmExternalId);
       return work(vm);
     });
@@ -300,6 +387,7 @@ export class LabRuntime implements RuntimeOperations {
   private sync(): Promise<void> {
     this.syncing ??= (async () => {
       await this.state.refresh();
+      this.reconcileVms();
       const external = this.state.takeExternalChanges();
       if (!this.withFiles) return this.loadFiles(null); // nothing is open yet: nothing is stale
       if (external.size === 0) return;
@@ -309,6 +397,21 @@ export class LabRuntime implements RuntimeOperations {
       this.syncing = null;
     });
     return this.syncing;
+  }
+
+  /** Created VMs into the index, deleted ones out of it, as lab-state.json says now. */
+  private reconcileVms(): void {
+    const created = this.state.createdVms;
+    for (const [id, vm] of Object.entries(created)) {
+      if (!this.created.has(id)) this.o.index.addVm(structuredClone(vm));
+      this.created.add(id);
+    }
+    for (const id of this.created) {
+      if (created[id]) continue;
+      this.o.index.removeVm(id);
+      this.created.delete(id);
+    }
+    for (const id of this.state.deletedVms) this.o.index.removeVm(id);
   }
 
   /** Which VMs have files, and the .vmx of those in `only` (all when null). */

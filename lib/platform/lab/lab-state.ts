@@ -11,10 +11,14 @@
 // stat() per call for a 10 000-VM estate), and learns which VMs another process changed: it then
 // re-reads their .vmx and reopens their files before its next operation on them. Writes re-read
 // the file first and change only their own VM's entries.
+//
+// VMs created at run time (restored VMs, later replicas) are kept here too, as their inventory
+// records (`createdVms`), next to the seeded estate; a deleted VM of the estate is remembered in
+// `deletedVms`, so the generated estate does not bring it back.
 
 import { mkdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import type { PowerState } from "../connector";
+import type { PlatformVm, PowerState } from "../connector";
 import { HostError, writeFileAtomic } from "./data-plane";
 
 const STATE_FORMAT = "strongroom-lab-state";
@@ -35,6 +39,10 @@ interface LabStateFile {
   vmGenerations: Record<string, number>;
   /** Key provider settings changed in the lab, keyed "<site external id>|<provider external id>". */
   keyProviderSettings?: Record<string, KeyProviderSetting>;
+  /** VMs created at run time, by external id: their inventory records. */
+  createdVms?: Record<string, PlatformVm>;
+  /** VMs of the generated estate that were deleted. */
+  deletedVms?: string[];
 }
 
 export interface KeyProviderSetting {
@@ -68,6 +76,35 @@ export class LabStateStore {
 
   get keyProviderSettings(): Readonly<Record<string, KeyProviderSetting>> {
     return this.state.keyProviderSettings ?? {};
+  }
+
+  get createdVms(): Readonly<Record<string, PlatformVm>> {
+    return this.state.createdVms ?? {};
+  }
+
+  get deletedVms(): readonly string[] {
+    return this.state.deletedVms ?? [];
+  }
+
+  /** Records a VM created at run time (or its new record), powered off unless said otherwise. */
+  async recordCreatedVm(vm: PlatformVm): Promise<void> {
+    await this.update((s) => {
+      s.createdVms = { ...(s.createdVms ?? {}), [vm.externalId]: vm };
+      s.powerStates[vm.externalId] = vm.powerState;
+      s.vmGenerations[vm.externalId] = (s.vmGenerations[vm.externalId] ?? 0) + 1;
+    });
+  }
+
+  /** Records that a VM is gone: a created one is forgotten, one of the estate is remembered as deleted. */
+  async recordDeletedVm(vmId: string): Promise<void> {
+    await this.update((s) => {
+      if (s.createdVms?.[vmId]) {
+        const { [vmId]: _gone, ...rest } = s.createdVms;
+        s.createdVms = rest;
+      } else s.deletedVms = [...new Set([...(s.deletedVms ?? []), vmId])];
+      delete s.powerStates[vmId];
+      s.vmGenerations[vmId] = (s.vmGenerations[vmId] ?? 0) + 1;
+    });
   }
 
   /** Replaces the settings of the given key providers (one site's default moves as a whole). */
@@ -165,9 +202,26 @@ function parse(text: string, file: string): LabStateFile {
     typeof raw.vmGenerations === "object" &&
     raw.vmGenerations !== null &&
     Object.values(raw.vmGenerations).every((g) => Number.isInteger(g)) &&
-    (raw.keyProviderSettings === undefined || (typeof raw.keyProviderSettings === "object" && raw.keyProviderSettings !== null));
+    (raw.keyProviderSettings === undefined || (typeof raw.keyProviderSettings === "object" && raw.keyProviderSettings !== null)) &&
+    (raw.createdVms === undefined || (typeof raw.createdVms === "object" && raw.createdVms !== null && Object.entries(raw.createdVms).every(([id, vm]) => isVmRecord(id, vm)))) &&
+    (raw.deletedVms === undefined || (Array.isArray(raw.deletedVms) && raw.deletedVms.every((id) => typeof id === "string")));
   if (!ok) throw new HostError("FileFault", `${file} is not a lab state file of version ${STATE_VERSION}`);
   return raw as LabStateFile;
+}
+
+/** The shape of a created VM's record: enough that the inventory and the runtime can use it. */
+function isVmRecord(id: string, vm: unknown): boolean {
+  const v = vm as Partial<PlatformVm> | null;
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    v.externalId === id &&
+    typeof v.name === "string" &&
+    typeof v.siteExternalId === "string" &&
+    typeof v.homeDatastoreExternalId === "string" &&
+    Array.isArray(v.disks) &&
+    v.disks.every((d) => typeof d?.deviceKey === "number" && typeof d.capacityBytes === "number" && typeof d.datastoreExternalId === "string")
+  );
 }
 
 /** Identity of the file's current version: atomic writes replace the inode, so this changes. */

@@ -14,7 +14,14 @@ import { summarizeVmx, type EstateIndex, type VmFilesSummary } from "./lab-estat
  * so `<datastore>/<vm name>/` belongs to this VM alone). Leftovers of an interrupted earlier
  * creation are removed first for the same reason.
  */
-export async function createVmFiles(dataPlane: LabDataPlane, index: EstateIndex, vm: PlatformVm, source: KeyEncryptionKeySource | null): Promise<LabVm> {
+export async function createVmFiles(
+  dataPlane: LabDataPlane,
+  index: EstateIndex,
+  vm: PlatformVm,
+  source: KeyEncryptionKeySource | null,
+  /** A restore's keys (RST-4/RST-5): an existing key id, or the saved bundle; and the saved NVRAM file. */
+  restore: { keyId?: string; bundle?: string; nvramFile?: Buffer } = {},
+): Promise<LabVm> {
   const ds = (id: string) => index.datastore(id).name;
   const disks = vm.disks.map((d) => ({ deviceKey: d.deviceKey, capacityBytes: d.capacityBytes, datastore: ds(d.datastoreExternalId), label: d.label, encrypted: d.encrypted }));
   const homeDatastore = ds(vm.homeDatastoreExternalId);
@@ -31,7 +38,8 @@ export async function createVmFiles(dataPlane: LabDataPlane, index: EstateIndex,
       homeDatastore,
       disks,
       vtpm: vm.vtpm,
-      encryption: source ? { source } : undefined,
+      encryption: source ? { source, keyId: restore.keyId, bundle: restore.bundle } : undefined,
+      nvramFile: restore.nvramFile,
       seed: vm.externalId,
     });
   } catch (err) {

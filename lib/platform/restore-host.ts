@@ -1,0 +1,88 @@
+// What a restore (and later a replica) asks of the platform: create a VM on a host with its home
+// and each disk on a chosen datastore and storage policy, encrypted as asked (vSphere's
+// CryptoSpecEncrypt / CryptoSpecNoOp shapes), registered with a saved keyId + encryption.bundle and
+// NVRAM when the key is reachable (RST-5); open a disk of it for writing through a transport mode;
+// delete a VM. Power on/off are RuntimeOperations (connector.ts). The lab implements it
+// (lab-restore-host.ts), the memory connector too (testing/memory-connector.ts); one contract suite
+// (testing/restore-host-contract.ts) holds them to the same answers.
+//
+// Refusals are HostErrors, checked before anything is created, in this order: the target (host,
+// datastores, policies, key provider) exists → the placement is valid (INV-3/RST-3: an encrypted
+// home or disk only on a datastore compatible with the VM Encryption Policy; an encrypted disk
+// needs an encrypted home; a vTPM needs an encrypted VM, INV-2) → the name is free in the folder →
+// each datastore has space → the key provider answers (VME-3). A failure part-way leaves no VM.
+
+import type { PlatformVm, TransportMode } from "./connector";
+import type { NetworkTransportTuning } from "./backup-host";
+import type { DiskWriter } from "./disk-io";
+import type { PolicyProxy } from "./transport-policy";
+
+/** How the new VM's home (its configuration, NVRAM, the VM key) is encrypted. */
+export type HomeCryptoSpec =
+  /** Unencrypted (CryptoSpecNoOp on a VM without encryption). */
+  | { kind: "none" }
+  /** CryptoSpecEncrypt with a new key from the provider. */
+  | { kind: "new-key"; keyProviderExternalId: string }
+  /** CryptoSpecEncrypt with an existing key id of the provider (RST-4: same key). */
+  | { kind: "key-id"; keyProviderExternalId: string; keyId: string }
+  /**
+   * Registered with the saved keyId and encryption.bundle (RST-5): the disks' keys and the NVRAM
+   * key are the original ones, so the backed-up NVRAM (and a vTPM's contents) come back as they were.
+   */
+  | { kind: "saved-keys"; keyProviderExternalId: string; keyId: string; encryptionBundle: string };
+
+export interface NewVmDisk {
+  deviceKey: number;
+  label: string;
+  capacityBytes: number;
+  datastoreExternalId: string;
+  storagePolicyExternalId: string;
+  /** Encrypted with the VM's key (the home must be encrypted), or not (RST-3: per disk). */
+  encrypted: boolean;
+}
+
+export interface CreateVmRequest {
+  siteExternalId: string;
+  hostExternalId: string;
+  name: string;
+  /** Inventory folder, e.g. "/Tenants/Acme/Web"; the name must be free in it. */
+  folder: string;
+  tenantExternalId: string | null;
+  guestOs: string;
+  cpuCount: number;
+  memoryMiB: number;
+  home: { datastoreExternalId: string; storagePolicyExternalId: string; crypto: HomeCryptoSpec };
+  disks: NewVmDisk[];
+  /** Add a vTPM (needs an encrypted home, INV-2). */
+  vtpm: boolean;
+  /**
+   * The NVRAM file as the backup stored it (encrypted under the saved keys). Only with
+   * crypto "saved-keys" or an unencrypted home (an unencrypted VM's NVRAM is cleartext); otherwise
+   * the platform makes a generic NVRAM.
+   */
+  nvram?: Buffer;
+}
+
+export interface OpenDiskForWriteOptions {
+  vmExternalId: string;
+  deviceKey: number;
+  mode: TransportMode;
+  proxy: PolicyProxy;
+  nbd?: NetworkTransportTuning;
+}
+
+export interface VmRestoreHost {
+  /** Creates (registers) a powered-off VM as asked; answers it as the inventory will show it. */
+  createVm(request: CreateVmRequest): Promise<PlatformVm>;
+  /** Opens a disk of a powered-off VM for writing cleartext (the host encrypts an encrypted disk). */
+  openDiskForWrite(o: OpenDiskForWriteOptions): Promise<DiskWriter>;
+  /** Deletes a powered-off VM and its files (a failed restore's leftovers; an overwritten original). */
+  deleteVm(vmExternalId: string): Promise<void>;
+}
+
+/** Datastore bytes a request needs, per datastore: the disks' capacities (thin disks may use less). */
+export function spaceNeeded(request: Pick<CreateVmRequest, "disks">): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const d of request.disks) out.set(d.datastoreExternalId, (out.get(d.datastoreExternalId) ?? 0) + d.capacityBytes);
+  return out;
+}
