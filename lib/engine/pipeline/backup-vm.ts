@@ -19,6 +19,7 @@ import type { Repository } from "../repository/repository";
 import { backupDisk, type DiskBackupResult, type DiskProgress, type DiskReadPlan } from "./backup-disk";
 import type { BackupEvent, ProxyTaskGate, ProxyTaskLease } from "./events";
 import { formatRejection, selectProxy, type CandidateProxy, type SelectionOptions } from "./proxy-selection";
+import { takeProxySlot } from "./proxy-slots";
 
 /** What a backup needs from the platform: the platform's backup host (VADP's role). */
 export type { VmBackupHost, VmFiles } from "../../platform/backup-host";
@@ -162,7 +163,17 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
         // The proxy, chosen now against the task counts of every worker, and one of its slots.
         let choice = planned.choice && planned.choice.ok ? planned.choice : null;
         if (o.tasks) {
-          ({ choice, lease } = await takeProxy(o, disk, label));
+          ({ choice, lease } = await takeProxySlot({
+            tasks: o.tasks,
+            proxies: o.proxies,
+            selection: o.selection,
+            disk: { label, encrypted: disk.encrypted, keyProviderExternalId: disk.encrypted ? vm.keyProviderExternalId : null, siteExternalId: vm.siteExternalId, tenantExternalId: vm.tenantExternalId },
+            vmExternalId: vm.externalId,
+            deviceKey: disk.deviceKey,
+            signal: o.signal,
+            busyWaitMs: o.busyWaitMs,
+            onEvent: o.onEvent,
+          }));
           leaseProxyId = choice.proxy.externalId;
         }
         if (!choice) throw new Error(`${label}: no proxy can read the disk`);
@@ -234,50 +245,6 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
   return ended(result);
 }
 
-/** Waits for a proxy with a free task slot (TRN-6), choosing again each time with the current counts. */
-async function takeProxy(o: BackupVmOptions, disk: PlatformVm["disks"][number], label: string) {
-  const { vm } = o;
-  let waitingSaid = false;
-  for (;;) {
-    o.signal?.throwIfAborted();
-    const counts = await o.tasks!.counts();
-    const proxies = o.proxies.map((p) => ({ ...p, activeTasks: counts[p.externalId] ?? 0 }));
-    const choice = selectProxy(
-      { label, encrypted: disk.encrypted, keyProviderExternalId: disk.encrypted ? vm.keyProviderExternalId : null, siteExternalId: vm.siteExternalId, tenantExternalId: vm.tenantExternalId },
-      proxies,
-      o.selection,
-    );
-    if (choice.ok) {
-      const lease = await o.tasks!.take(choice.proxy, { vmExternalId: vm.externalId, deviceKey: disk.deviceKey });
-      if (lease) {
-        o.onEvent?.({ type: "task-start", vmExternalId: vm.externalId, deviceKey: disk.deviceKey, proxyExternalId: choice.proxy.externalId, slot: lease.slot, text: "" });
-        return { choice, lease };
-      }
-    } else if (!choice.busy) {
-      throw new Error(choice.reason);
-    }
-    if (!waitingSaid) {
-      waitingSaid = true;
-      o.onEvent?.({ type: "waiting", vmExternalId: vm.externalId, deviceKey: disk.deviceKey, text: `${label}: every proxy that can read it is at its task limit; waiting for a free slot` });
-    }
-    await abortableSleep(o.busyWaitMs ?? 500, o.signal);
-  }
-}
-
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(t);
-      reject(signal!.reason);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /**
  * The change id an incremental of this disk starts from: the one recorded in the parent point the

@@ -15,6 +15,8 @@ import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { NotFoundError } from "../errors";
 import { IO_ALIGNMENT } from "../repository/aligned-memory";
 import type { OpenPoint } from "../repository/open-point";
+import { blockLength } from "../repository/open-point";
+import type { DiskWriter } from "../../platform/disk-io";
 
 export interface RestoreProgress {
   diskId: string;
@@ -108,4 +110,117 @@ async function writeFully(fh: FileHandle, data: Buffer, position: number): Promi
     const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
     done += bytesWritten;
   }
+}
+
+// ───────────────────────── a restore point's disk → a platform disk ─────────────────────────
+// The disk of a restored VM, written through the transport the platform opened (DiskWriter). Blocks
+// are opened on worker threads (OpenPoint.readBlocks) while up to `inFlight` writes run at once.
+// A new disk already reads as zeros, so zero blocks are skipped; writing over an existing disk
+// writes them too. `only` limits the restore to some blocks (a quick rollback).
+
+export interface RestoreToWriterOptions {
+  point: OpenPoint;
+  diskId: string;
+  writer: DiskWriter;
+  /** True for a disk just created (all zeros): zero blocks are not written. */
+  targetIsEmpty: boolean;
+  /** Only these block indexes (quick rollback); every block otherwise. */
+  only?: ReadonlySet<number>;
+  /** Writes in flight at once (default 8). */
+  inFlight?: number;
+  onProgress?: (p: RestoreProgress) => void;
+  progressIntervalMs?: number;
+  now?: () => number;
+  signal?: AbortSignal;
+  workers?: "auto" | "off" | "on";
+}
+
+export interface RestoreToWriterResult {
+  diskId: string;
+  capacity: number;
+  dataBlocks: number;
+  zeroBlocksWritten: number;
+  bytesWritten: number;
+  durationMs: number;
+}
+
+export async function restoreDiskToWriter(o: RestoreToWriterOptions): Promise<RestoreToWriterResult> {
+  const info = o.point.disks.find((d) => d.diskId === o.diskId);
+  if (!info) throw new NotFoundError(`disk ${o.diskId} in restore point ${o.point.pointId}`);
+  if (o.writer.capacityBytes < info.capacity) throw new RangeError(`the target disk holds ${o.writer.capacityBytes} bytes, the restore point's disk ${info.capacity}`);
+  const { blockSize } = o.point;
+  const now = o.now ?? Date.now;
+  const started = now();
+  const interval = o.progressIntervalMs ?? 500;
+  const map = o.point.blockMap(o.diskId);
+  const wanted = (i: number) => !o.only || o.only.has(i);
+  const data = [...map].filter(([i, e]) => e.kind === "data" && wanted(i)).map(([i]) => i).sort((a, b) => a - b);
+  const zeros: number[] = [];
+  if (!o.targetIsEmpty) for (let i = 0; i < info.blockCount; i++) if (map.get(i)?.kind !== "data" && wanted(i)) zeros.push(i);
+
+  const limit = Math.max(1, o.inFlight ?? 8);
+  const free: Buffer[] = [];
+  const running = new Set<Promise<void>>();
+  let failure: unknown = null;
+  let bytesWritten = 0;
+  let highest = 0;
+  let lastReport = -Infinity;
+  const report = (done: boolean) => {
+    if (!o.onProgress) return;
+    const t = now();
+    if (!done && t - lastReport < interval) return;
+    lastReport = t;
+    const ms = t - started;
+    const bytesDone = done ? info.capacity : Math.min(info.capacity, highest);
+    o.onProgress({ diskId: o.diskId, bytesTotal: info.capacity, bytesDone, bytesWritten, rate: ms > 0 ? (bytesDone * 1000) / ms : 0, done });
+  };
+  /** A pooled buffer (full block size) and the view of it one block fills. */
+  const take = (n: number) => {
+    const whole = free.pop() ?? Buffer.allocUnsafe(blockSize);
+    return { whole, view: whole.subarray(0, n) };
+  };
+  const submit = async (index: number, b: { whole: Buffer; view: Buffer }) => {
+    while (running.size >= limit) await Promise.race(running);
+    if (failure) throw failure;
+    const w: Promise<void> = o.writer
+      .write(index * blockSize, b.view)
+      .then(
+        () => {
+          bytesWritten += b.view.length;
+          highest = Math.max(highest, (index + 1) * blockSize);
+          report(false);
+        },
+        (e: unknown) => {
+          failure ??= e;
+        },
+      )
+      .finally(() => {
+        running.delete(w);
+        free.push(b.whole);
+      });
+    running.add(w);
+  };
+
+  try {
+    for await (const { index, data: block } of o.point.readBlocks(o.diskId, data, { workers: o.workers })) {
+      o.signal?.throwIfAborted();
+      // The reader reuses its buffer for the next block: a write in flight needs its own copy.
+      const b = take(block.length);
+      block.copy(b.view);
+      await submit(index, b);
+    }
+    for (const index of zeros) {
+      o.signal?.throwIfAborted();
+      const b = take(blockLength(info.capacity, blockSize, index));
+      b.view.fill(0);
+      await submit(index, b);
+    }
+    await Promise.all(running);
+    if (failure) throw failure;
+  } catch (e) {
+    await Promise.allSettled(running);
+    throw failure ?? e;
+  }
+  report(true);
+  return { diskId: o.diskId, capacity: info.capacity, dataBlocks: data.length, zeroBlocksWritten: zeros.length, bytesWritten, durationMs: now() - started };
 }
