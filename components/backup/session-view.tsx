@@ -34,18 +34,37 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
     <div className="space-y-6" data-testid="session-view" data-state={s.state}>
       <div>
         <div className="mb-2 text-sm text-slate-500">
-          <Link href="/jobs" className="hover:underline">Backup jobs</Link> / <Link href={`/jobs/${s.job.id}`} className="hover:underline">{s.job.name}</Link> / Session
+          {s.job ? (
+            <>
+              <Link href="/jobs" className="hover:underline">Backup jobs</Link> / <Link href={`/jobs/${s.job.id}`} className="hover:underline">{s.job.name}</Link> / Session
+            </>
+          ) : (
+            <>
+              <Link href="/sessions" className="hover:underline">Sessions</Link> / Restore
+            </>
+          )}
         </div>
         <div className="flex flex-wrap items-start justify-between gap-4">
           <div>
             <h1 className="flex flex-wrap items-center gap-3 text-2xl font-semibold tracking-tight text-slate-900">
-              {s.job.name}
+              {s.job?.name ?? s.title}
               <span className="text-base"><SessionStateBadge state={s.state} /></span>
             </h1>
             <p className="mt-1 text-sm text-slate-600">
               {TRIGGER_LABELS[s.trigger] ?? s.trigger}
-              {s.requestedBy ? ` by ${s.requestedBy}` : ""} · to <Link href={`/repositories/${s.repository.id}`} className="text-brand-600 hover:underline">{s.repository.name}</Link> · backup encryption <JobEncryptionBadge mode={s.job.encryptionMode} />
+              {s.requestedBy ? ` by ${s.requestedBy}` : ""}
+              {s.repository && (
+                <>
+                  {" "}· {s.kind === "restore" ? "from" : "to"} <Link href={`/repositories/${s.repository.id}`} className="text-brand-600 hover:underline">{s.repository.name}</Link>
+                </>
+              )}
+              {s.job && (
+                <>
+                  {" "}· backup encryption <JobEncryptionBadge mode={s.job.encryptionMode} />
+                </>
+              )}
             </p>
+            {s.reason && <p className="mt-1 text-sm text-slate-600" data-testid="session-reason">Reason: {s.reason}</p>}
           </div>
           {canManage && active && <StopSessionButton sessionId={s.id} action={stopAction} stopRequested={s.stopRequested} size="md" />}
         </div>

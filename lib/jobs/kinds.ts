@@ -18,9 +18,11 @@ export const JOB_KINDS = [
   "backup-schedule",
   // The audit chain's head, signed, written outside the database (SEC-4).
   "audit-checkpoint",
+  // One VM of a restore session: create it, write its disks, check it, power it on (RST-1…6).
+  "restore-vm",
 ] as const;
-// Restore, replication, failover and failback join this list with their features: each is one
-// more kind with its own handler, nothing else changes.
+// Replication, failover and failback join this list with their features: each is one more kind
+// with its own handler, nothing else changes.
 
 export type JobKind = (typeof JOB_KINDS)[number];
 
@@ -37,6 +39,7 @@ export const PAYLOADS = {
   "compliance-daily": emptyPayload,
   "backup-schedule": emptyPayload,
   "audit-checkpoint": emptyPayload,
+  "restore-vm": vmPayload,
 } satisfies Record<JobKind, z.ZodType>;
 
 export type JobPayload<K extends JobKind> = z.infer<(typeof PAYLOADS)[K]>;

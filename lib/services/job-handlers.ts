@@ -10,6 +10,7 @@ import { scheduleDueBackupJobs } from "./backup/sessions/schedule-backup-jobs";
 import { runDailyCompliance } from "./compliance/run-compliance";
 import { maintainRecoveryKeysets } from "./recovery/runner-keysets";
 import { checkpointAuditChain } from "./audit/checkpoint-audit-chain";
+import { runRestoreVm } from "./restore/run-restore-vm";
 
 // Which use case runs each kind of job, how many at once per process, and the system's own
 // schedules. The console (instrumentation.ts) and `npm run worker` start the engine with these.
@@ -24,6 +25,7 @@ export const JOB_HANDLERS: JobHandlers = {
   "backup-schedule": { handler: scheduleDueBackupJobs, concurrency: 1 },
   // Every minute: an edited or truncated audit log is then caught against a head kept outside the database.
   "audit-checkpoint": { handler: async () => void (await checkpointAuditChain()), concurrency: 1 },
+  "restore-vm": { handler: runRestoreVm, concurrency: env.STRONGROOM_WORKER_CONCURRENCY },
 };
 
 export const JOB_SCHEDULES: ScheduleRequest[] = [

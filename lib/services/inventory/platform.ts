@@ -4,6 +4,7 @@ import { env } from "@/lib/config/env";
 import type { KeyProviderOperations, PlatformConnector, RuntimeOperations } from "@/lib/platform/connector";
 import { LabConnector } from "@/lib/platform/lab/lab-connector";
 import type { VmBackupHost } from "@/lib/platform/backup-host";
+import type { RestorePlatform } from "@/lib/engine/pipeline/restore-vm";
 import { keySourceFor } from "@/lib/services/kms/lab-key-sources";
 
 // The one place that chooses the platform connector. Only the lab exists today; a real vCenter
@@ -25,6 +26,12 @@ export function platform(): Platform {
 
 /** What the backup engine reads VMs through (snapshots, CBT, disks — VADP's role). */
 export function backupHost(): VmBackupHost {
+  platform();
+  return connector!;
+}
+
+/** What a restore writes VMs through (create, disks for writing, power, delete). */
+export function restoreHost(): RestorePlatform {
   platform();
   return connector!;
 }

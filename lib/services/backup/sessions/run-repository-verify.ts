@@ -1,9 +1,8 @@
 import "server-only";
 import { db } from "@/lib/db/client";
-import { KeyRing, type VerifyReport } from "@/lib/engine";
-import { protectionPlanFor } from "@/lib/services/backup/job-keys";
+import type { VerifyReport } from "@/lib/engine";
+import { repositoryKeyRing } from "@/lib/services/backup/repository-key-ring";
 import { openCataloguedRepository } from "@/lib/services/backup/repository-store";
-import { addRecoveredKeys } from "@/lib/services/password-recovery/recovered-keys";
 import type { VerifyReportDto } from "@/lib/services/backup/repository-dto";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { currentWorker } from "@/lib/jobs/engine";
@@ -44,23 +43,13 @@ export async function runRepositoryVerify(repositoryId: string): Promise<VerifyR
   if (!row) return null;
   await db.backupRepository.update({ where: { id: row.id }, data: { verifyRunning: true } });
   const started = Date.now();
-  const ring = new KeyRing();
-  const closers: Array<() => Promise<void>> = [];
   const problems: string[] = [];
+  let keys: Awaited<ReturnType<typeof repositoryKeyRing>> | undefined;
   let dto: VerifyReportDto & { damagedPointIds?: string[] };
   try {
-    for (const job of row.jobs) {
-      try {
-        const p = await protectionPlanFor(job);
-        closers.push(p.close);
-        if (p.plan.password) ring.addPasswordKey(p.plan.password);
-        if (p.plan.kms) ring.addKms(p.plan.kms.wrapper);
-      } catch (e) {
-        problems.push(`Job ${job.name}: its key is not available (${e instanceof Error ? e.message : String(e)}); its points get the keyless check.`);
-      }
-    }
-    // Storage keys recovered through a Security Officer (KEY-6) open points whose password is lost.
-    await addRecoveredKeys(ring, row.id);
+    keys = await repositoryKeyRing(row.id, row.jobs);
+    const ring = keys.ring;
+    problems.push(...keys.problems.map((p) => p.replace(/\.$/, "; its points get the keyless check.")));
     const repo = await openCataloguedRepository(row, `strongroom/${process.pid}/verify`);
     const catalogue = await reportCatalogue(row, repo, ring, undefined, { say: (m) => problems.push(m) });
     const report = await repo.verify({ keyRing: ring });
@@ -68,7 +57,7 @@ export async function runRepositoryVerify(repositoryId: string): Promise<VerifyR
   } catch (e) {
     dto = { outcome: "failed", summary: `The verify did not complete: ${e instanceof Error ? e.message : String(e)}`, durationMs: Date.now() - started, blocksChecked: 0, bytesChecked: 0, points: [], problems };
   } finally {
-    for (const close of closers) await close().catch(() => undefined);
+    await keys?.close();
   }
   const damagedIds = dto.damagedPointIds ?? [];
   await db.$transaction([

@@ -1,0 +1,40 @@
+// Input of the restore wizard (RST-1…6), shared by the wizard's steps and the services that check
+// and start a restore: the server applies the same schema again, then the platform's rules.
+import { z } from "zod";
+import { plainText } from "./plain-text";
+
+const id = z.string().trim().min(1, "Choose one").max(200);
+
+export const restoreDiskSchema = z.object({
+  deviceKey: z.coerce.number().int().min(0).max(1_000_000),
+  datastoreExternalId: id,
+  storagePolicyExternalId: id,
+  encrypted: z.boolean(),
+});
+
+export const restoreKeysSchema = z.discriminatedUnion("kind", [z.object({ kind: z.literal("same-key") }), z.object({ kind: z.literal("new-key"), keyProviderExternalId: id })]);
+
+export const restoreVmSchema = z.object({
+  pointId: z.string().trim().min(1).max(64),
+  siteExternalId: id,
+  hostExternalId: id,
+  name: z
+    .string()
+    .trim()
+    .min(1, "Give the restored VM a name")
+    .max(80, "Use at most 80 characters")
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "Use letters, digits, dot, dash or underscore, starting with a letter or digit"),
+  folder: z.string().trim().min(1).max(300).regex(/^\/[^\u0000-\u001f]*$/, "A folder is a path starting with /"),
+  home: z.object({ datastoreExternalId: id, storagePolicyExternalId: id }),
+  disks: z.array(restoreDiskSchema).min(1, "Choose at least one disk to restore").max(16),
+  keys: restoreKeysSchema,
+  powerOn: z.boolean().default(false),
+});
+
+export const startRestoreSchema = z.object({
+  vms: z.array(restoreVmSchema).min(1, "Choose a VM to restore").max(50, "Restore at most 50 VMs in one session"),
+  reason: plainText(z.string().trim().min(3, "Say why you restore (it is kept in the session and the audit log)").max(500, "Use at most 500 characters")),
+});
+
+export type RestoreVmInput = z.infer<typeof restoreVmSchema>;
+export type StartRestoreInput = z.infer<typeof startRestoreSchema>;
