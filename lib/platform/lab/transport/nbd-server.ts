@@ -17,10 +17,10 @@
 import net from "node:net";
 import tls from "node:tls";
 import { SECTOR_SIZE } from "../data-plane/types";
-import { NbdSession, type NbdExportRegistration, type RegisteredExport, type SessionContext } from "./nbd-session";
+import { NbdSession, type NbdExportRegistration, type RegisteredExport, type SessionContext, type SessionLoad } from "./nbd-session";
 import { WriteGate } from "./write-gate";
 
-export type { NbdExportRegistration } from "./nbd-session";
+export type { NbdExportRegistration, SessionLoad } from "./nbd-session";
 
 export interface NbdServerTlsOptions {
   /** PEM server certificate (chain) and key; the client verifies them against its CA. */
@@ -113,6 +113,11 @@ export class NbdServer {
   /** Open connections (negotiating or transmitting). */
   get connectionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Per open connection, what it holds now (memory bounds are visible, not just promised). */
+  get sessionLoads(): SessionLoad[] {
+    return [...this.sessions].map((s) => s.load);
   }
 
   addExport(name: string, registration: NbdExportRegistration): void {

@@ -44,6 +44,12 @@ export interface RegisteredExport extends NbdExportRegistration {
   gate: WriteGate;
 }
 
+export interface SessionLoad {
+  inFlight: number;
+  writeBytesHeld: number;
+  bufferedBytes: number;
+}
+
 /** What a session needs from its server. */
 export interface SessionContext {
   tlsMode: "none" | "required" | "optional";
@@ -112,6 +118,11 @@ export class NbdSession {
     this.handshakeTimer = setTimeout(() => this.destroy(), ctx.handshakeTimeoutMs);
     this.attach(raw);
     this.send(encodeGreeting(C.NBD_FLAG_FIXED_NEWSTYLE | C.NBD_FLAG_NO_ZEROES));
+  }
+
+  /** What this connection holds now: requests being served, write payloads, bytes received and not decoded. */
+  get load(): SessionLoad {
+    return { inFlight: this.inFlight, writeBytesHeld: this.writeBytesHeld, bufferedBytes: this.decoder.buffered };
   }
 
   /** Hard disconnect (protocol violation, server shutdown). */
