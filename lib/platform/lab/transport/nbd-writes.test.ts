@@ -329,6 +329,32 @@ describe("NBD server: hand-driven writes", () => {
     expect(disk.data.includes(Buffer.alloc(1000, 0x77))).toBe(false);
   });
 
+  it("survives random and mutated write traffic on many connections, then serves a polite client", async () => {
+    const { server, disk } = await serveWritable({ maxRequestBytes: 64 * 1024 });
+    const rnd = mulberry32(99);
+    const int = (n: number) => Math.floor(rnd() * n);
+    for (let i = 0; i < 30; i++) {
+      const parts: Buffer[] = [];
+      for (let j = 0; j < 12; j++) {
+        const type = [C.NBD_CMD_WRITE, C.NBD_CMD_WRITE, C.NBD_CMD_WRITE_ZEROES, C.NBD_CMD_FLUSH, C.NBD_CMD_TRIM, 9][int(6)];
+        const length = [0, 1, 512, 4096, 70_000, 200_000][int(6)];
+        const offset = [0, 1, 511, CAPACITY - 512, CAPACITY, 2 ** 40][int(6)];
+        parts.push(type === C.NBD_CMD_WRITE ? writeRequest(BigInt(j), offset, patternBytes(length, j)) : request(type, BigInt(j), offset, length, int(4) ? 0 : int(1 << 16)));
+      }
+      const bytes = Buffer.concat(parts);
+      // Flip a byte or cut the stream short now and then: lying lengths, bad magic, half payloads.
+      if (int(3) === 0) bytes[int(bytes.length)] ^= 1 << int(8);
+      const c = await transmitting(server.port);
+      c.send(int(3) === 0 ? bytes.subarray(0, int(bytes.length)) : bytes);
+      await new Promise((r) => setTimeout(r, 5));
+      c.socket.destroy();
+    }
+    const client = await connect(server.port);
+    await client.write(4096, Buffer.alloc(4096, 0x42));
+    expect((await client.read(4096, 4096)).equals(Buffer.alloc(4096, 0x42))).toBe(true);
+    expect(disk.data.subarray(4096, 8192).equals(Buffer.alloc(4096, 0x42))).toBe(true);
+  });
+
   it("backpressure: a client streaming writes faster than the disk takes them is read no further than the budget", async () => {
     const disk = new MemoryDisk(Buffer.alloc(CAPACITY));
     const sink = disk.sink();
