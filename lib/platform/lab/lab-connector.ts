@@ -79,7 +79,7 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
 
   /** A disk of a powered-off VM opened for writing through a transport mode (lab-disk-writer.ts). */
   openDiskForWrite(o: OpenDiskForWriteOptions): Promise<DiskWriter> {
-    return this.call(() => openLabDiskForWrite(this.runtime(), o));
+    return this.call(() => openLabDiskForWrite(this.runtime(), this.host(), o));
   }
 
   deleteVm(vmExternalId: string): Promise<void> {
