@@ -17,6 +17,7 @@ import type { TransportMode } from "../connector";
 import { HostError, type DiskArea } from "./data-plane";
 import type { LabRuntime } from "./lab-runtime";
 import { loadOrCreateHostTls } from "./lab-host-tls";
+import { throttledReader } from "./read-throttle";
 import { LabTransportHost, checkTransport, openDiskViaTransport, type LabHostDisk, type OpenDiskOptions, type PolicyProxy, type TransportDiskRef, type TransportReader } from "./transport";
 
 export interface OpenDiskForBackupOptions {
@@ -52,6 +53,8 @@ export class LabBackupHost {
   constructor(
     private readonly runtime: LabRuntime,
     private readonly folder: string,
+    /** The simulated link speed of backup reads (bytes per second), asked at each open; none ⇒ as fast as the files. */
+    private readonly readBytesPerSecond: () => number | undefined = () => undefined,
   ) {}
 
   openDiskForBackup(o: OpenDiskForBackupOptions): Promise<BackupDisk> {
@@ -83,7 +86,8 @@ export class LabBackupHost {
           openRaw: async () => labVm.openSnapshotDisk(snapshotId, o.deviceKey, "raw"),
         });
         const reader = await openDiskViaTransport({ mode: o.mode, proxy: o.proxy, disk: ref, host: await this.transportHost(), nbd: o.nbd });
-        return { reader, snapshotId, changeId };
+        const rate = this.readBytesPerSecond();
+        return { reader: rate ? throttledReader(reader, rate) : reader, snapshotId, changeId };
       } finally {
         if (wasLocked && !poweredOn) labVm.lock();
       }
