@@ -195,12 +195,13 @@ describe("a worker process killed -9 in the middle of a multi-VM backup job", ()
       const vms = await vmsNamed(["acme-web-01", "globex-web-01", "acme-web-02", "globex-hl7-01", "prov-dc-01"]);
       await guestWrites(vms);
       const job = await passwordJob(vms);
-      // The victim claims every VM at once and reads at 2 MiB/s per disk: ~8 s a disk.
-      const victim = await startWorker("victim", workerEnv({ readMiBPerSecond: 2, concurrency: 8 }));
+      // The victim claims every VM at once and reads at 1 MiB/s per disk (~16 s a disk), so its VMs
+      // are still being read when the taker, started once they are claimed, is ready.
+      const victim = await startWorker("victim", workerEnv({ readMiBPerSecond: 1, concurrency: 8 }));
 
       // The earlier session, whose points must come through untouched.
       const earlier = await runBackupJobNow(admin, { jobId: job.id });
-      const earlierEnd = await waitForEnd(earlier.sessionId, 240_000, [victim]);
+      const earlierEnd = await waitForEnd(earlier.sessionId, 300_000, [victim]);
       expect(earlierEnd.state, await describeSession(earlier.sessionId, [victim])).toBe("success");
       const earlierPoints = await db.restorePoint.findMany({ where: { sessionId: earlier.sessionId } });
       expect(earlierPoints).toHaveLength(vms.length);
@@ -211,15 +212,15 @@ describe("a worker process killed -9 in the middle of a multi-VM backup job", ()
         timeoutMs: 120_000,
         describe: () => describeSession(sessionId, [victim]),
       });
+      const taker = await startWorker("taker", workerEnv({ concurrency: 8 }));
       const killedAt = Date.now();
       await killChild(victim);
       // After its death nothing changes the victim's rows until its leases run out: these are the VMs it held.
       const held = await db.sessionVm.findMany({ where: { sessionId, workerId: victim.workerId, state: "running" } });
       const heldIds = new Set(held.map((r) => r.vmExternalId));
-      expect(heldIds.size).toBeGreaterThan(0);
+      expect(heldIds.size, `the victim had finished its VMs before the taker was ready (slow its reads down)\n${await describeSession(sessionId, [victim, taker])}`).toBeGreaterThan(0);
       expect(held.every((r) => r.attempt === 1)).toBe(true);
 
-      const taker = await startWorker("taker", workerEnv({ concurrency: 8 }));
       const ended = await waitForEnd(sessionId, 240_000, [taker]);
       const story = await describeSession(sessionId, [victim, taker]);
       expect(ended.state, story).toBe("success");
@@ -237,7 +238,12 @@ describe("a worker process killed -9 in the middle of a multi-VM backup job", ()
       }
       const takeovers = await db.sessionEvent.findMany({ where: { sessionId, type: "taken-over" } });
       expect(new Set(takeovers.map((e) => e.vmExternalId))).toEqual(heldIds);
-      for (const e of takeovers) expect(JSON.parse(e.data)).toMatchObject({ from: victim.workerId, attempt: 2 });
+      for (const e of takeovers) {
+        expect(JSON.parse(e.data)).toMatchObject({ from: victim.workerId, attempt: 2 });
+        // Recovery by lease: the heartbeat timeout (10 s), a monitor pass (≤ 5 s), a supervise tick
+        // (≤ 5 s), the retry delay (1 s) and a poll — about 20 s, never the 40 s of a 30 s monitor.
+        expect(e.at.getTime() - killedAt, `${e.vmExternalId} taken over`).toBeLessThan(30_000);
+      }
 
       // One worker at a time per VM: each worker's span of events about a VM ends before the next one's begins,
       // and a taken-over VM's second worker began after the kill.
