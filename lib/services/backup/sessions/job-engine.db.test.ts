@@ -44,9 +44,10 @@ beforeAll(async () => {
   repositoryId = (await createBackupRepository(admin, { name: uniqueEmail("engine-repo"), path: path.join(tmp, "repo") })).id;
 }, 60_000);
 
+const ownReadRate = env.STRONGROOM_LAB_READ_MIB_PER_SECOND;
 afterEach(async () => {
   await stopAllChildren();
-  setOwnReadRate(undefined);
+  setOwnReadRate(ownReadRate);
   for (const [id, maxTasks] of savedLimits) await db.proxy.update({ where: { id }, data: { maxTasks } });
   savedLimits.clear();
 }, 60_000);
@@ -367,7 +368,7 @@ describe("stopping a running session (BKP-6)", () => {
     expect(report.points.map((p) => p.pointId).sort()).toEqual(before.map((p) => p.id).sort());
 
     // Nothing was left behind (snapshot, lock, slot): the next run makes its points.
-    setOwnReadRate(undefined);
+    setOwnReadRate(ownReadRate);
     expect(await db.proxyTask.count({ where: { sessionId } })).toBe(0);
     const next = await runBackupJobNow(admin, { jobId: job.id });
     expect((await waitForEnd(next.sessionId, 120_000)).state, await describeSession(next.sessionId)).toBe("success");
