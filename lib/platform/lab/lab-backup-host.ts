@@ -20,6 +20,7 @@ import type { PolicyProxy } from "../transport-policy";
 import { HostError, type DiskArea } from "./data-plane";
 import type { LabRuntime } from "./lab-runtime";
 import { loadOrCreateHostTls } from "./lab-host-tls";
+import { throttledReader } from "./read-throttle";
 import { LabTransportHost, checkTransport, openDiskForWriteViaTransport, openDiskViaTransport, type LabHostDisk, type TransportDiskRef } from "./transport";
 
 export class LabBackupHost {
@@ -30,6 +31,8 @@ export class LabBackupHost {
   constructor(
     private readonly runtime: LabRuntime,
     private readonly folder: string,
+    /** The simulated link speed of backup reads (bytes per second), asked at each open; none ⇒ as fast as the files. */
+    private readonly readBytesPerSecond: () => number | undefined = () => undefined,
   ) {}
 
   openDiskForBackup(o: OpenDiskForBackupOptions): Promise<BackupDisk> {
@@ -61,7 +64,8 @@ export class LabBackupHost {
           openRaw: async () => labVm.openSnapshotDisk(snapshotId, o.deviceKey, "raw"),
         });
         const reader = await openDiskViaTransport({ mode: o.mode, proxy: o.proxy, disk: ref, host: await this.transportHost(), nbd: o.nbd });
-        return { reader, snapshotId, changeId };
+        const rate = this.readBytesPerSecond();
+        return { reader: rate ? throttledReader(reader, rate) : reader, snapshotId, changeId };
       } finally {
         if (wasLocked && !poweredOn) labVm.lock();
       }
