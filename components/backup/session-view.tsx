@@ -161,7 +161,7 @@ function VmCard({ vm, log, worker, takenOverFrom, now }: { vm: VmRunProgress; lo
         {vm.incremental !== null && <PointTypeBadge incremental={vm.incremental} />}
         {worker && (
           <span className={`text-xs ${worker.alive || vm.status !== "running" ? "text-slate-600" : "font-medium text-red-700"}`} data-testid="vm-worker" data-worker={worker.id} data-pid={worker.pid} data-alive={worker.alive ? "yes" : "no"} title={`Worker ${worker.id}`}>
-            {vm.status === "running" ? "running on" : "ran on"} <span className="font-medium text-slate-800">{workerName(worker)}</span>
+            {vm.status === "running" ? "running on" : "ran on"} <span className={`font-medium ${worker.alive || vm.status !== "running" ? "text-slate-800" : ""}`}>{workerName(worker)}</span>
             {!worker.alive && vm.status === "running" && <span className="text-red-700"> · no heartbeat since {formatTimeShort(worker.heartbeatAt, now)}</span>}
           </span>
         )}

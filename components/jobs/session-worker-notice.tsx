@@ -19,6 +19,8 @@ function list(items: string[]): string {
   return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
 
+const BACKED_UP = new Set(["success", "warning"]);
+
 function vmCount(n: number): string {
   return `${n} VM${n === 1 ? "" : "s"}`;
 }
@@ -38,6 +40,7 @@ export function SessionWorkerNotice({ vms, takeovers, now }: { vms: VmOnWorker[]
   // VMs that moved, by the worker they left (a VM that moved twice is told under each).
   const moved = groupBy(takeovers, (t) => t.fromId);
   if (stranded.length === 0 && moved.length === 0) return null;
+  const statusOf = new Map(vms.map((v) => [v.name, v.status]));
   return (
     <div className="space-y-3">
       {stranded.map(([id, held]) => {
@@ -46,9 +49,10 @@ export function SessionWorkerNotice({ vms, takeovers, now }: { vms: VmOnWorker[]
           <div key={`stranded-${id}`} className="rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-900" data-testid="session-worker-dead" data-worker={id}>
             <p className="font-semibold">Worker {workerName(w)} stopped answering</p>
             <p className="mt-0.5">
-              No heartbeat since {formatTimeShort(w.heartbeatAt, now)}. It holds {vmCount(held.length)} of this session ({list(held.map((v) => v.name))}): the queue
-              takes {held.length === 1 ? "it" : "them"} back when the worker&apos;s lease runs out, and a live worker starts {held.length === 1 ? "it" : "them"} again.
-              What the stopped worker had read is never used for a restore point. <Link href="/workers" className="font-medium underline">Workers</Link>
+              No heartbeat since {formatTimeShort(w.heartbeatAt, now)}. It holds {vmCount(held.length)} of this session ({list(held.map((v) => v.name))}):{" "}
+              {held.length === 1 ? "it goes" : "they go"} back to the queue once the worker&apos;s lease runs out and {held.length === 1 ? "starts" : "start"} again on the
+              next live worker with room. What the stopped worker had read never becomes a restore point. See{" "}
+              <Link href="/workers" className="font-medium underline">Workers</Link>.
             </p>
           </div>
         );
@@ -67,7 +71,8 @@ export function SessionWorkerNotice({ vms, takeovers, now }: { vms: VmOnWorker[]
               {targets
                 .map(([, ms]) => `${list([...new Set(ms.map((m) => m.vmName))])} started again on ${to(ms[0])} at ${formatTimeShort(ms[0].at, now)}`)
                 .join("; ")}
-              . What {from} had read of {vmNames.length === 1 ? "it" : "them"} was discarded, never a restore point.
+              . What the stopped worker had read of {vmNames.length === 1 ? "it" : "them"} never became a restore point
+              {vmNames.every((n) => BACKED_UP.has(statusOf.get(n) ?? "")) ? `; ${vmNames.length === 1 ? "it was" : vmNames.length === 2 ? "both were" : `all ${vmNames.length} were`} backed up after the move.` : "."}
             </p>
           </div>
         );
