@@ -153,7 +153,11 @@ test.afterAll(async () => {
 });
 
 async function startSecondConsole(): Promise<{ workers: Proc[] }> {
-  await sql(PG_ADMIN_URL, `CREATE DATABASE "${DB_NAME}"`);
+  try {
+    await sql(PG_ADMIN_URL, `CREATE DATABASE "${DB_NAME}"`);
+  } catch (e) {
+    throw new Error(`This spec needs PostgreSQL at ${PG_ADMIN_URL} (set STRONGROOM_TEST_PG_URL to another): ${e instanceof Error ? e.message : e}`);
+  }
   dbCreated = true;
   const u = new URL(PG_ADMIN_URL);
   u.pathname = `/${DB_NAME}`;
@@ -281,6 +285,13 @@ test("the jobs view shows a session moving from a killed worker to a live one", 
   for (const vm of onA) await expect(page.locator(`[data-testid="session-vm"][data-vm="${vm}"]`).getByTestId("vm-worker")).toHaveText(`running on ${nameA}`);
   await expect(page.getByTestId("session-worker-dead")).toHaveCount(0);
   await expect(page.getByTestId("session-taken-over-notice")).toHaveCount(0);
+  // The worker has also written them into its heartbeat (what the Workers page lists once it died).
+  for (const vm of onA) {
+    const [{ externalId }] = await sql<{ externalId: string }>(databaseUrl, `SELECT "vmExternalId" AS "externalId" FROM "SessionVm" WHERE "sessionId" = $1 AND "name" = $2`, [sessionId, vm]);
+    await expect
+      .poll(async () => (await sql<{ tasks: string }>(databaseUrl, `SELECT "tasks" FROM "JobWorker" WHERE "id" = $1`, [a.id]))[0]?.tasks ?? "", { timeout: 30_000 })
+      .toContain(`"vmExternalId":"${externalId}"`);
+  }
   // The pid on the page is one of the two workers this spec started (never anything else).
   const victim = workers.find((w) => processGroupOf(a.pid) === w.child.pid);
   expect(victim, `worker ${a.id} (pid ${a.pid}) is one this spec started`).toBeTruthy();
