@@ -143,6 +143,12 @@ process.on("exit", () => {
   for (const p of procs) signalGroup(p, "SIGKILL");
 });
 
+// On a failure, the second console's and the workers' output goes with the report.
+test.afterEach(async ({}, testInfo) => {
+  if (testInfo.status === testInfo.expectedStatus) return;
+  for (const p of procs) await testInfo.attach(`${p.name}.log`, { path: p.logFile, contentType: "text/plain" }).catch(() => undefined);
+});
+
 test.afterAll(async () => {
   for (const p of procs) signalGroup(p, "SIGTERM");
   await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 15_000).unref())]);
