@@ -1,10 +1,13 @@
 "use client";
 import Link from "next/link";
 import { useEffect, useMemo, useRef } from "react";
+import { SessionWorkerNotice } from "@/components/jobs/session-worker-notice";
+import { formatTimeShort, workerName } from "@/components/jobs/worker-chip";
 import { Badge, EncryptionBadge } from "@/components/ui/badge";
 import { ErrorNotice } from "@/components/ui/states";
 import { formatBytes, formatDateTime } from "@/lib/format";
 import type { JobSessionDto } from "@/lib/services/backup/get-job-session";
+import type { WorkerRefDto } from "@/lib/services/jobs/job-dto";
 import { sessionTotals, type DiskRunProgress, type LogLine, type VmRunProgress } from "@/lib/jobs/session-progress";
 import { isActiveState, JobEncryptionBadge, KeyIds, PointTypeBadge, SessionStateBadge, VmRunBadge } from "./badges";
 import { durationOf, formatRate, percent, TRIGGER_LABELS } from "./format";
@@ -84,6 +87,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
         )
       )}
       {s.stopRequested && active && <p className="rounded-md bg-amber-50 px-4 py-2 text-sm text-amber-900" data-testid="stop-requested">Stop requested: the VM being read finishes (its restore point stays valid); the VMs after it are not started.</p>}
+      <SessionWorkerNotice vms={s.progress.vms.map((vm) => ({ name: vm.name, status: vm.status, worker: s.vms?.find((v) => v.vmExternalId === vm.vmExternalId)?.worker }))} takeovers={s.takeovers ?? []} now={now} />
       {s.error && (
         <div data-testid="session-error">
           <ErrorNotice title={s.state === "failed" ? "The session failed" : "The session reported a problem"}>{sentence(s.error)}</ErrorNotice>
@@ -126,7 +130,10 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
         </div>
       ) : (
         <div className="space-y-4">
-          {s.progress.vms.map((vm) => <VmCard key={vm.vmExternalId} vm={vm} log={s.log} worker={s.vms?.find((v) => v.vmExternalId === vm.vmExternalId)?.worker} />)}
+          {s.progress.vms.map((vm) => {
+            const placed = s.vms?.find((v) => v.vmExternalId === vm.vmExternalId);
+            return <VmCard key={vm.vmExternalId} vm={vm} log={s.log} worker={placed?.worker} takenOverFrom={placed?.takenOverFrom} now={now} />;
+          })}
         </div>
       )}
 
@@ -160,7 +167,7 @@ function vmSummary(vms: VmRunProgress[]): string {
   return parts.filter(([c]) => c > 0).map(([c, w]) => `${c} ${w}`).join(", ") || "none finished yet";
 }
 
-function VmCard({ vm, log, worker }: { vm: VmRunProgress; log: LogLine[]; worker?: { id: string; host: string; alive: boolean } | null }) {
+function VmCard({ vm, log, worker, takenOverFrom, now }: { vm: VmRunProgress; log: LogLine[]; worker?: WorkerRefDto | null; takenOverFrom?: WorkerRefDto | null; now: number | null }) {
   const toRead = vm.disks.reduce((n, d) => n + d.bytesToRead, 0);
   const read = vm.disks.reduce((n, d) => n + d.bytesRead, 0);
   const border = vm.status === "failed" ? "border-red-200" : vm.status === "warning" ? "border-amber-200" : vm.status === "running" ? "border-brand-100" : "border-slate-200";
@@ -172,8 +179,14 @@ function VmCard({ vm, log, worker }: { vm: VmRunProgress; log: LogLine[]; worker
         <VmRunBadge status={vm.status} />
         {vm.incremental !== null && <PointTypeBadge incremental={vm.incremental} />}
         {worker && (
-          <span className={`text-xs ${worker.alive ? "text-slate-600" : "font-medium text-red-700"}`} data-testid="vm-worker" data-alive={worker.alive ? "yes" : "no"} title={`Worker ${worker.id}`}>
-            {vm.status === "running" ? "running on worker" : "ran on worker"} {worker.id}{worker.alive ? "" : " (no heartbeat)"}
+          <span className={`text-xs ${worker.alive || vm.status !== "running" ? "text-slate-600" : "font-medium text-red-700"}`} data-testid="vm-worker" data-worker={worker.id} data-pid={worker.pid} data-alive={worker.alive ? "yes" : "no"} title={`Worker ${worker.id}`}>
+            {vm.status === "running" ? "running on" : "ran on"} <span className={`font-medium ${worker.alive || vm.status !== "running" ? "text-slate-800" : ""}`}>{workerName(worker)}</span>
+            {!worker.alive && vm.status === "running" && <span className="text-red-700"> · no heartbeat since {formatTimeShort(worker.heartbeatAt, now)}</span>}
+          </span>
+        )}
+        {takenOverFrom && (
+          <span className="text-xs font-medium text-amber-800" data-testid="vm-taken-over" data-from={takenOverFrom.id}>
+            · taken over from {workerName(takenOverFrom)}
           </span>
         )}
         <span className="ml-auto text-xs text-slate-500">
@@ -221,7 +234,8 @@ function DiskRow({ vm, disk: d, log }: { vm: VmRunProgress; disk: DiskRunProgres
   // The other proxies considered for this disk and why they were not used (TRN-5), from the log.
   const considered = useMemo(() => {
     const prefix = `${vm.name} / ${d.label}: `;
-    return log.filter((l) => l.text.startsWith(prefix) && l.text.slice(prefix.length) !== d.reason && !/^(full|incremental)\b/.test(l.text.slice(prefix.length))).map((l) => l.text.slice(prefix.length));
+    // A VM taken over from a worker that died planned its disks twice: each reason once.
+    return [...new Set(log.filter((l) => l.text.startsWith(prefix) && l.text.slice(prefix.length) !== d.reason && !/^(full|incremental)\b/.test(l.text.slice(prefix.length))).map((l) => l.text.slice(prefix.length)))];
   }, [log, vm.name, d.label, d.reason]);
   const pct = percent(d.bytesRead, d.bytesToRead);
   const vmEnded = vm.status !== "running" && vm.status !== "pending";

@@ -14,7 +14,7 @@ import { useSessions } from "./queries";
 import { SessionFilters } from "./session-filters";
 import { describeVms, describeWait } from "./session-format";
 import { hasSessionFilters, NO_SESSION_FILTERS, sessionFilterErrors, sessionSearch, type SessionFilterValues, type SessionViewState } from "./session-search";
-import { formatTimeShort, WorkerChip } from "./worker-chip";
+import { formatTimeShort, WorkerChip, workerName } from "./worker-chip";
 
 /** Sessions of every kind: filter bar in the address, the table live while anything is queued or running. */
 export function SessionList({ initialView, initialPage, canRunJobs }: { initialView: SessionViewState; initialPage: SessionPageDto | null; canRunJobs: boolean }) {
@@ -199,7 +199,7 @@ function Where({ row: r, now }: { row: SessionRowDto; now: number | null }) {
     return (
       <div className="space-y-1 text-xs text-slate-600" data-testid="session-where" data-ended="yes">
         <div data-testid="session-ran-on">
-          ran on {ranOn.map((w, i) => <span key={w.id} title={`Worker ${w.id}`}>{i > 0 && ", "}<span className="font-medium text-slate-800">{w.role === "console" ? `${w.host} (console)` : w.host}</span>{ranOn.length > 1 && w.vms ? ` (${w.vms} VM${w.vms === 1 ? "" : "s"})` : ""}</span>)}
+          ran on {ranOn.map((w, i) => <span key={w.id} title={`Worker ${w.id}`}>{i > 0 && ", "}<span className="font-medium text-slate-800">{workerName(w)}</span>{ranOn.length > 1 && w.vms ? ` (${w.vms} VM${w.vms === 1 ? "" : "s"})` : ""}</span>)}
         </div>
         {vmsTakenOver > 0 && <div className="text-amber-800" data-testid="session-taken-over">{vmsTakenOver} VM{vmsTakenOver === 1 ? " was" : "s were"} taken over from a worker that stopped answering</div>}
       </div>

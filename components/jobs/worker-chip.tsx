@@ -9,11 +9,19 @@ export function formatTimeShort(iso: string, now: number | null): string {
 }
 
 /**
+ * A worker as people tell workers apart: "proxy-host-02 · process 4242", with "(console)" for the
+ * console's own worker. The host alone is not enough: one host may run several worker processes.
+ */
+export function workerName(w: { host: string; pid?: number | null; role?: string }): string {
+  return `${w.host}${w.pid ? ` · process ${w.pid}` : ""}${w.role === "console" ? " (console)" : ""}`;
+}
+
+/**
  * Where work runs: the worker's host, green while it heartbeats, red "no heartbeat since …" once it
  * stopped answering (its work is taken up by another worker).
  */
-export function WorkerChip({ worker, now, suffix }: { worker: { id: string; host: string; role: string; alive: boolean; heartbeatAt: string; stoppedAt: string | null }; now: number | null; suffix?: string }) {
-  const label = worker.role === "console" ? `${worker.host} (console)` : worker.host;
+export function WorkerChip({ worker, now, suffix }: { worker: { id: string; host: string; pid?: number; role: string; alive: boolean; heartbeatAt: string; stoppedAt: string | null }; now: number | null; suffix?: string }) {
+  const label = workerName(worker);
   return (
     <span className="inline-flex flex-wrap items-center gap-1" data-testid="worker-chip" data-worker={worker.id} data-alive={worker.alive ? "yes" : "no"} title={`Worker ${worker.id}`}>
       {worker.alive ? (

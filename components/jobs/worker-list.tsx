@@ -8,7 +8,7 @@ import { ErrorNotice } from "@/components/ui/states";
 import { Table, Td, Th } from "@/components/ui/table";
 import type { ProxyUseDto, WorkerDto, WorkersDto } from "@/lib/services/jobs/list-workers";
 import { useWorkers } from "./queries";
-import { formatTimeShort } from "./worker-chip";
+import { formatTimeShort, workerName } from "./worker-chip";
 
 /** The processes that run work and the proxies' task slots, live. */
 export function WorkerList({ initial }: { initial: WorkersDto }) {
@@ -21,7 +21,13 @@ export function WorkerList({ initial }: { initial: WorkersDto }) {
       {q.isError && <ErrorNotice title="Live updates unavailable">{q.error.message} The page shows the last state it received; retrying.</ErrorNotice>}
       {dead.length > 0 && (
         <div className="rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-900" data-testid="dead-workers">
-          <p className="font-medium">{dead.length === 1 ? `The worker on ${dead[0].host} stopped answering` : `${dead.length} workers stopped answering`}</p>
+          <p className="font-semibold">{dead.length === 1 ? `Worker ${workerName(dead[0])} stopped answering` : `${dead.length} workers stopped answering: ${dead.map((w) => workerName(w)).join(", ")}`}</p>
+          {dead.length === 1 && (
+            <p className="mt-0.5" data-testid="dead-worker-since">
+              No heartbeat since {formatTimeShort(dead[0].heartbeatAt, now)}
+              {dead[0].tasks.length > 0 ? `; it was running ${describeTasks(dead[0].tasks)} (in its row below), which move to live workers.` : "."}
+            </p>
+          )}
           <p className="mt-0.5">
             A worker without a heartbeat for {Math.round(data.deadAfterMs / 1000)} seconds loses its work: its VMs are taken up by a live worker, and VMs that had
             finished keep their restore points. Check the process or its host.
@@ -75,6 +81,14 @@ export function WorkerList({ initial }: { initial: WorkersDto }) {
       </section>
     </div>
   );
+}
+
+/** "2 VMs", "1 task", "2 VMs and 1 other task". */
+function describeTasks(tasks: WorkerDto["tasks"]): string {
+  const vms = tasks.filter((t) => t.vmExternalId).length;
+  const other = tasks.length - vms;
+  const parts = [vms ? `${vms} VM${vms === 1 ? "" : "s"}` : "", other ? `${other} ${vms ? "other " : ""}task${other === 1 ? "" : "s"}` : ""];
+  return parts.filter(Boolean).join(" and ");
 }
 
 function WorkerRow({ w, now }: { w: WorkerDto; now: number | null }) {

@@ -5,8 +5,23 @@ import { db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
 import { MAX_LOG_LINES, type LogLine, type SessionProgress, type VmRunProgress } from "@/lib/jobs/session-progress";
-import { workerIsAlive } from "@/lib/jobs/worker-liveness";
 import { sessionIdSchema } from "@/lib/schemas/backup";
+import { loadWorkers, type WorkerRefDto } from "@/lib/services/jobs/job-dto";
+
+/**
+ * A VM that moved: its worker stopped answering, the queue took the VM back and another worker
+ * started it again (the "taken-over" event that worker recorded). `from`/`to` are null when the
+ * worker row is gone; their ids stay.
+ */
+export interface VmTakeoverDto {
+  at: string;
+  vmExternalId: string;
+  vmName: string;
+  fromId: string;
+  from: WorkerRefDto | null;
+  toId: string;
+  to: WorkerRefDto | null;
+}
 
 /** One VM of a restore session: where it went and how it came out (RST-1…6). */
 export interface RestoreItemDto {
@@ -42,10 +57,12 @@ export interface JobSessionDto {
   endedAt: string | null;
   stopRequested: boolean;
   error: string | null;
-  progress: SessionProgress & { vms: Array<VmRunProgress & { worker?: { id: string; host: string; alive: boolean } | null }> };
+  progress: SessionProgress & { vms: Array<VmRunProgress & { worker?: WorkerRefDto | null }> };
   log: LogLine[];
-  /** Per VM, the worker that runs or ran it (filled by the job engine from SessionVm.workerId). */
-  vms?: Array<{ vmExternalId: string; worker?: { id: string; host: string; alive: boolean } | null }>;
+  /** Per VM, the worker that runs or ran it (filled by the job engine from SessionVm.workerId), and the one it was last taken over from. */
+  vms?: Array<{ vmExternalId: string; worker?: WorkerRefDto | null; takenOverFrom?: WorkerRefDto | null }>;
+  /** VMs that moved from a worker that stopped answering to another, oldest first. */
+  takeovers?: VmTakeoverDto[];
 }
 
 /** One session (backup or restore) with its live progress: per VM from its own row (the worker running it writes it every second), the log from the session's events. */
@@ -55,19 +72,32 @@ export async function getJobSession(actor: Actor, raw: { sessionId: string }): P
   const s = await db.jobSession.findUnique({ where: { id: sessionId }, include: { job: { select: { id: true, name: true, encryptionMode: true, repository: { select: { id: true, name: true } } } } } });
   if (!s) throw new AppError("NOT_FOUND", "This session does not exist (its job may have been removed).");
   if (!s.job && s.kind !== "restore") throw new AppError("NOT_FOUND", "This session is not a backup or restore session; a repository verify's report is on its repository's page.");
-  const [vmRows, events] = await Promise.all([
-    db.sessionVm.findMany({ where: { sessionId }, orderBy: { position: "asc" }, select: { progress: true, workerId: true } }),
+  const [vmRows, events, takeoverEvents] = await Promise.all([
+    db.sessionVm.findMany({ where: { sessionId }, orderBy: { position: "asc" }, select: { vmExternalId: true, name: true, progress: true, workerId: true } }),
     db.sessionEvent.findMany({ where: { sessionId, text: { not: "" } }, orderBy: { id: "desc" }, take: MAX_LOG_LINES, select: { at: true, level: true, text: true } }),
+    db.sessionEvent.findMany({ where: { sessionId, type: "taken-over" }, orderBy: { id: "asc" }, take: 1000, select: { at: true, vmExternalId: true, workerId: true, data: true } }),
   ]);
-  const workerIds = [...new Set(vmRows.map((v) => v.workerId).filter((w): w is string => !!w))];
-  const workers = new Map((await db.jobWorker.findMany({ where: { id: { in: workerIds } }, select: { id: true, host: true, heartbeatAt: true, stoppedAt: true } })).map((w) => [w.id, w]));
+  const moves = takeoverEvents.flatMap((e) => {
+    const d = parseJson<{ from?: unknown; to?: unknown }>(e.data, {});
+    const to = typeof d.to === "string" ? d.to : e.workerId;
+    return typeof d.from === "string" && to && e.vmExternalId ? [{ at: e.at, vmExternalId: e.vmExternalId, fromId: d.from, toId: to }] : [];
+  });
   const now = new Date();
+  const workers = await loadWorkers(db, [...vmRows.flatMap((v) => (v.workerId ? [v.workerId] : [])), ...moves.flatMap((m) => [m.fromId, m.toId])], now);
+  const vmNames = new Map(vmRows.map((v) => [v.vmExternalId, v.name]));
+  const takeovers: VmTakeoverDto[] = moves.map((m) => ({
+    at: m.at.toISOString(),
+    vmExternalId: m.vmExternalId,
+    vmName: vmNames.get(m.vmExternalId) ?? m.vmExternalId,
+    fromId: m.fromId,
+    from: workers.get(m.fromId) ?? null,
+    toId: m.toId,
+    to: workers.get(m.toId) ?? null,
+  }));
+  const lastMoveOf = new Map(takeovers.map((t) => [t.vmExternalId, t]));
   const progress = vmRows.length
     ? {
-        vms: vmRows.map((v) => {
-          const w = v.workerId ? workers.get(v.workerId) : undefined;
-          return { ...parseJson<VmRunProgress>(v.progress, {} as VmRunProgress), worker: w ? { id: w.id, host: w.host, alive: !w.stoppedAt && workerIsAlive(w.heartbeatAt, now) } : null };
-        }),
+        vms: vmRows.map((v) => ({ ...parseJson<VmRunProgress>(v.progress, {} as VmRunProgress), worker: (v.workerId ? workers.get(v.workerId) : undefined) ?? null })),
       }
     : parseJson<SessionProgress>(s.progress, { vms: [] });
   const log = events.length ? events.reverse().map((e) => ({ at: e.at.toISOString(), level: e.level as LogLine["level"], text: e.text })) : parseJson<LogLine[]>(s.log, []);
@@ -91,7 +121,12 @@ export async function getJobSession(actor: Actor, raw: { sessionId: string }): P
     stopRequested: s.stopRequested,
     error: s.error,
     progress,
-    vms: progress.vms.map((v) => ({ vmExternalId: v.vmExternalId, worker: (v as { worker?: { id: string; host: string; alive: boolean } | null }).worker ?? null })),
+    vms: progress.vms.map((v) => ({
+      vmExternalId: v.vmExternalId,
+      worker: (v as { worker?: WorkerRefDto | null }).worker ?? null,
+      takenOverFrom: lastMoveOf.get(v.vmExternalId)?.from ?? null,
+    })),
+    takeovers,
     log,
   };
 }

@@ -8,6 +8,8 @@ export interface WorkerRefDto {
   id: string;
   role: "console" | "worker";
   host: string;
+  /** Its process id: with several workers on one host, "host · process pid" tells them apart. */
+  pid: number;
   alive: boolean;
   /** Its last heartbeat (a dead worker is shown as "no heartbeat since …"). */
   heartbeatAt: string;
@@ -22,13 +24,14 @@ export interface SubjectDto {
   href: string | null;
 }
 
-type WorkerRow = { id: string; role: string; host: string; heartbeatAt: Date; stoppedAt: Date | null };
+type WorkerRow = { id: string; role: string; host: string; pid: number; heartbeatAt: Date; stoppedAt: Date | null };
 
 export function toWorkerRef(w: WorkerRow, now: Date): WorkerRefDto {
   return {
     id: w.id,
     role: w.role === "console" ? "console" : "worker",
     host: w.host,
+    pid: w.pid,
     // A worker that stopped cleanly is not alive, whatever its last heartbeat says.
     alive: !w.stoppedAt && workerIsAlive(w.heartbeatAt, now),
     heartbeatAt: w.heartbeatAt.toISOString(),
@@ -39,7 +42,7 @@ export function toWorkerRef(w: WorkerRow, now: Date): WorkerRefDto {
 export async function loadWorkers(tx: DbTx, ids: Iterable<string>, now: Date): Promise<Map<string, WorkerRefDto>> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return new Map();
-  const rows = await tx.jobWorker.findMany({ where: { id: { in: unique } }, select: { id: true, role: true, host: true, heartbeatAt: true, stoppedAt: true } });
+  const rows = await tx.jobWorker.findMany({ where: { id: { in: unique } }, select: { id: true, role: true, host: true, pid: true, heartbeatAt: true, stoppedAt: true } });
   return new Map(rows.map((w) => [w.id, toWorkerRef(w, now)]));
 }
 

@@ -113,8 +113,8 @@ describe("listSessions", () => {
     const row = (await listSessions(viewer, { q: `Nightly ${s.tag}` })).rows[0];
     expect(row.where).toMatchObject({ workers: [], proxies: [], vmsTakenOver: 1 });
     expect(row.where.ranOn).toEqual([
-      { id: s.alive.id, host: s.alive.host, role: "worker", vms: 3 },
-      { id: s.dead.id, host: s.dead.host, role: "worker", vms: 1 },
+      { id: s.alive.id, host: s.alive.host, pid: 101, role: "worker", vms: 3 },
+      { id: s.dead.id, host: s.dead.host, pid: 202, role: "worker", vms: 1 },
     ]);
   });
 

@@ -43,7 +43,7 @@ export interface SessionRowDto {
     /** Workers holding its running VMs (or, before any VM runs, the worker preparing it). */
     workers: Array<WorkerRefDto & { runningVms: number }>;
     /** Once it ended: the workers that ran its VMs (or the session itself), by host. */
-    ranOn: Array<{ id: string; host: string; role: "console" | "worker"; vms: number }>;
+    ranOn: Array<{ id: string; host: string; pid: number; role: "console" | "worker"; vms: number }>;
     /** VMs taken up by another worker after theirs stopped answering. */
     vmsTakenOver: number;
     /** Proxy task slots it holds now (TRN-6). */
@@ -201,11 +201,11 @@ async function toRows(rows: Row[], now: Date): Promise<SessionRowDto[]> {
       ? []
       : ran.filter((g) => g.sessionId === r.id).flatMap((g) => {
           const w = g.workerId ? workers.get(g.workerId) : undefined;
-          return w ? [{ id: w.id, host: w.host, role: w.role, vms: g._count._all }] : [];
+          return w ? [{ id: w.id, host: w.host, pid: w.pid, role: w.role, vms: g._count._all }] : [];
         });
     if (!active(r) && ranOn.length === 0 && r.workerId && workers.has(r.workerId)) {
       const w = workers.get(r.workerId)!;
-      ranOn = [{ id: w.id, host: w.host, role: w.role, vms: 0 }];
+      ranOn = [{ id: w.id, host: w.host, pid: w.pid, role: w.role, vms: 0 }];
     }
     return {
       id: r.id,
