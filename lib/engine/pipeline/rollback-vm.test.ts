@@ -49,9 +49,10 @@ async function expectAsAtBackup(s: Awaited<ReturnType<typeof backedUp>>) {
 }
 
 describe("rollbackVm (original location)", { timeout: 120_000 }, () => {
-  it("quick rollback of an encrypted VM after the guest changed 10%: only changed blocks are written (CBT), the disks are as at backup, it powers on", async () => {
+  it("quick rollback of an encrypted VM after the guest changed half its data: only changed blocks are written (CBT), the disks are as at backup, it powers on", async () => {
     const s = await backedUp(nativeVm);
-    await s.lab.guestWrites(s.live.externalId, 0.1, 9);
+    const changed = await s.lab.guestWrites(s.live.externalId, 0.5, 9);
+    expect(changed.changedBlocks).toBeGreaterThan(0);
     const r = await rollback(s, "quick-rollback");
     expect(r.status, r.error ?? "").toBe("success");
     expect(r.poweredOn).toBe(true);
@@ -66,7 +67,7 @@ describe("rollbackVm (original location)", { timeout: 120_000 }, () => {
 
   it("when CBT cannot say what changed, the blocks that differ are found by hash", async () => {
     const s = await backedUp(plainVm);
-    await s.lab.guestWrites(s.live.externalId, 0.2, 4);
+    await s.lab.guestWrites(s.live.externalId, 0.5, 4);
     const lab = s.lab;
     const host = {
       vmRuntime: (id: string) => lab.vmRuntime(id),
@@ -89,7 +90,7 @@ describe("rollbackVm (original location)", { timeout: 120_000 }, () => {
 
   it("overwrite writes every block, zeros included, and refuses a disk whose size changed before touching the VM", async () => {
     const s = await backedUp(plainVm);
-    await s.lab.guestWrites(s.live.externalId, 0.3, 5);
+    await s.lab.guestWrites(s.live.externalId, 0.5, 5);
     const r = await rollback(s, "overwrite");
     expect(r.status, r.error ?? "").toBe("success");
     for (const d of r.disks) expect(d.result.zeroBlocksWritten).toBeGreaterThan(0);

@@ -94,6 +94,11 @@ export async function rollbackVm(o: RollbackVmOptions): Promise<VmRollbackResult
       let found: RolledBackDisk["found"] = "all";
       if (o.mode === "quick-rollback") {
         ({ only, found } = await differingBlocks(o, t.deviceKey, t.info.attributes.changeId, (line) => warn(`${label}: ${line}`)));
+      } else {
+        // Every block the point holds, and zeros wherever the live disk holds data the point does
+        // not; blocks the live disk never wrote already read as zeros.
+        only = await allocatedBlocks(o, t.deviceKey);
+        for (const [i, e] of point.blockMap(t.info.diskId)) if (e.kind === "data") only.add(i);
       }
       o.onEvent?.({ type: "disk-planned", vmExternalId: vm.externalId, deviceKey: t.deviceKey, proxyExternalId: t.choice.proxy.externalId, proxyName: t.choice.proxy.name, mode: t.choice.mode, reason: t.choice.reason, rejected: t.choice.rejected.map(formatRejection), text: `${label}: written by ${t.choice.reason}${only ? `; ${only.size} block(s) differ from the point (${found === "cbt" ? "changed block tracking" : "hash comparison"})` : ""}` });
       const writer = await host.openDiskForWrite({ vmExternalId: vm.externalId, deviceKey: t.deviceKey, mode: t.choice.mode, proxy: t.choice.proxy });
@@ -123,6 +128,23 @@ export async function rollbackVm(o: RollbackVmOptions): Promise<VmRollbackResult
     result.status = "failed";
     result.error = o.signal?.aborted ? "stopped by request" : e instanceof Error ? e.message : String(e);
     return result;
+  }
+}
+
+/** The blocks the live disk has written (allocated), as the host lists them. */
+async function allocatedBlocks(o: RollbackVmOptions, deviceKey: number): Promise<Set<number>> {
+  const { host, point, vm } = o;
+  const bs = point.blockSize;
+  const encrypted = vm.disks.find((d) => d.deviceKey === deviceKey)!.encrypted;
+  const proxy = { kind: "physical" as const, transportModes: ["nbdssl" as const, "san" as const], keyProviderExternalId: null, privileges: ["Cryptographer.Access" as const], name: "rollback-compare" };
+  const opened = await host.openDiskForBackup({ vmExternalId: vm.externalId, deviceKey, mode: encrypted ? "nbdssl" : "san", proxy });
+  try {
+    const out = new Set<number>();
+    for (const a of await host.queryChangedAreas({ vmExternalId: vm.externalId, deviceKey, changeId: "*" })) for (let i = Math.floor(a.start / bs); i * bs < a.start + a.length; i++) out.add(i);
+    return out;
+  } finally {
+    await opened.reader.close().catch(() => undefined);
+    await host.releaseSnapshot(vm.externalId).catch(() => undefined);
   }
 }
 
