@@ -38,3 +38,20 @@ export const startRestoreSchema = z.object({
 
 export type RestoreVmInput = z.infer<typeof restoreVmSchema>;
 export type StartRestoreInput = z.infer<typeof startRestoreSchema>;
+
+/**
+ * A VM brought back in place (original location): every disk overwritten from the point, or a
+ * quick rollback of only the blocks that differ. The VM is powered off first; `confirm` says the
+ * operator saw what is lost (every change since the point on the chosen disks).
+ */
+export const rollbackVmSchema = z.object({
+  pointId: z.string().trim().min(1).max(64),
+  mode: z.enum(["overwrite", "quick-rollback"]),
+  /** Device keys of the disks to bring back; all the point's disks when omitted. */
+  deviceKeys: z.array(z.coerce.number().int().min(0).max(1_000_000)).min(1).max(16).optional(),
+  powerOn: z.boolean().default(false),
+  confirm: z.literal(true, { error: "Confirm that every change since the restore point on these disks is lost" }),
+  reason: plainText(z.string().trim().min(3, "Say why you restore (it is kept in the session and the audit log)").max(500, "Use at most 500 characters")),
+});
+
+export type RollbackVmInput = z.infer<typeof rollbackVmSchema>;

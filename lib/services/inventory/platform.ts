@@ -33,7 +33,7 @@ export function backupHost(): VmBackupHost {
 }
 
 /** What a restore writes VMs through (create, disks for writing, power, delete). */
-export function restoreHost(): RestorePlatform {
+export function restoreHost(): RestorePlatform & VmBackupHost & Pick<RuntimeOperations, "powerOff"> {
   platform();
   return connector!;
 }

@@ -22,6 +22,7 @@ import { createBackupJob } from "../backup/save-backup-job";
 import { checkRestore } from "./check-restore";
 import { exportRestorePointDisk } from "./export-disk";
 import { startRestore } from "./start-restore";
+import { startRollback } from "./start-rollback";
 
 const PASSWORD = "correct-horse-battery-staple-42";
 let admin: Awaited<ReturnType<typeof makeActor>>;
@@ -60,6 +61,8 @@ beforeAll(async () => {
   const s = await runBackupSession(sessionId, 60_000);
   expect(s.state, (await getJobSession(admin, { sessionId })).progress.vms.map((v) => v.error).join()).toBe("success");
   pointId = (await listRestorePoints(admin, { vmId: vmRow.id }))[0].id;
+  // As the platform reports it now: its files exist, with a real key id.
+  source = (await platform().inventory()).vms.find((v) => v.externalId === source.externalId)!;
 }, 120_000);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -186,5 +189,26 @@ describe("restore to a new location (RST-1…3)", () => {
     expect(audit?.actorId).toBe(operator.id);
     await expectAppError(exportRestorePointDisk(viewer, { pointId, deviceKey: d.deviceKey }), "FORBIDDEN");
     await expectAppError(exportRestorePointDisk(operator, { pointId, deviceKey: 9999 }), "NOT_FOUND");
+  });
+
+  it("a quick rollback brings the VM itself back to the point in place, writing only what changed; it needs the confirmation", async () => {
+    const vmRow = await db.vm.findFirstOrThrow({ where: { externalId: source.externalId } });
+    const before = new Map<number, Awaited<ReturnType<typeof written>>>();
+    for (const d of source.disks) before.set(d.deviceKey, await written(source.externalId, d.deviceKey));
+    if ((await platform().vmRuntime(source.externalId)).powerState !== "poweredOn") await platform().powerOn(source.externalId);
+    await runGuestWrites(admin, { vmId: vmRow.id, percent: 50 });
+    await expectAppError(startRollback(operator, { pointId, mode: "quick-rollback", reason: "undo the bad update" }), "INVALID_INPUT");
+    await expectAppError(startRollback(viewer, { pointId, mode: "quick-rollback", confirm: true, reason: "undo the bad update" }), "FORBIDDEN");
+    const { sessionId } = await startRollback(operator, { pointId, mode: "quick-rollback", confirm: true, powerOn: true, reason: "undo the bad update" });
+    const s = await runBackupSession(sessionId, 90_000);
+    const dto = await getJobSession(admin, { sessionId });
+    expect(s.state, dto.log.map((l) => l.text).join("\n")).toBe("success");
+    expect(dto.log.some((l) => /changed block tracking/.test(l.text))).toBe(true);
+    expect((await platform().vmRuntime(source.externalId)).powerState).toBe("poweredOn");
+    await platform().powerOff(source.externalId);
+    for (const d of source.disks) {
+      const want = before.get(d.deviceKey)!;
+      expect((await written(source.externalId, d.deviceKey, want.areas)).hash, d.label).toBe(want.hash);
+    }
   });
 });

@@ -3,6 +3,8 @@ import os from "node:os";
 import { db } from "@/lib/db/client";
 import { planVmRestore, type VmRestoreChoices } from "@/lib/engine/pipeline/restore-plan";
 import { restoreVm, type RestoreEvent, type VmRestoreResult } from "@/lib/engine/pipeline/restore-vm";
+import { rollbackVm } from "@/lib/engine/pipeline/rollback-vm";
+import { z } from "zod";
 import { currentWorker } from "@/lib/jobs/engine";
 import { vmPayload } from "@/lib/jobs/kinds";
 import { processWorkerId } from "@/lib/jobs/process-id";
@@ -130,7 +132,11 @@ interface OneRestore {
   onCreated(vmExternalId: string): Promise<void>;
 }
 
+const inPlaceChoices = z.object({ mode: z.enum(["overwrite", "quick-rollback"]), deviceKeys: z.array(z.number().int()).min(1) });
+
 async function restoreOne(o: OneRestore): Promise<VmRestoreResult> {
+  const inPlace = inPlaceChoices.safeParse(JSON.parse(o.item.choices));
+  if (inPlace.success) return rollbackOne(o, inPlace.data);
   const { progress, log } = o;
   const host = restoreHost();
   // A dead attempt's VM: its disks may be half-written; it goes before anything else.
@@ -175,6 +181,44 @@ async function restoreOne(o: OneRestore): Promise<VmRestoreResult> {
         log.event({ type: e.type, level, vmExternalId: progress.vmExternalId, text, data: e });
       },
     });
+  } finally {
+    await opened.close();
+  }
+}
+
+/** An in-place restore: the VM itself, its chosen disks overwritten or rolled back (a retry simply runs again). */
+async function rollbackOne(o: OneRestore, choices: z.infer<typeof inPlaceChoices>): Promise<VmRestoreResult> {
+  const { progress, log } = o;
+  const opened = await openRestorePoint(o.item.pointId, `strongroom/${os.hostname()}/${process.pid}/restore-${o.sessionId}`);
+  try {
+    const vm = (await platform().inventory()).vms.find((v) => v.externalId === progress.vmExternalId);
+    if (!vm) return { status: "failed", vm: null, disks: [], checks: [], poweredOn: false, warnings: [], error: "the VM no longer exists: restore it to a new location instead" };
+    log.say(`${vm.name}: restore point of ${opened.row.createdAt.toISOString()} opened; ${choices.mode === "quick-rollback" ? "rolling back the blocks that changed since" : "overwriting the disks"}.`, "info", vm.externalId);
+    const [proxies, names] = await Promise.all([candidateProxies(), keyProviderNames()]);
+    const r = await rollbackVm({
+      host: restoreHost(),
+      point: opened.point,
+      vm,
+      deviceKeys: choices.deviceKeys,
+      mode: choices.mode,
+      proxies,
+      selection: { proxies: "automatic", failoverToNetwork: true, keyProviderNames: names },
+      powerOn: o.item.powerOn,
+      signal: o.signal,
+      onProgress: (p) => {
+        const disk = progress.disks.find((d) => d.deviceKey === p.deviceKey);
+        if (disk) Object.assign(disk, { bytesRead: p.bytesDone, bytesTransferred: p.bytesWritten, rate: p.rate, done: p.done });
+      },
+      onEvent: (e: RestoreEvent) => {
+        if (e.type === "disk-planned") {
+          const disk = progress.disks.find((d) => d.deviceKey === e.deviceKey);
+          if (disk) Object.assign(disk, { proxy: e.proxyName, mode: e.mode, reason: e.reason });
+        }
+        log.event({ type: e.type, level: e.type === "warning" ? "warning" : "info", vmExternalId: vm.externalId, text: e.type === "task-start" || e.type === "task-end" ? "" : e.text, data: e });
+      },
+    });
+    const checks = r.disks.map((d) => ({ ok: true, text: `${vm.disks.find((x) => x.deviceKey === d.deviceKey)?.label ?? d.deviceKey}: ${d.blocksWritten} block(s) written${d.found === "cbt" ? " (changed since the point, by changed block tracking)" : d.found === "hash" ? " (found different by hash)" : ""}` }));
+    return { status: r.status, vm: r.status === "failed" ? null : vm, disks: [], checks, poweredOn: r.poweredOn, warnings: r.warnings, error: r.error };
   } finally {
     await opened.close();
   }
