@@ -18,15 +18,13 @@
 // each timed phase. Peak memory of the Strongroom side: RSS sampled every 50 ms and the kernel's
 // high-water mark (VmHWM, reset before each Strongroom phase); worker threads share the process.
 // Not part of `npm test`.
-import { spawn, spawnSync } from "node:child_process";
-import { createCipheriv, createHash } from "node:crypto";
-import { existsSync, writeFileSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { Blake3Hasher } from "@napi-rs/blake-hash";
+import { changeBlocks, ensureRestic, hashFile, hwmResettable, layout, MemoryWatch, restic, RESTIC, writeImage } from "./bench/disk-image";
 import { KeyRing } from "../lib/engine/keys/key-ring";
 import { createPasswordKey, DEFAULT_KDF_PARAMS } from "../lib/engine/keys/user-key";
 import { backupDisk } from "../lib/engine/pipeline/backup-disk";
@@ -36,7 +34,6 @@ import { FilesystemStore } from "../lib/engine/repository/filesystem-store";
 import { createRepository, type Repository } from "../lib/engine/repository/repository";
 
 const MiB = 1024 * 1024;
-const RESTIC = "/usr/bin/restic";
 const RSS_TARGET = 512 * MiB;
 const TARGETS = { full: 3, incremental: 10, restore: 1.2 } as const;
 
@@ -61,169 +58,6 @@ const seed = args.seed;
 const blockCount = sizeMiB;
 const imageBytes = sizeMiB * MiB;
 
-// ---------------------------------------------------------------- deterministic image
-
-/** A small seeded PRNG (mulberry32) for layout decisions; block contents come from AES-CTR. */
-function prng(s: string): () => number {
-  let a = createHash("sha256").update(`layout/${s}`).digest().readUInt32BE(0);
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const contentKey = createHash("sha256").update(`content/${seed}`).digest();
-const zeroBuffer = Buffer.alloc(MiB);
-/** Incompressible bytes of "random block" `id`: the AES-256-CTR keystream under a seed key. */
-function randomBlock(id: number, into: Buffer): Buffer {
-  const iv = Buffer.alloc(16);
-  iv.writeUInt32BE(id, 0);
-  const c = createCipheriv("aes-256-ctr", contentKey, iv);
-  c.update(zeroBuffer).copy(into);
-  return into;
-}
-
-type Kind = "random" | "zero" | "dup";
-interface Layout {
-  kinds: Kind[];
-  /** For a dup block: the position of the earlier random block it copies. */
-  source: number[];
-  changed: number[];
-}
-
-function layout(): Layout {
-  const rand = prng(seed);
-  const nRandom = Math.round(blockCount * 0.4);
-  const nZero = Math.round(blockCount * 0.4);
-  const kinds: Kind[] = [...Array<Kind>(nRandom).fill("random"), ...Array<Kind>(nZero).fill("zero"), ...Array<Kind>(blockCount - nRandom - nZero).fill("dup")];
-  for (let i = kinds.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [kinds[i], kinds[j]] = [kinds[j], kinds[i]];
-  }
-  // A duplicate copies an *earlier* random block: a dup before the first random block swaps with it.
-  const firstRandom = kinds.indexOf("random");
-  for (let i = 0; i < firstRandom; i++) if (kinds[i] === "dup") [kinds[i], kinds[firstRandom]] = [kinds[firstRandom], kinds[i]];
-  const source: number[] = new Array(blockCount).fill(-1);
-  const randomSoFar: number[] = [];
-  for (let i = 0; i < blockCount; i++) {
-    if (kinds[i] === "random") randomSoFar.push(i);
-    else if (kinds[i] === "dup") source[i] = randomSoFar[Math.floor(rand() * randomSoFar.length)];
-  }
-  const changedCount = Math.max(1, Math.round(blockCount * 0.01));
-  const picks = new Set<number>();
-  while (picks.size < changedCount) picks.add(Math.floor(rand() * blockCount));
-  return { kinds, source, changed: [...picks].sort((a, b) => a - b) };
-}
-
-async function writeImage(file: string, l: Layout): Promise<void> {
-  const fh = await open(file, "w", 0o600);
-  const buf = Buffer.allocUnsafe(MiB);
-  try {
-    for (let i = 0; i < blockCount; i++) {
-      const k = l.kinds[i];
-      const data = k === "zero" ? zeroBuffer : randomBlock(k === "random" ? i : l.source[i], buf);
-      await fh.write(data, 0, MiB, i * MiB);
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-/** 1% of the blocks get new random content (ids past the image's, so never a duplicate). */
-async function changeBlocks(file: string, l: Layout): Promise<void> {
-  const fh = await open(file, "r+");
-  const buf = Buffer.allocUnsafe(MiB);
-  try {
-    for (const i of l.changed) await fh.write(randomBlock(blockCount + i, buf), 0, MiB, i * MiB);
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Reads the whole file (the "warm" read before a timed phase) and returns its BLAKE3 hash. */
-async function hashFile(file: string): Promise<string> {
-  const fh = await open(file, "r");
-  const buf = Buffer.allocUnsafe(8 * MiB);
-  const h = new Blake3Hasher();
-  try {
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      h.update(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
-    }
-  } finally {
-    await fh.close();
-  }
-  return h.digest("hex");
-}
-
-// ---------------------------------------------------------------- memory
-
-class MemoryWatch {
-  peakRss = 0;
-  peakHwm = 0;
-  private timer: NodeJS.Timeout | undefined;
-  start(): void {
-    resetHwm();
-    this.sample();
-    this.timer = setInterval(() => this.sample(), 50);
-  }
-  stop(): void {
-    clearInterval(this.timer);
-    this.sample();
-    this.peakHwm = Math.max(this.peakHwm, vmHwm());
-  }
-  private sample(): void {
-    this.peakRss = Math.max(this.peakRss, process.memoryUsage().rss);
-  }
-}
-
-function vmHwm(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
-let hwmResettable = true;
-/** Writing 5 to clear_refs resets VmHWM to the current RSS (Linux ≥ 4.0). */
-function resetHwm(): void {
-  try {
-    writeFileSync("/proc/self/clear_refs", "5");
-  } catch {
-    hwmResettable = false;
-  }
-}
-
-// ---------------------------------------------------------------- restic
-
-function ensureRestic(): void {
-  if (existsSync(RESTIC)) return;
-  if (process.getuid?.() === 0) {
-    console.log("restic is missing: apt-get install -y restic");
-    let r = spawnSync("apt-get", ["install", "-y", "restic"], { stdio: "inherit" });
-    if (r.status !== 0) {
-      spawnSync("apt-get", ["update"], { stdio: "inherit" });
-      r = spawnSync("apt-get", ["install", "-y", "restic"], { stdio: "inherit" });
-    }
-    if (r.status === 0 && existsSync(RESTIC)) return;
-  }
-  console.error(`bench:backup needs Debian's restic (${RESTIC}). Install it with:\n  sudo apt-get install -y restic`);
-  process.exit(1);
-}
-
-async function restic(env: NodeJS.ProcessEnv, argv: string[]): Promise<number> {
-  const started = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(RESTIC, argv, { env, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`restic ${argv[0]} exited with ${code}: ${stderr.trim()}`))));
-  });
-  return performance.now() - started;
-}
-
 // ---------------------------------------------------------------- main
 
 interface Phase {
@@ -236,7 +70,7 @@ const mbps = (ms: number) => imageBytes / 1e6 / (ms / 1000);
 const fmtMiB = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
 
 async function main(): Promise<void> {
-  ensureRestic();
+  ensureRestic("bench:backup");
   const work = await mkdtemp(path.join(os.tmpdir(), "strongroom-bench-"));
   const cleanup = () => rm(work, { recursive: true, force: true });
   process.once("SIGINT", () => void cleanup().finally(() => process.exit(130)));
@@ -254,11 +88,11 @@ async function run(work: string): Promise<void> {
   const resticEnv = { ...process.env, RESTIC_PASSWORD: "bench password", RESTIC_CACHE_DIR: path.join(work, "restic-cache"), RESTIC_REPOSITORY: resticRepo };
   await mkdir(srRepoDir);
 
-  const l = layout();
+  const l = layout(blockCount, seed);
   console.log(`bench:backup — ${fmtMiB(imageBytes)} image (${blockCount} × 1 MiB: 40% random, 40% zeros, 20% duplicates; seed "${seed}"), ${os.cpus().length} cores, node ${process.version}`);
   console.log(`  ${(spawnSync(RESTIC, ["version"]).stdout?.toString() ?? "").trim()}`);
   let t = performance.now();
-  await writeImage(image, l);
+  await writeImage(image, l, seed);
   console.log(`  image written in ${((performance.now() - t) / 1000).toFixed(1)} s; ${l.changed.length} blocks change before the incremental`);
 
   // Strongroom: repository and a real Argon2id user key, outside the timed phases.
@@ -309,7 +143,7 @@ async function run(work: string): Promise<void> {
   console.log(`  full: ${full.value.disk.zeroBlocks} zero, ${s1.dedupedBlocks} deduplicated, ${s1.storedBlocks} stored blocks (${fmtMiB(s1.bytesStored)}); ${threads(full.value.jobs)}`);
 
   // (b) incremental: 1% of the blocks changed
-  await changeBlocks(image, l);
+  await changeBlocks(image, l, seed);
   const sourceHash = await hashFile(image);
   const areas = l.changed.map((i) => ({ start: i * MiB, length: MiB }));
   const incr = await strongroom(() => backup({ kind: "incremental", areas }, full.value.commit.chainId));
