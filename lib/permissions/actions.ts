@@ -22,6 +22,7 @@ export const ACTION_PERMISSIONS = {
   // backup jobs, sessions, restore points, repositories
   "job.run": "job:manage",
   "job.stop": "job:manage",
+  "restore.stop": "restore:run",
   "job.set-enabled": "job:manage",
   "job.create": "job:manage",
   "job.update": "job:manage",

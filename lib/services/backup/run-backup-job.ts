@@ -33,15 +33,17 @@ export async function runBackupJobNow(actor: Actor, raw: { jobId: string }): Pro
 
 /** Stops a session: a queued one at once; a running one within seconds — running VMs are cut off and make no point, VMs not started are skipped. */
 export async function stopJobSession(actor: Actor, raw: { sessionId: string }): Promise<{ state: string }> {
-  authorize(actor, "job:manage");
+  authorize(actor, "job:read");
   const { sessionId } = parseInput(sessionIdSchema, raw);
   return serializableTransaction(async (tx) => {
-    const s = await tx.jobSession.findUnique({ where: { id: sessionId }, select: { id: true, state: true, jobId: true } });
+    const s = await tx.jobSession.findUnique({ where: { id: sessionId }, select: { id: true, state: true, jobId: true, kind: true } });
     if (!s) throw new AppError("NOT_FOUND", "This session does not exist.");
+    // Whoever may start the work may stop it: restores are Restore Operators' too.
+    authorize(actor, s.kind === "restore" ? "restore:run" : "job:manage");
     if (s.state !== "queued" && s.state !== "running") throw new AppError("CONFLICT", `The session has already ended (${s.state}).`);
     const state = s.state === "queued" ? "stopped" : "running";
     await tx.jobSession.update({ where: { id: s.id }, data: s.state === "queued" ? { state: "stopped", endedAt: new Date(), stopRequested: true } : { stopRequested: true } });
-    await recordAuditEvent({ actor, action: "job.stop", objectType: "backup-job", objectId: s.jobId ?? undefined, outcome: "success", details: { session: s.id, was: s.state } }, tx);
+    await recordAuditEvent({ actor, action: s.kind === "restore" ? "restore.stop" : "job.stop", objectType: s.kind === "restore" ? "session" : "backup-job", objectId: s.jobId ?? s.id, outcome: "success", details: { session: s.id, was: s.state } }, tx);
     return { state };
   });
 }

@@ -6,6 +6,7 @@ import { orNull } from "@/lib/errors/not-found";
 import { hasPermission } from "@/lib/permissions/roles";
 import { getJobSession } from "@/lib/services/backup/get-job-session";
 import { stopJobSessionAction } from "../../jobs/actions";
+import { stopRestoreSessionAction } from "../actions";
 
 export const metadata = { title: "Job session" };
 
@@ -14,5 +15,6 @@ export default async function SessionPage({ params }: { params: Promise<{ id: st
   if (!hasPermission(actor.role, "job:read")) return <Forbidden what="see backup sessions" />;
   const session = await orNull(getJobSession(actor, { sessionId: (await params).id }));
   if (!session) notFound();
-  return <SessionView initial={session} canManage={hasPermission(actor.role, "job:manage")} stopAction={stopJobSessionAction} />;
+  const restore = session.kind === "restore";
+  return <SessionView initial={session} canManage={hasPermission(actor.role, restore ? "restore:run" : "job:manage")} stopAction={restore ? stopRestoreSessionAction : stopJobSessionAction} />;
 }
