@@ -125,7 +125,6 @@ export function RestoreWizard({ options, points, checkAction, startAction }: Res
       });
     }, 300);
     return () => clearTimeout(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [form, step, stepsBeforeCheckOk]);
 
   const next = () => {
