@@ -28,6 +28,10 @@ const schema = z.object({
   // Data each lab disk receives when its guest first writes (MiB); bigger for benchmarks.
   STRONGROOM_LAB_DISK_DATA_MIB: z.coerce.number().int().min(1).max(65_536).default(16),
   STRONGROOM_LAB_SEED: z.coerce.number().int().default(20261122),
+  // A simulated link speed for the lab's backup reads (MiB/s per disk being read): demos, and the
+  // job engine's tests, which need a VM that is still being read when a worker dies or a stop comes.
+  // Unset: as fast as the lab's files.
+  STRONGROOM_LAB_READ_MIB_PER_SECOND: z.coerce.number().positive().max(100_000).optional(),
   // Job engine (lib/jobs). Whether the console itself runs work on PostgreSQL ("on"), or leaves it
   // to worker processes (`npm run worker`, "off"); on SQLite the console always runs it.
   STRONGROOM_CONSOLE_WORKER: z.enum(["on", "off"]).default("on"),

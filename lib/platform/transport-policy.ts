@@ -1,6 +1,9 @@
-// Who may read which disk in which transport mode, as vSphere decides it (TRN-1…3, VME-3, and the
-// VDDK rules in seeds/003: encrypted disks only over NBDSSL or HotAdd, never SAN; HotAdd needs the
-// proxy VM itself encrypted; Cryptographer.Access for both, Cryptographer.AddDisk for HotAdd).
+// Who may read (back up) or write (restore) which disk in which transport mode, as vSphere decides
+// it (TRN-1…3, VME-3, and the VDDK rules in seeds/003: encrypted disks only over NBDSSL or HotAdd,
+// never SAN; HotAdd needs the proxy VM itself encrypted; Cryptographer.Access for both,
+// Cryptographer.AddDisk for HotAdd). Reads and writes follow the same rules: SAN cannot read an
+// encrypted disk (the datastore holds ciphertext) and cannot write one either (raw plaintext
+// written into it would corrupt it), and the host encrypts what HotAdd and NBD write.
 //
 // One pure function, used twice on purpose: Strongroom's side calls it before it opens anything
 // (TRN-5: check KMS compatibility before picking a proxy, so a denial never costs a socket), and
@@ -23,7 +26,7 @@ export type PolicyProxy = Pick<PlatformProxy, "kind" | "transportModes" | "keyPr
 export interface PolicyContext {
   /** Whether the host can reach the disk's key provider right now (VME-3). Ignored for unencrypted disks. */
   keyProviderReachable: boolean;
-  /** Reading (backup, default) or writing (restore, replica): only the wording differs. */
+  /** What the proxy means to do; only the wording of a denial depends on it. Default "read". */
   access?: "read" | "write";
 }
 
@@ -49,7 +52,7 @@ function deny(code: HostError["code"], message: string): TransportDecision {
 }
 
 /**
- * Decides whether `proxy` may read `disk` in `mode`. Checks run from the most static to the most
+ * Decides whether `proxy` may read (or, with `ctx.access` "write", write) `disk` in `mode`. Checks run from the most static to the most
  * circumstantial: what the proxy can do at all, what the mode can do with encryption, what the
  * proxy's account may do (authorisation comes before key handling, so a caller without privileges
  * learns nothing about the key provider), which key provider the proxy trusts, and last whether the
@@ -66,9 +69,10 @@ export function checkTransport(mode: TransportMode, disk: PolicyDisk, proxy: Pol
   if (!disk.encrypted) return { allowed: true };
 
   if (mode === "san") {
-    return ctx.access === "write"
-      ? deny("TransportNotSupported", "Encrypted disks cannot be written in Direct storage (SAN) mode: the datastore must hold only ciphertext and the host keeps the key (TRN-2)")
-      : deny("TransportNotSupported", "Encrypted disks cannot be read in Direct storage (SAN) mode: the datastore holds only ciphertext and the host keeps the key (TRN-2)");
+    if (ctx.access === "write") {
+      return deny("TransportNotSupported", "Encrypted disks cannot be written in Direct storage (SAN) mode: the datastore holds ciphertext, and raw plaintext written into it would corrupt the disk; restore it over HotAdd or NBDSSL, where the host encrypts (TRN-2)");
+    }
+    return deny("TransportNotSupported", "Encrypted disks cannot be read in Direct storage (SAN) mode: the datastore holds only ciphertext and the host keeps the key (TRN-2)");
   }
   const missing = REQUIRED_CRYPTO_PRIVILEGES[mode].filter((p) => !proxy.privileges.includes(p));
   if (missing.length > 0) {

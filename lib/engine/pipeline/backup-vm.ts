@@ -214,8 +214,11 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
       } finally {
         await opened?.reader.close().catch(() => undefined);
         if (lease) {
-          await lease.release().catch(() => undefined);
+          // Reported before the slot is given back, as task-start is reported after it was taken:
+          // the events' interval lies inside the slot's, so counting them never shows more tasks
+          // than the proxy really ran, whichever worker takes the slot next.
           o.onEvent?.({ type: "task-end", vmExternalId: vm.externalId, deviceKey: disk.deviceKey, proxyExternalId: leaseProxyId, slot: lease.slot, text: "" });
+          await lease.release().catch(() => undefined);
         }
       }
     }

@@ -6,7 +6,7 @@ import type { DiskArea } from "../../platform/lab/data-plane/types";
 import { useTempFolder } from "../../platform/lab/data-plane/testing/temp-folder";
 import { isNative, pickVm } from "../../platform/lab/testing/lab-fixtures";
 import { backupVm, diskIdOf, type BackupVmOptions, type VmBackupHost } from "./backup-vm";
-import { restoreDiskToFile, type RestoreProgress } from "./restore-disk";
+import { diskImageChunks, restoreDiskToFile, restoreDiskToWriter, type RestoreProgress } from "./restore-disk";
 import { KeyRing } from "../keys/key-ring";
 import { sampleDisk, testRepository, weakPasswordKey } from "../testing/engine-fixtures";
 import { backupHostOf, candidate, labAndRepository } from "./testing";
@@ -140,5 +140,39 @@ describe("restoreDiskToFile on a small repository", () => {
     await expect(restoreDiskToFile({ point, diskId: "d", file, signal: ac.signal })).rejects.toThrow();
     expect(await readdir(folder())).toEqual([]);
     await expect(restoreDiskToFile({ point, diskId: "nope", file })).rejects.toThrow(/disk nope/);
+  });
+
+  it("streams the disk as a raw image (diskImageChunks): every block in order, zeros included, equal to the disk", async () => {
+    const { point, image } = await samplePoint();
+    const parts: Buffer[] = [];
+    for await (const chunk of diskImageChunks(point, "d")) parts.push(Buffer.from(chunk));
+    expect(Buffer.concat(parts).equals(image)).toBe(true);
+    await expect(diskImageChunks(point, "nope").next()).rejects.toThrow(/disk nope/);
+  });
+
+  it("writes the point into a platform disk (restoreDiskToWriter): zero blocks skipped on a new disk, written over an old one", async () => {
+    const { point, image } = await samplePoint();
+    const target = Buffer.alloc(image.length, 0xee); // an old disk's content
+    const writes: number[] = [];
+    const writer = {
+      capacityBytes: image.length,
+      mode: "hotadd" as const,
+      async write(offset: number, data: Buffer) {
+        writes.push(offset);
+        data.copy(target, offset);
+      },
+      async close() {},
+      async abort() {},
+    };
+    const fresh = await restoreDiskToWriter({ point, diskId: "d", writer, targetIsEmpty: true, inFlight: 3 });
+    expect(fresh).toMatchObject({ dataBlocks: 5, zeroBlocksWritten: 0 });
+    expect(writes).toHaveLength(5);
+    writes.length = 0;
+    const over = await restoreDiskToWriter({ point, diskId: "d", writer, targetIsEmpty: false });
+    expect(over.zeroBlocksWritten).toBeGreaterThan(0);
+    expect(target.equals(image)).toBe(true);
+    const failing = { ...writer, write: async () => Promise.reject(new Error("host went away")) };
+    await expect(restoreDiskToWriter({ point, diskId: "d", writer: failing, targetIsEmpty: true })).rejects.toThrow(/host went away/);
+    await expect(restoreDiskToWriter({ point, diskId: "d", writer: { ...writer, capacityBytes: 512 }, targetIsEmpty: true })).rejects.toThrow(/target disk holds 512/);
   });
 });

@@ -224,3 +224,27 @@ export async function restoreDiskToWriter(o: RestoreToWriterOptions): Promise<Re
   report(true);
   return { diskId: o.diskId, capacity: info.capacity, dataBlocks: data.length, zeroBlocksWritten: zeros.length, bytesWritten, durationMs: now() - started };
 }
+
+// ───────────────────────── a restore point's disk → a raw image stream ─────────────────────────
+// Disk export (RST-7): the disk's bytes in order, every block (zero blocks and never-written ones as
+// zeros), for a download. Each chunk is the caller's until it asks for the next one.
+
+export async function* diskImageChunks(point: OpenPoint, diskId: string, o: { signal?: AbortSignal; workers?: "auto" | "off" | "on" } = {}): AsyncGenerator<Buffer> {
+  const info = point.disks.find((d) => d.diskId === diskId);
+  if (!info) throw new NotFoundError(`disk ${diskId} in restore point ${point.pointId}`);
+  const { blockSize } = point;
+  const map = point.blockMap(diskId);
+  const data = [...map].filter(([, e]) => e.kind === "data").map(([i]) => i).sort((a, b) => a - b);
+  const zeros = Buffer.alloc(blockSize);
+  let next = 0; // the next block index to emit
+  const zerosUpTo = function* (end: number) {
+    for (; next < end; next++) yield zeros.subarray(0, blockLength(info.capacity, blockSize, next));
+  };
+  for await (const { index, data: block } of point.readBlocks(diskId, data, { workers: o.workers })) {
+    o.signal?.throwIfAborted();
+    yield* zerosUpTo(index);
+    yield block;
+    next = index + 1;
+  }
+  yield* zerosUpTo(info.blockCount);
+}

@@ -16,7 +16,7 @@ import { createRepository, type Repository } from "../repository/repository";
 import { backupVm, diskIdOf } from "./backup-vm";
 import { planVmRestore, pointVmAttributes, type RestoreKeyChoice, type VmRestoreChoices } from "./restore-plan";
 import { restoreVm, type RestoreEvent, type RestorePlatform } from "./restore-vm";
-import { backupHostOf, candidate } from "./testing";
+import { backupHostOf, candidate, diskPrint } from "./testing";
 
 const MiB = 1024 * 1024;
 const folder = useTempFolder("strongroom-restore-vm-");
@@ -76,24 +76,6 @@ function choicesFor(inv: InventorySnapshot, vm: PlatformVm, name: string, encryp
   };
 }
 
-/** SHA-256 of every written area (offset, length, bytes) of a disk as a fresh snapshot serves it. */
-async function diskPrint(lab: LabConnector, vmId: string, deviceKey: number, areas?: DiskArea[]) {
-  const proxy = { kind: "physical" as const, transportModes: ["nbdssl" as const], keyProviderExternalId: null, privileges: ["Cryptographer.Access" as const], name: "check" };
-  const disk = await lab.openDiskForBackup({ vmExternalId: vmId, deviceKey, mode: "nbdssl", proxy });
-  try {
-    const written = await lab.queryChangedAreas({ vmExternalId: vmId, deviceKey, changeId: "*" });
-    const h = createHash("sha256");
-    for (const a of areas ?? written) {
-      h.update(`${a.start}+${a.length}`);
-      for (let at = a.start; at < a.start + a.length; at += MiB) h.update(await disk.reader.read(at, Math.min(MiB, a.start + a.length - at)));
-    }
-    return { hash: h.digest("hex"), written };
-  } finally {
-    await disk.reader.close();
-    await lab.releaseSnapshot(vmId);
-  }
-}
-
 async function expectSameDisks(lab: LabConnector, source: PlatformVm, restored: PlatformVm) {
   for (const d of source.disks) {
     const before = await diskPrint(lab, source.externalId, d.deviceKey);
@@ -118,7 +100,7 @@ async function run(s: Awaited<ReturnType<typeof setup>>, host: RestorePlatform, 
   return { plan, result, events };
 }
 
-describe("restoreVm (RST-1…6)", () => {
+describe("restoreVm (RST-1…6)", { timeout: 120_000 }, () => {
   it("encrypted → encrypted with the same key: saved keyId, encryption.bundle and NVRAM come back; disks bit for bit; it powers on", async () => {
     const s = await setup();
     const { point, live } = await backUp(s, nativeVm);

@@ -1,6 +1,8 @@
 // Shared fixtures for the pipeline's tests (tests only).
 
+import { createHash } from "node:crypto";
 import type { PlatformProxy, PlatformVm, TransportMode } from "../../platform/connector";
+import type { DiskArea } from "../../platform/disk-io";
 import type { OpenPoint } from "../repository/open-point";
 import { blocksOfAreas } from "./backup-disk";
 import { diskIdOf, type VmBackupHost } from "./backup-vm";
@@ -10,6 +12,8 @@ import { KeyRing } from "../keys/key-ring";
 import { MemoryStore } from "../repository/memory-store";
 import { createRepository } from "../repository/repository";
 import type { CandidateProxy } from "./proxy-selection";
+
+const MiB = 1024 * 1024;
 
 export function candidate(vm: PlatformVm, overrides: Partial<PlatformProxy> = {}): CandidateProxy {
   return {
@@ -73,3 +77,22 @@ export async function diskDifferences(o: { host: VmBackupHost; point: OpenPoint;
   }
   return out;
 }
+
+/** SHA-256 of every written area (offset, length, bytes) of a disk as a fresh snapshot serves it. */
+export async function diskPrint(lab: VmBackupHost, vmId: string, deviceKey: number, areas?: DiskArea[]) {
+  const proxy = { kind: "physical" as const, transportModes: ["nbdssl" as const], keyProviderExternalId: null, privileges: ["Cryptographer.Access" as const], name: "check" };
+  const disk = await lab.openDiskForBackup({ vmExternalId: vmId, deviceKey, mode: "nbdssl", proxy });
+  try {
+    const written = await lab.queryChangedAreas({ vmExternalId: vmId, deviceKey, changeId: "*" });
+    const h = createHash("sha256");
+    for (const a of areas ?? written) {
+      h.update(`${a.start}+${a.length}`);
+      for (let at = a.start; at < a.start + a.length; at += MiB) h.update(await disk.reader.read(at, Math.min(MiB, a.start + a.length - at)));
+    }
+    return { hash: h.digest("hex"), written };
+  } finally {
+    await disk.reader.close();
+    await lab.releaseSnapshot(vmId);
+  }
+}
+

@@ -1,20 +1,24 @@
 // Transport throughput on real lab disks (TRN-1…4): in a temporary lab folder, one encrypted disk
 // (native key provider, AES-256-XTS) and one unencrypted disk, every block written by the guest
 // workload, are snapshotted as a backup would, then read whole through HotAdd, NBD and NBDSSL (the
-// encrypted one) and SAN (the unencrypted one). Prints MB/s and CPU seconds per mode.
+// encrypted one) and SAN (the unencrypted one). Then two empty disks of the same kinds are written
+// whole the same four ways, as a restore would (VirtualDisk.write: the host encrypts, CBT
+// records). Prints MB/s and CPU seconds per mode and direction.
 //
 //   npx tsx lib/platform/lab/bench-transports.ts [--size-mib 1024] [--block-kib 1024] [--depth 4] [--repeat 3]
 //
 // Reuses transport/bench.ts's runner: proxy and host share this process and its one thread, so
 // CPU seconds are both sides together. The disk files were just written, so reads come from the
-// page cache: this measures the lab's CPU path (decrypt, NBD, TLS), not a storage array.
+// page cache, and writes go to it (VirtualDisk has no fsync: a flush makes nothing more durable
+// here): this measures the lab's CPU path (cipher, NBD, TLS), not a storage array.
 
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { LabDataPlane, NativeKeyProvider, fillDisk, type LabVm, type WorkloadMix } from "./data-plane";
 import { formatBenchTable, runTransportBench, type BenchOptions } from "./transport/bench";
-import type { LabHostDisk } from "./transport";
+import type { DiskSink, LabHostDisk } from "./transport";
 
 /** transport/bench.ts's proxy is encrypted with this provider, so HotAdd of the disk is allowed. */
 const KEY_PROVIDER = "kp-bench";
@@ -31,14 +35,36 @@ function hostDisk(vm: LabVm, snapshotId: string): LabHostDisk {
   };
 }
 
-async function makeVm(lab: LabDataPlane, name: string, bytes: number, source: NativeKeyProvider | null): Promise<{ vm: LabVm; snapshotId: string }> {
-  const vm = await lab.createVm({
+/** A restore target: the live disk, written through VirtualDisk.write and read live. */
+function targetDisk(vm: LabVm): LabHostDisk {
+  const disk = vm.disk(2000);
+  const sink: DiskSink = {
+    capacityBytes: disk.capacityBytes,
+    write: (offset, data) => disk.write(offset, data),
+    flush: async () => undefined, // VirtualDisk keeps no write cache of its own and has no fsync yet
+    close: async () => undefined, // the VM keeps its disk open
+  };
+  return {
+    encrypted: vm.config.encrypted,
+    keyProviderExternalId: vm.config.keyProviderId,
+    openCleartext: async () => disk.openLive("cleartext"),
+    openRaw: async () => disk.openLive("raw"),
+    openWriter: async () => sink,
+  };
+}
+
+function createVm(lab: LabDataPlane, name: string, bytes: number, source: NativeKeyProvider | null): Promise<LabVm> {
+  return lab.createVm({
     vmId: `vm-${name}`,
     name,
     homeDatastore: "ds-bench-vmfs-01",
     disks: [{ deviceKey: 2000, capacityBytes: bytes }],
     encryption: source ? { source } : undefined,
   });
+}
+
+async function makeVm(lab: LabDataPlane, name: string, bytes: number, source: NativeKeyProvider | null): Promise<{ vm: LabVm; snapshotId: string }> {
+  const vm = await createVm(lab, name, bytes, source);
   const started = performance.now();
   const report = await fillDisk(vm.disk(2000), FULL_MIX, name);
   const seconds = (performance.now() - started) / 1000;
@@ -67,8 +93,16 @@ async function main(): Promise<void> {
     console.log(`Lab folder ${folder}: two ${sizeMiB} MiB disks, every block written`);
     const encrypted = await makeVm(lab, "bench-encrypted", sizeMiB * MiB, native);
     const plain = await makeVm(lab, "bench-plain", sizeMiB * MiB, null);
-    console.log(`Reading each disk's snapshot whole per mode in ${options.blockBytes / 1024} KiB blocks, ${options.depth} in flight, median of ${options.repeat} runs; Node ${process.version}`);
-    const rows = await runTransportBench({ encrypted: hostDisk(encrypted.vm, encrypted.snapshotId), plain: hostDisk(plain.vm, plain.snapshotId) }, options);
+    const restoreEncrypted = await createVm(lab, "bench-restore-encrypted", sizeMiB * MiB, native);
+    const restorePlain = await createVm(lab, "bench-restore-plain", sizeMiB * MiB, null);
+    // What the restores write: random cleartext, 16 blocks cycled over the disk.
+    const source = randomBytes(16 * options.blockBytes);
+    console.log(`Reading each disk's snapshot whole per mode, then writing an empty disk whole per mode, in ${options.blockBytes / 1024} KiB blocks, ${options.depth} in flight, median of ${options.repeat} runs; Node ${process.version}`);
+    const rows = await runTransportBench(
+      { encrypted: hostDisk(encrypted.vm, encrypted.snapshotId), plain: hostDisk(plain.vm, plain.snapshotId) },
+      options,
+      { encrypted: targetDisk(restoreEncrypted), plain: targetDisk(restorePlain), source },
+    );
     console.log(formatBenchTable(rows));
   } finally {
     await lab.close();

@@ -13,11 +13,15 @@
 // snapshot and the reader. A powered-off VM's keys are loaded only while its reader is opened:
 // the reader keeps its own cipher, as an open NBD session does, and the host forgets the keys.
 
-import type { BackupDisk, ChangedAreasQuery, OpenDiskForBackupOptions } from "../backup-host";
+import type { BackupDisk, ChangedAreasQuery, NetworkTransportTuning, OpenDiskForBackupOptions } from "../backup-host";
+import type { TransportMode } from "../connector";
+import type { DiskWriter } from "../disk-io";
+import type { PolicyProxy } from "../transport-policy";
 import { HostError, type DiskArea } from "./data-plane";
 import type { LabRuntime } from "./lab-runtime";
 import { loadOrCreateHostTls } from "./lab-host-tls";
-import { LabTransportHost, checkTransport, openDiskViaTransport, type LabHostDisk, type TransportDiskRef } from "./transport";
+import { throttledReader } from "./read-throttle";
+import { LabTransportHost, checkTransport, openDiskForWriteViaTransport, openDiskViaTransport, type LabHostDisk, type TransportDiskRef } from "./transport";
 
 export class LabBackupHost {
   private host: Promise<LabTransportHost> | null = null;
@@ -27,6 +31,8 @@ export class LabBackupHost {
   constructor(
     private readonly runtime: LabRuntime,
     private readonly folder: string,
+    /** The simulated link speed of backup reads (bytes per second), asked at each open; none ⇒ as fast as the files. */
+    private readonly readBytesPerSecond: () => number | undefined = () => undefined,
   ) {}
 
   openDiskForBackup(o: OpenDiskForBackupOptions): Promise<BackupDisk> {
@@ -58,7 +64,8 @@ export class LabBackupHost {
           openRaw: async () => labVm.openSnapshotDisk(snapshotId, o.deviceKey, "raw"),
         });
         const reader = await openDiskViaTransport({ mode: o.mode, proxy: o.proxy, disk: ref, host: await this.transportHost(), nbd: o.nbd });
-        return { reader, snapshotId, changeId };
+        const rate = this.readBytesPerSecond();
+        return { reader: rate ? throttledReader(reader, rate) : reader, snapshotId, changeId };
       } finally {
         if (wasLocked && !poweredOn) labVm.lock();
       }
@@ -84,6 +91,29 @@ export class LabBackupHost {
       await changed();
       for (const d of vm.disks) this.disks.delete(d.externalId);
     });
+  }
+
+  /**
+   * Serves a disk to a proxy for writing (a restore target) through `mode`, as the host serves a
+   * snapshot for reading: the disk is registered under its own id while the writer is open.
+   */
+  async openDiskForWrite(o: { diskId: string; disk: LabHostDisk; mode: TransportMode; proxy: PolicyProxy; nbd?: NetworkTransportTuning }): Promise<DiskWriter> {
+    const id = `${o.diskId}#write`;
+    this.disks.set(id, o.disk);
+    try {
+      const writer = await openDiskForWriteViaTransport({ mode: o.mode, proxy: o.proxy, disk: { diskId: id, encrypted: o.disk.encrypted, keyProviderExternalId: o.disk.keyProviderExternalId }, host: await this.transportHost(), nbd: o.nbd });
+      const done = () => void this.disks.delete(id);
+      return {
+        capacityBytes: writer.capacityBytes,
+        mode: writer.mode,
+        write: (offset, data) => writer.write(offset, data),
+        close: () => writer.close().finally(done),
+        abort: () => writer.abort().finally(done),
+      };
+    } catch (err) {
+      this.disks.delete(id);
+      throw err;
+    }
   }
 
   /** Stops the NBD service (open NBD readers fail from then on). */

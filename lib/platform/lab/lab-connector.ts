@@ -38,6 +38,11 @@ export interface LabConnectorOptions extends EstateOptions {
   keySources?: LabKeySources;
   /** MiB of content the guest writes when a disk is first filled (default 16). */
   diskDataMiB?: number;
+  /**
+   * A simulated link speed for backup reads, in MiB per second per disk being read, asked each
+   * time a disk is opened (so a running process can change it); undefined ⇒ as fast as the files.
+   */
+  readMiBPerSecond?: () => number | undefined;
 }
 
 export class LabConnector implements PlatformConnector, RuntimeOperations, KeyProviderOperations, VmBackupHost, VmRestoreHost {
@@ -79,7 +84,7 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
 
   /** A disk of a powered-off VM opened for writing through a transport mode (lab-disk-writer.ts). */
   openDiskForWrite(o: OpenDiskForWriteOptions): Promise<DiskWriter> {
-    return this.call(() => openLabDiskForWrite(this.runtime(), o));
+    return this.call(() => openLabDiskForWrite(this.runtime(), this.host(), o));
   }
 
   deleteVm(vmExternalId: string): Promise<void> {
@@ -176,7 +181,11 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
   }
 
   private host(): LabBackupHost {
-    this.backupHost ??= new LabBackupHost(this.runtime(), this.options.folder!);
+    const rate = this.options.readMiBPerSecond;
+    this.backupHost ??= new LabBackupHost(this.runtime(), this.options.folder!, () => {
+      const mib = rate?.();
+      return mib && mib > 0 ? mib * 1024 * 1024 : undefined;
+    });
     return this.backupHost;
   }
 

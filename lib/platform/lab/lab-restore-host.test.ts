@@ -24,7 +24,7 @@ restoreHostContract("lab", async () => {
   return {
     platform: connector(),
     setKeyProviderReachable: (kp, reachable) => (reachable ? unreachable.delete(kp) : unreachable.add(kp)),
-    writeModes: ["hotadd", "san"],
+    writeModes: ["hotadd", "nbd", "nbdssl", "san"],
     reopen: async () => connector(),
     close: async () => {
       for (const c of connectors) await c.close();

@@ -5,18 +5,19 @@
 //   { "format": "strongroom-lab-state", "version": 1, "estate": { "seed": 20261122, "vmCount": 36 },
 //     "generation": 7, "powerStates": { "vm-1001": "poweredOff" }, "vmGenerations": { "vm-1001": 3 } }
 //
-// Two processes may share a lab folder (the console server and `npm run lab`). Every change to a
-// VM — power, files created, guest writes, snapshots, re-encryption — bumps its generation and
-// rewrites the file atomically. A process notices by the file's stat alone (inventory() stays one
-// stat() per call for a 10 000-VM estate), and learns which VMs another process changed: it then
-// re-reads their .vmx and reopens their files before its next operation on them. Writes re-read
-// the file first and change only their own VM's entries.
+// Several processes may share a lab folder (the console server, `npm run lab`, worker processes).
+// Every change to a VM — power, files created, guest writes, snapshots, re-encryption — bumps its
+// generation and rewrites the file atomically. A process notices by the file's stat alone
+// (inventory() stays one stat() per call for a 10 000-VM estate), and learns which VMs another
+// process changed: it then re-reads their .vmx and reopens their files before its next operation
+// on them. Writes re-read the file first and change only their own VM's entries, under a lock file
+// (exclusive create) so that two processes writing at once do not lose each other's change.
 //
 // VMs created at run time (restored VMs, later replicas) are kept here too, as their inventory
 // records (`createdVms`), next to the seeded estate; a deleted VM of the estate is remembered in
 // `deletedVms`, so the generated estate does not bring it back.
 
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { PlatformVm, PowerState } from "../connector";
 import { HostError, writeFileAtomic } from "./data-plane";
@@ -24,6 +25,9 @@ import { HostError, writeFileAtomic } from "./data-plane";
 const STATE_FORMAT = "strongroom-lab-state";
 const STATE_VERSION = 1;
 const POWER_STATES: readonly PowerState[] = ["poweredOn", "poweredOff", "suspended"];
+/** A lock older than this belongs to a process that died mid-write (a write takes milliseconds). */
+const LOCK_STALE_MS = 10_000;
+const LOCK_WAIT_MS = 30_000;
 
 export interface EstateIdentity {
   seed: number;
@@ -138,16 +142,40 @@ export class LabStateStore {
 
   private update(change: (s: LabStateFile) => void): Promise<void> {
     return this.serial(async () => {
-      await this.read(); // another process may have written since
-      if (this.mismatch) throw new HostError("InvalidState", this.mismatch);
-      const next = structuredClone(this.state);
-      change(next);
-      next.generation += 1;
       await mkdir(this.folder, { recursive: true });
-      await writeFileAtomic(this.file, JSON.stringify(next, null, 2) + "\n");
-      this.state = next;
-      this.stamp = await stampOf(this.file);
+      await this.withFileLock(async () => {
+        await this.read(); // another process may have written since
+        if (this.mismatch) throw new HostError("InvalidState", this.mismatch);
+        const next = structuredClone(this.state);
+        change(next);
+        next.generation += 1;
+        await writeFileAtomic(this.file, JSON.stringify(next, null, 2) + "\n");
+        this.state = next;
+        this.stamp = await stampOf(this.file);
+      });
     });
+  }
+
+  /** The read-modify-write of the file, one process at a time (`lab-state.json.lock`). */
+  private async withFileLock(work: () => Promise<void>): Promise<void> {
+    const lock = `${this.file}.lock`;
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        await writeFile(lock, String(process.pid), { flag: "wx" });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        if (await lockIsStale(lock)) await rm(lock, { force: true }); // its owner died mid-write
+        else if (Date.now() > deadline) throw new HostError("InvalidState", `${this.file} stayed locked by another process for ${LOCK_WAIT_MS / 1000} s (remove ${lock} if no lab process runs)`);
+        else await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    try {
+      await work();
+    } finally {
+      await rm(lock, { force: true });
+    }
   }
 
   private serial(work: () => Promise<void>): Promise<void> {
@@ -222,6 +250,26 @@ function isVmRecord(id: string, vm: unknown): boolean {
     Array.isArray(v.disks) &&
     v.disks.every((d) => typeof d?.deviceKey === "number" && typeof d.capacityBytes === "number" && typeof d.datastoreExternalId === "string")
   );
+}
+
+/** Its holder is gone (a pid of this host that no longer runs) or it is older than any write takes. */
+async function lockIsStale(lock: string): Promise<boolean> {
+  let text: string;
+  let age: number;
+  try {
+    [text, age] = await Promise.all([readFile(lock, "utf8"), stat(lock).then((s) => Date.now() - s.mtimeMs)]);
+  } catch {
+    return false; // released meanwhile: try again
+  }
+  if (age > LOCK_STALE_MS) return true;
+  const pid = Number(text);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ESRCH";
+  }
 }
 
 /** Identity of the file's current version: atomic writes replace the inode, so this changes. */

@@ -20,6 +20,8 @@ export function platform(): Platform {
     folder: path.join(env.dataDir, "lab"),
     keySources: { forProvider: keySourceFor },
     diskDataMiB: env.STRONGROOM_LAB_DISK_DATA_MIB,
+    // Read at each disk's open, so a test can slow a running process's reads down (lib/jobs tests).
+    readMiBPerSecond: () => env.STRONGROOM_LAB_READ_MIB_PER_SECOND,
   });
   return connector;
 }

@@ -20,6 +20,7 @@ import { listRestorePoints } from "../backup/list-restore-points";
 import { runBackupJobNow } from "../backup/run-backup-job";
 import { createBackupJob } from "../backup/save-backup-job";
 import { checkRestore } from "./check-restore";
+import { exportRestorePointDisk } from "./export-disk";
 import { startRestore } from "./start-restore";
 
 const PASSWORD = "correct-horse-battery-staple-42";
@@ -159,5 +160,31 @@ describe("restore to a new location (RST-1…3)", () => {
     const c = await choices("viewer-try", source.disks.map(() => true));
     await expectAppError(checkRestore(viewer, c), "FORBIDDEN");
     await expectAppError(startRestore(viewer, { vms: [c], reason: "just looking" }), "FORBIDDEN");
+  });
+
+  it("a Restore Operator exports a disk as a raw image (its first 8 MiB equal the disk's), audited; a Viewer may not", async () => {
+    const d = source.disks[0];
+    const file = await exportRestorePointDisk(operator, { pointId, deviceKey: d.deviceKey });
+    expect(file.size).toBe(d.capacityBytes);
+    expect(file.fileName).toMatch(/\.img$/);
+    const head: Buffer[] = [];
+    let got = 0;
+    for await (const chunk of file.chunks) {
+      head.push(Buffer.from(chunk));
+      got += chunk.length;
+      if (got >= 8 * 1024 * 1024) break;
+    }
+    await file.close();
+    const host = backupHost();
+    const proxy = { kind: "physical" as const, transportModes: ["nbdssl" as const], keyProviderExternalId: null, privileges: ["Cryptographer.Access" as const], name: "check" };
+    const live = await host.openDiskForBackup({ vmExternalId: source.externalId, deviceKey: d.deviceKey, mode: "nbdssl", proxy });
+    const expected = await live.reader.read(0, 8 * 1024 * 1024);
+    await live.reader.close();
+    await host.releaseSnapshot(source.externalId);
+    expect(Buffer.concat(head).subarray(0, expected.length).equals(expected)).toBe(true);
+    const audit = await db.auditEvent.findFirst({ where: { action: "restore.export" }, orderBy: { at: "desc" } });
+    expect(audit?.actorId).toBe(operator.id);
+    await expectAppError(exportRestorePointDisk(viewer, { pointId, deviceKey: d.deviceKey }), "FORBIDDEN");
+    await expectAppError(exportRestorePointDisk(operator, { pointId, deviceKey: 9999 }), "NOT_FOUND");
   });
 });

@@ -1,7 +1,8 @@
 // Errors of the transport layer. Two families, never mixed, so a caller can tell "the host said
 // no" from "we could not talk to the host":
 //  - HostError (data-plane/types.ts): the host answered and refused: a policy denial, an unknown
-//    export (NotFound), a read beyond the disk (InvalidArgument). Retrying the same thing fails again.
+//    export (NotFound), a read or write beyond the disk (InvalidArgument), a write to a read-only
+//    export (NoPermission). Retrying the same thing fails again.
 //  - TransportError (here): the conversation itself failed: refused connection, TLS, timeout,
 //    protocol violation. Another proxy or a later retry may succeed.
 
@@ -17,7 +18,7 @@ export type TransportErrorCode =
   | "tls-required" // the server refuses to negotiate in clear (NBD_REP_ERR_TLS_REQD)
   | "timeout" // no handshake / no reply within the configured time
   | "protocol" // the peer sent bytes that are not valid NBD, or not valid at that point
-  | "io" // the host failed the read with an I/O error (NBD_EIO and other errnos)
+  | "io" // the host failed the read or write with an I/O error (NBD_EIO and other errnos)
   | "closed"; // this client was closed, or the server is shutting down
 
 export class TransportError extends Error {
@@ -32,8 +33,8 @@ export class TransportError extends Error {
 }
 
 const HOST_ERROR_CODES: readonly HostErrorCode[] = [
-  "NotFound", "InvalidArgument", "FileFault", "InvalidState", "NoPermission",
-  "CryptoKeyMismatch", "TransportNotSupported", "KeyProviderUnavailable",
+  "NotFound", "InvalidArgument", "FileFault", "InvalidState", "DuplicateName", "InsufficientSpace", "NoPermission",
+  "CryptoKeyMismatch", "TransportNotSupported", "KeyProviderUnavailable", "Unreachable",
 ];
 
 export function isHostErrorCode(value: string): value is HostErrorCode {
@@ -55,16 +56,17 @@ export function hostErrorFromPolicyMessage(message: string, exportName: string):
   return new HostError("NoPermission", `The host refused export "${exportName}" by policy${message ? `: ${message}` : ""}`);
 }
 
-/** Server side: the error value to answer a failed read with. */
-export function errnoForReadFailure(err: unknown): number {
+/** Server side: the error value to answer a failed read, write or flush of the disk with. */
+export function errnoForDiskFailure(err: unknown): number {
   if (err instanceof HostError) {
     if (err.code === "InvalidArgument") return C.NBD_EINVAL;
     if (err.code === "NoPermission" || err.code === "CryptoKeyMismatch") return C.NBD_EPERM;
+    if (err.code === "InsufficientSpace") return C.NBD_ENOSPC;
   }
   return C.NBD_EIO;
 }
 
-/** Client side: what a read reply's error value means to the caller. */
+/** Client side: what a reply's error value means to the caller. */
 export function errorFromErrno(errno: number, what: string, endpoint: string): HostError | TransportError {
   const name = C.errnoName(errno);
   switch (errno) {
@@ -73,6 +75,10 @@ export function errorFromErrno(errno: number, what: string, endpoint: string): H
       return new HostError("InvalidArgument", `The host refused ${what}: ${name}`);
     case C.NBD_EPERM:
       return new HostError("NoPermission", `The host refused ${what}: ${name}`);
+    case C.NBD_ENOSPC:
+      // A write inside the disk that the datastore cannot hold (the client names writes beyond
+      // the disk's end itself, as InvalidArgument, before it gets here).
+      return new HostError("InsufficientSpace", `The host refused ${what}: ${name}`);
     case C.NBD_ESHUTDOWN:
       return new TransportError("closed", `The NBD server at ${endpoint} is shutting down (${what})`, { endpoint, errno });
     default:

@@ -2,7 +2,11 @@
 // is real (NBD on real sockets, TLS) and what is simulated (the ESXi host around them).
 
 export { openDiskViaTransport } from "./transports";
-export type { HostRequestContext, NbdEndpoint, OpenDiskOptions, TransportDiskRef, TransportHost, TransportReader } from "./transports";
+export type { HostRequestContext, NbdEndpoint, NbdRequestContext, OpenDiskOptions, TransportDiskRef, TransportHost, TransportReader } from "./transports";
+export { openDiskForWriteViaTransport } from "./transport-writer";
+export type { OpenDiskForWriteOptions } from "./transport-writer";
+export type { DiskSink } from "./disk-sink";
+export type { DiskWriter } from "../../disk-io";
 export { checkTransport, transportModeName, REQUIRED_CRYPTO_PRIVILEGES } from "../../transport-policy";
 export type { PolicyContext, PolicyDisk, PolicyProxy, TransportDecision } from "../../transport-policy";
 export { LabTransportHost } from "./lab-host";

@@ -1,14 +1,16 @@
-// The proxy side of NBD / NBDSSL: a DiskReader over a real NBD connection to the host.
+// The proxy side of NBD / NBDSSL: a DiskReader, and for a writable export a writer, over a real
+// NBD connection to the host.
 //
-// A read is split into requests of at most `maxRequestBytes` (and never above the maximum block
-// size the host advertised), and up to `maxInFlight` requests travel at once on the connection,
-// matched to their replies by cookie: over a network the round trip, not the bandwidth, is what a
-// one-at-a-time reader would measure. Reply data is copied straight from the socket's chunks into
-// the caller's buffer.
+// A read or write is split into requests of at most `maxRequestBytes` (and never above the maximum
+// block size the host advertised), and up to `maxInFlight` requests travel at once on the
+// connection, matched to their replies by cookie: over a network the round trip, not the
+// bandwidth, is what a one-at-a-time client would measure. Reply data is copied straight from the
+// socket's chunks into the caller's buffer; write data goes from the caller's buffer to the socket
+// uncopied, so the slots bound what is held, too.
 //
 // NBD cannot cancel a request. A request that times out therefore poisons the connection: every
-// outstanding read fails with "timeout", the socket is dropped, and later reads fail with the same
-// error. The caller (the engine) retries on a fresh connection, which is what VDDK users do too.
+// outstanding request fails with "timeout", the socket is dropped, and later requests fail with the
+// same error. The caller (the engine) retries on a fresh connection, which is what VDDK users do too.
 
 import type net from "node:net";
 import type tls from "node:tls";
@@ -25,18 +27,24 @@ export interface NbdClientOptions extends NegotiationOptions {
   requestTimeoutMs?: number;
   /** Requests on the wire at once (default 8). */
   maxInFlight?: number;
-  /** Largest single request (default 4 MiB); larger reads are split. */
+  /** Largest single request (default 4 MiB); larger reads and writes are split. */
   maxRequestBytes?: number;
   tls?: NbdClientTlsOptions;
 }
 
 interface Pending {
+  type: number;
+  /** Where a read's reply data goes; an empty Buffer for requests without reply data. */
   target: Buffer;
   offset: number;
+  length: number;
   resolve: () => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 }
+
+const NO_DATA = Buffer.alloc(0);
+const COMMAND_NAMES: Record<number, string> = { [C.NBD_CMD_READ]: "read", [C.NBD_CMD_WRITE]: "write", [C.NBD_CMD_FLUSH]: "flush" };
 
 export class NbdClient implements DiskReader {
   readonly capacityBytes: number;
@@ -54,6 +62,8 @@ export class NbdClient implements DiskReader {
   private readonly chunkBytes: number;
   private nextCookie = 1n;
   private inFlight = 0;
+  /** write() calls not yet settled: flush() covers them. */
+  private readonly writing = new Set<Promise<void>>();
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
 
@@ -90,17 +100,53 @@ export class NbdClient implements DiskReader {
   /** Reads `target.length` bytes at `offset` into `target` (lets the engine reuse its buffers). */
   async readInto(offset: number, target: Buffer): Promise<void> {
     checkRange(offset, target.length);
-    if (this.failure) throw this.failure;
-    if (this.closing) throw this.closedError();
-    const parts: Promise<void>[] = [];
-    for (let pos = 0; pos < target.length; pos += this.chunkBytes) {
-      parts.push(this.request(offset + pos, target.subarray(pos, Math.min(target.length, pos + this.chunkBytes))));
-    }
+    this.checkOpen();
     // Wait for every part, not just the first failure: replies still in flight write into
     // `target`, and the caller may hand that buffer to someone else as soon as we return.
-    const settled = await Promise.allSettled(parts);
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
+    await this.inParts(target.length, (pos, end) => this.request(C.NBD_CMD_READ, offset + pos, end - pos, target.subarray(pos, end)));
+  }
+
+  /** Whether the host takes writes on this export (no NBD_FLAG_READ_ONLY). */
+  get writable(): boolean {
+    return (this.transmissionFlags & C.NBD_FLAG_READ_ONLY) === 0;
+  }
+
+  /**
+   * Writes `data` at `offset`. Resolves once the host has applied it (not necessarily durably:
+   * see flush). HostError NoPermission for a read-only export, without asking the host.
+   */
+  write(offset: number, data: Buffer): Promise<void> {
+    const written = this.writeParts(offset, data);
+    this.writing.add(written);
+    const forget = () => void this.writing.delete(written);
+    written.then(forget, forget);
+    return written;
+  }
+
+  /**
+   * Makes every write issued before this call durable: waits for them, then NBD_CMD_FLUSH. A host
+   * that does not offer flush (no NBD_FLAG_SEND_FLUSH) has nothing more to promise: then only the wait.
+   */
+  async flush(): Promise<void> {
+    this.checkOpen();
+    await Promise.allSettled([...this.writing]);
+    this.checkOpen();
+    if ((this.transmissionFlags & C.NBD_FLAG_SEND_FLUSH) === 0) return;
+    await this.request(C.NBD_CMD_FLUSH, 0, 0);
+  }
+
+  /**
+   * Gives up at once: outstanding requests fail with "closed", NBD_CMD_DISC goes out and the
+   * connection is dropped. Writes the host already received may still land, others not: what the
+   * export then holds is not promised (that is the point of aborting a restore).
+   */
+  async abort(): Promise<void> {
+    if (!this.failure) {
+      const err = new TransportError("closed", `The NBD client for ${this.endpoint} was aborted`, { endpoint: this.endpoint });
+      if (!this.stream.destroyed) this.stream.write(encodeRequest({ flags: 0, type: C.NBD_CMD_DISC, cookie: this.nextCookie++, offset: 0n, length: 0 }));
+      this.fail(err, false);
+    }
+    await this.close();
   }
 
   /** Waits for outstanding reads, sends NBD_CMD_DISC and closes the connection. */
@@ -125,7 +171,24 @@ export class NbdClient implements DiskReader {
     return this.closing;
   }
 
-  private async request(offset: number, target: Buffer): Promise<void> {
+  private async writeParts(offset: number, data: Buffer): Promise<void> {
+    checkRange(offset, data.length);
+    this.checkOpen();
+    if (!this.writable) throw new HostError("NoPermission", `The export at ${this.endpoint} is read-only (NBD_FLAG_READ_ONLY): the host takes no writes on it`);
+    await this.inParts(data.length, (pos, end) => this.request(C.NBD_CMD_WRITE, offset + pos, end - pos, undefined, data.subarray(pos, end)));
+  }
+
+  /** Runs one request per chunk of `length` bytes, all at once; settles when every one has. */
+  private async inParts(length: number, part: (pos: number, end: number) => Promise<void>): Promise<void> {
+    const parts: Promise<void>[] = [];
+    for (let pos = 0; pos < length; pos += this.chunkBytes) parts.push(part(pos, Math.min(length, pos + this.chunkBytes)));
+    const settled = await Promise.allSettled(parts);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+
+  /** One request on the wire: `target` receives a read's data, `payload` follows a write's header. */
+  private async request(type: number, offset: number, length: number, target: Buffer = NO_DATA, payload?: Buffer): Promise<void> {
     await this.acquireSlot();
     if (this.failure) {
       this.releaseSlot();
@@ -134,14 +197,30 @@ export class NbdClient implements DiskReader {
     const cookie = this.nextCookie++;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.fail(new TransportError("timeout", `No reply from ${this.endpoint} to the read of ${target.length} bytes at offset ${offset} within ${this.requestTimeoutMs} ms`, { endpoint: this.endpoint }));
+        this.fail(new TransportError("timeout", `No reply from ${this.endpoint} to ${describe(type, offset, length)} within ${this.requestTimeoutMs} ms`, { endpoint: this.endpoint }));
       }, this.requestTimeoutMs);
-      this.pending.set(cookie, { target, offset, resolve, reject, timer });
-      this.stream.write(encodeRequest({ flags: 0, type: C.NBD_CMD_READ, cookie, offset: BigInt(offset), length: target.length }));
+      this.pending.set(cookie, { type, target, offset, length, resolve, reject, timer });
+      const header = encodeRequest({ flags: 0, type, cookie, offset: BigInt(offset), length });
+      if (!payload) {
+        this.stream.write(header);
+        return;
+      }
+      // Header and payload leave in one write; the payload is the caller's buffer, not a copy.
+      this.stream.cork();
+      this.stream.write(header);
+      this.stream.write(payload);
+      this.stream.uncork();
     });
   }
 
+  private checkOpen(): void {
+    if (this.failure) throw this.failure;
+    if (this.closing) throw this.closedError();
+  }
+
   private onData(chunk: Buffer): void {
+    // After a failure or an abort nothing is waiting: late replies are dropped, not decoded.
+    if (this.failure) return;
     this.decoder.push(chunk);
     try {
       for (let msg = this.decoder.next(); msg; msg = this.decoder.next()) {
@@ -153,7 +232,7 @@ export class NbdClient implements DiskReader {
         this.releaseSlot();
         if (msg.error === 0) p.resolve();
         else {
-          p.reject(errorFromErrno(msg.error, `the read of ${p.target.length} bytes at offset ${p.offset}`, this.endpoint));
+          p.reject(this.replyError(msg.error, p));
           // ESHUTDOWN: the protocol says the client must disconnect (softly, once idle).
           if (msg.error === C.NBD_ESHUTDOWN) void this.close();
         }
@@ -184,8 +263,21 @@ export class NbdClient implements DiskReader {
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  /** The connection is unusable: fail everything outstanding with `err` and drop the socket. */
-  private fail(err: Error): void {
+  private replyError(errno: number, p: Pending): Error {
+    const what = describe(p.type, p.offset, p.length);
+    // ENOSPC is the spec's answer to a write past the end: that is the caller's bad range, as it is
+    // in every other mode, not a full datastore.
+    if (errno === C.NBD_ENOSPC && p.offset + p.length > this.capacityBytes) {
+      return new HostError("InvalidArgument", `The host refused ${what}: beyond the disk's ${this.capacityBytes} bytes (ENOSPC)`);
+    }
+    return errorFromErrno(errno, what, this.endpoint);
+  }
+
+  /**
+   * The connection is unusable: fail everything outstanding with `err` and drop the socket
+   * (`destroy` false: end it softly, after what was already written, e.g. an NBD_CMD_DISC).
+   */
+  private fail(err: Error, destroy = true): void {
     if (this.failure) return;
     this.failure = err;
     for (const p of this.pending.values()) {
@@ -196,7 +288,8 @@ export class NbdClient implements DiskReader {
     // Waiting requests wake up, see the failure and give their slot back.
     for (const w of this.slotWaiters.splice(0)) w();
     for (const w of this.idleWaiters.splice(0)) w();
-    this.stream.destroy();
+    if (destroy) this.stream.destroy();
+    else this.stream.end();
   }
 
   private closedError(): TransportError {
@@ -206,7 +299,12 @@ export class NbdClient implements DiskReader {
 
 function checkRange(offset: number, length: number): number {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-    throw new HostError("InvalidArgument", `Bad read range: offset ${offset}, length ${length}`);
+    throw new HostError("InvalidArgument", `Bad range: offset ${offset}, length ${length}`);
   }
   return length;
+}
+
+function describe(type: number, offset: number, length: number): string {
+  if (type === C.NBD_CMD_FLUSH) return "the flush";
+  return `the ${COMMAND_NAMES[type] ?? `command ${type}`} of ${length} bytes at offset ${offset}`;
 }

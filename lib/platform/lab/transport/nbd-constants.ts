@@ -1,7 +1,7 @@
 // Numbers of the NBD protocol (https://github.com/NetworkBlockDevice/nbd/blob/master/doc/proto.md),
 // named as the specification names them so a reader can check each against it. Only what the lab's
-// read-only data path uses is here, plus the values a peer may legally send us (so that we can
-// answer them properly instead of treating them as garbage).
+// data path uses (reads for backup, writes for restore) is here, plus the values a peer may legally
+// send us (so that we can answer them properly instead of treating them as garbage).
 
 /** "NBDMAGIC": first 8 bytes the server sends. */
 export const NBDMAGIC = 0x4e42444d41474943n;
@@ -30,6 +30,7 @@ export const NBD_FLAG_SEND_FLUSH = 1 << 2;
 export const NBD_FLAG_SEND_FUA = 1 << 3;
 export const NBD_FLAG_ROTATIONAL = 1 << 4;
 export const NBD_FLAG_SEND_TRIM = 1 << 5;
+export const NBD_FLAG_SEND_WRITE_ZEROES = 1 << 6;
 export const NBD_FLAG_CAN_MULTI_CONN = 1 << 8;
 
 /** Option types. */
@@ -71,6 +72,10 @@ export const NBD_CMD_TRIM = 4;
 export const NBD_CMD_CACHE = 5;
 export const NBD_CMD_WRITE_ZEROES = 6;
 export const NBD_CMD_BLOCK_STATUS = 7;
+
+/** Command flags (16 bits, per request). */
+export const NBD_CMD_FLAG_FUA = 1 << 0;
+export const NBD_CMD_FLAG_NO_HOLE = 1 << 1;
 
 /** Error values of replies: the protocol fixes these numbers whatever the host OS uses. */
 export const NBD_EPERM = 1;

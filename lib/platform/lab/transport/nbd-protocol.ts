@@ -78,7 +78,7 @@ export interface NbdRequest {
   length: number;
 }
 
-/** A request header; an NBD_CMD_WRITE's payload follows it on the wire (we never write). */
+/** A request header; an NBD_CMD_WRITE's payload follows it on the wire (the caller sends it). */
 export function encodeRequest(r: NbdRequest): Buffer {
   const b = Buffer.alloc(28);
   b.writeUInt32BE(C.REQUEST_MAGIC, 0);
@@ -186,13 +186,28 @@ export function decodeInfo(data: Buffer): NbdInfo {
 export type ClientMessage =
   | { kind: "client-flags"; flags: number }
   | { kind: "option"; option: number; data: Buffer }
-  | ({ kind: "request"; payload?: Buffer } & NbdRequest);
+  | ({
+      kind: "request";
+      /** An NBD_CMD_WRITE's data. */
+      payload?: Buffer;
+      /** Set instead of `payload` for a write above the cap: this many bytes were read and dropped. */
+      discarded?: number;
+    } & NbdRequest);
 
 export interface ServerDecoderLimits {
   /** Largest option data accepted (default 8 KiB: a 4 KiB name plus info requests fit). */
   maxOptionLength?: number;
-  /** Largest NBD_CMD_WRITE payload buffered before it can be refused (default 32 MiB). */
+  /**
+   * Largest NBD_CMD_WRITE payload buffered (default 32 MiB). A larger write is not an error of
+   * framing: its payload is skipped as it arrives, never held, and the request is handed over with
+   * `discarded` so the server can refuse it (EOVERFLOW) and stay in step with the client.
+   */
   maxWritePayload?: number;
+  /**
+   * Where a write payload of `length` bytes is gathered (a Buffer of exactly that length, e.g. from
+   * a pool); default a fresh Buffer, or a view of the received chunk when the payload sits in one.
+   */
+  payloadTarget?: (length: number) => Buffer;
 }
 
 export class NbdServerDecoder {
@@ -200,10 +215,14 @@ export class NbdServerDecoder {
   private readonly queue = new ByteQueue();
   private readonly maxOptionLength: number;
   private readonly maxWritePayload: number;
+  private readonly payloadTarget: ((length: number) => Buffer) | undefined;
+  /** An oversized write whose payload is being skipped: the request, and the bytes still to drop. */
+  private skipping: { request: NbdRequest; left: number } | undefined;
 
   constructor(limits: ServerDecoderLimits = {}) {
     this.maxOptionLength = limits.maxOptionLength ?? 8192;
     this.maxWritePayload = limits.maxWritePayload ?? 32 * 1024 * 1024;
+    this.payloadTarget = limits.payloadTarget;
   }
 
   push(chunk: Buffer): void {
@@ -233,6 +252,7 @@ export class NbdServerDecoder {
       q.skip(16);
       return { kind: "option", option, data: q.take(length) };
     }
+    if (this.skipping) return this.skipPayload(this.skipping);
     if (q.length < 28) return undefined;
     const h = q.peek(28);
     const magic = h.readUInt32BE(0);
@@ -248,11 +268,28 @@ export class NbdServerDecoder {
       q.skip(28);
       return { kind: "request", ...request };
     }
-    // A write's payload must be consumed to stay in step, so its length is capped before waiting.
-    if (request.length > this.maxWritePayload) throw new NbdProtocolError("oversized", `write of ${request.length} bytes (max ${this.maxWritePayload})`);
+    // A write's payload must be consumed to stay in step. Above the cap it is dropped as it comes
+    // (memory stays bounded whatever the 32-bit length says); below it, gathered whole.
+    if (request.length > this.maxWritePayload) {
+      q.skip(28);
+      this.skipping = { request, left: request.length };
+      return this.skipPayload(this.skipping);
+    }
     if (q.length < 28 + request.length) return undefined;
     q.skip(28);
-    return { kind: "request", ...request, payload: q.take(request.length) };
+    if (!this.payloadTarget) return { kind: "request", ...request, payload: q.take(request.length) };
+    const payload = this.payloadTarget(request.length);
+    q.takeInto(payload);
+    return { kind: "request", ...request, payload };
+  }
+
+  private skipPayload(s: { request: NbdRequest; left: number }): ClientMessage | undefined {
+    const n = Math.min(s.left, this.queue.length);
+    this.queue.skip(n);
+    s.left -= n;
+    if (s.left > 0) return undefined;
+    this.skipping = undefined;
+    return { kind: "request", ...s.request, discarded: s.request.length };
   }
 }
 

@@ -1,50 +1,83 @@
 // One client connection to the lab host's NBD server: fixed newstyle negotiation, optional
-// upgrade to TLS (NBD_OPT_STARTTLS), then read requests served from the export's DiskReader.
+// upgrade to TLS (NBD_OPT_STARTTLS), then requests served from the export's disk.
 //
-// The export is read-only (a snapshot of a VM disk), so only NBD_CMD_READ and NBD_CMD_DISC do
-// anything; writes are refused with EPERM. Requests are served concurrently up to a bound and
-// replies may leave out of order (NBD allows it; the client matches cookies). When the bound is
-// reached or the socket's send buffer is full we stop reading from the socket, so a client that
-// floods requests and never reads replies costs a bounded amount of memory.
+// A backup's export is read-only (a snapshot of a VM disk): NBD_CMD_READ and NBD_CMD_DISC, and
+// writes refused with EPERM. A restore's export is writable (the export has a DiskSink): writes,
+// NBD_CMD_WRITE_ZEROES and NBD_CMD_FLUSH as well, applied by export-writes.ts. Requests are served
+// concurrently up to a bound and replies may leave out of order (NBD allows it; the client matches
+// cookies). When the bound is reached, when the write payloads held reach their budget, or when
+// the socket's send buffer is full, we stop reading from the socket: a client that floods requests
+// and never reads replies, or streams writes faster than the disk takes them, costs a bounded
+// amount of memory.
 
 import type net from "node:net";
 import tls from "node:tls";
 import { SECTOR_SIZE, type DiskReader } from "../data-plane/types";
 import { BufferPool } from "./buffer-pool";
-import { errnoForReadFailure, policyDenialMessage } from "./errors";
+import type { DiskSink } from "./disk-sink";
+import { errnoForDiskFailure, policyDenialMessage } from "./errors";
+import { ExportWrites } from "./export-writes";
 import * as C from "./nbd-constants";
 import {
   NbdServerDecoder, decodeGoData, decodeNbdString, encodeExportNameReply, encodeGreeting, encodeInfoBlockSize,
   encodeInfoExport, encodeOptionReply, encodeSimpleReplyHeader, type ClientMessage, type NbdRequest,
 } from "./nbd-protocol";
 import type { TransportDecision } from "../../transport-policy";
+import type { WriteGate } from "./write-gate";
 
 export interface NbdExportRegistration {
   /** The disk served; null when the policy denied the export (nothing is opened then). */
   reader: DiskReader | null;
+  /**
+   * Set for a writable export (a restore): where writes go. `reader` must show what it wrote (it
+   * serves reads, and the read half of partial-sector writes). Absent: the export is read-only.
+   */
+  writer?: DiskSink | null;
   /** The transport policy's answer for this export; a denial answers NBD_REP_ERR_POLICY. */
   decision: TransportDecision;
   /** SELECTIVETLS: this export is only served after NBD_OPT_STARTTLS (NBDSSL). */
   tlsOnly?: boolean;
 }
 
+/** An export as the server keeps it: the registration and the gate its writers share. */
+export interface RegisteredExport extends NbdExportRegistration {
+  gate: WriteGate;
+}
+
+export interface SessionLoad {
+  inFlight: number;
+  writeBytesHeld: number;
+  bufferedBytes: number;
+}
+
 /** What a session needs from its server. */
 export interface SessionContext {
   tlsMode: "none" | "required" | "optional";
   secureContext: tls.SecureContext | undefined;
-  lookup(name: string): NbdExportRegistration | undefined;
+  lookup(name: string): RegisteredExport | undefined;
   maxRequestBytes: number;
   maxInFlight: number;
+  /** Write payload bytes held at once (received, not yet on the disk) before reading stops. */
+  maxWriteBytesInFlight: number;
   handshakeTimeoutMs: number;
   countRead(bytes: number): void;
+  countWritten(bytes: number): void;
 }
 
 /** Handed out in NBD_INFO_BLOCK_SIZE: CBT's 1 MiB block is the efficient unit for a backup read. */
 const PREFERRED_BLOCK = 1024 * 1024;
 /** Read-only snapshot data: any number of connections see the same bytes. */
-const TRANSMISSION_FLAGS = C.NBD_FLAG_HAS_FLAGS | C.NBD_FLAG_READ_ONLY | C.NBD_FLAG_CAN_MULTI_CONN;
+const READ_ONLY_FLAGS = C.NBD_FLAG_HAS_FLAGS | C.NBD_FLAG_READ_ONLY | C.NBD_FLAG_CAN_MULTI_CONN;
+/**
+ * A restore target. Multi-conn holds because every connection to an export shares its one sink
+ * and gate: a flush on any connection flushes the writes of all of them.
+ */
+const WRITABLE_FLAGS = C.NBD_FLAG_HAS_FLAGS | C.NBD_FLAG_SEND_FLUSH | C.NBD_FLAG_SEND_FUA | C.NBD_FLAG_SEND_WRITE_ZEROES | C.NBD_FLAG_CAN_MULTI_CONN;
 
-type Resolved = { ok: true; reader: DiskReader } | { ok: false; reply: number; text: string };
+const transmissionFlags = (entry: RegisteredExport) => (entry.writer ? WRITABLE_FLAGS : READ_ONLY_FLAGS);
+
+type Request = Extract<ClientMessage, { kind: "request" }>;
+type Resolved = { ok: true; entry: RegisteredExport; reader: DiskReader } | { ok: false; reply: number; text: string };
 
 export class NbdSession {
   /** Resolves once the TCP connection is closed, for whatever reason. */
@@ -55,7 +88,11 @@ export class NbdSession {
   private upgrading = false;
   private noZeroes = false;
   private reader: DiskReader | undefined;
+  /** Null for a read-only export. */
+  private writes: ExportWrites | null = null;
   private inFlight = 0;
+  /** Payload bytes of writes received and not yet applied. */
+  private writeBytesHeld = 0;
   private disconnecting = false;
   private gone = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
@@ -66,9 +103,9 @@ export class NbdSession {
     private readonly ctx: SessionContext,
   ) {
     this.stream = raw;
-    this.decoder = new NbdServerDecoder({ maxWritePayload: ctx.maxRequestBytes });
-    // Enough idle buffers for a full window of preferred-size reads, never more than 64 MiB.
+    // Enough idle buffers for a full window of preferred-size requests, never more than 64 MiB.
     this.pool = new BufferPool(Math.min(64 * 1024 * 1024, ctx.maxInFlight * 2 * PREFERRED_BLOCK));
+    this.decoder = new NbdServerDecoder({ maxWritePayload: ctx.maxRequestBytes, payloadTarget: (length) => this.pool.lease(length) });
     this.closed = new Promise((resolve) => raw.once("close", () => resolve()));
     raw.once("close", () => {
       this.gone = true;
@@ -81,6 +118,11 @@ export class NbdSession {
     this.handshakeTimer = setTimeout(() => this.destroy(), ctx.handshakeTimeoutMs);
     this.attach(raw);
     this.send(encodeGreeting(C.NBD_FLAG_FIXED_NEWSTYLE | C.NBD_FLAG_NO_ZEROES));
+  }
+
+  /** What this connection holds now: requests being served, write payloads, bytes received and not decoded. */
+  get load(): SessionLoad {
+    return { inFlight: this.inFlight, writeBytesHeld: this.writeBytesHeld, bufferedBytes: this.decoder.buffered };
   }
 
   /** Hard disconnect (protocol violation, server shutdown). */
@@ -104,7 +146,7 @@ export class NbdSession {
 
   private pump(): void {
     try {
-      while (!this.gone && !this.upgrading && !this.disconnecting && this.inFlight < this.ctx.maxInFlight && !this.stream.writableNeedDrain) {
+      while (!this.gone && !this.upgrading && !this.disconnecting && this.canTakeMore()) {
         const msg = this.decoder.next();
         if (!msg) break;
         this.handle(msg);
@@ -115,8 +157,12 @@ export class NbdSession {
       return;
     }
     if (this.gone || this.upgrading) return;
-    if (this.inFlight >= this.ctx.maxInFlight || this.stream.writableNeedDrain) this.stream.pause();
-    else this.stream.resume();
+    if (this.canTakeMore()) this.stream.resume();
+    else this.stream.pause();
+  }
+
+  private canTakeMore(): boolean {
+    return this.inFlight < this.ctx.maxInFlight && this.writeBytesHeld < this.ctx.maxWriteBytesInFlight && !this.stream.writableNeedDrain;
   }
 
   private handle(msg: ClientMessage): void {
@@ -159,8 +205,8 @@ export class NbdSession {
         return this.destroy();
       }
       if (!resolved.ok) return this.destroy();
-      this.send(encodeExportNameReply(BigInt(resolved.reader.capacityBytes), TRANSMISSION_FLAGS, this.noZeroes));
-      return this.enterTransmission(resolved.reader);
+      this.send(encodeExportNameReply(BigInt(resolved.reader.capacityBytes), transmissionFlags(resolved.entry), this.noZeroes));
+      return this.enterTransmission(resolved);
     }
     if (option === C.NBD_OPT_GO || option === C.NBD_OPT_INFO) {
       let go: ReturnType<typeof decodeGoData>;
@@ -171,13 +217,13 @@ export class NbdSession {
       }
       const resolved = this.resolve(go.name);
       if (!resolved.ok) return refuse(resolved.reply, resolved.text);
-      reply(C.NBD_REP_INFO, encodeInfoExport(BigInt(resolved.reader.capacityBytes), TRANSMISSION_FLAGS));
+      reply(C.NBD_REP_INFO, encodeInfoExport(BigInt(resolved.reader.capacityBytes), transmissionFlags(resolved.entry)));
       if (go.infoRequests.includes(C.NBD_INFO_BLOCK_SIZE)) {
         const max = this.ctx.maxRequestBytes;
         reply(C.NBD_REP_INFO, encodeInfoBlockSize(SECTOR_SIZE, Math.min(PREFERRED_BLOCK, max), max));
       }
       reply(C.NBD_REP_ACK);
-      if (option === C.NBD_OPT_GO) this.enterTransmission(resolved.reader);
+      if (option === C.NBD_OPT_GO) this.enterTransmission(resolved);
       return;
     }
     if (option === C.NBD_OPT_LIST) return refuse(C.NBD_REP_ERR_POLICY, "Export listing is disabled: export names are per-session tickets");
@@ -190,12 +236,14 @@ export class NbdSession {
     if (entry.tlsOnly && !this.tlsActive) return { ok: false, reply: C.NBD_REP_ERR_TLS_REQD, text: `Export "${name}" is served only over TLS (NBDSSL)` };
     if (!entry.decision.allowed) return { ok: false, reply: C.NBD_REP_ERR_POLICY, text: policyDenialMessage(entry.decision.error) };
     if (!entry.reader) return { ok: false, reply: C.NBD_REP_ERR_UNKNOWN, text: `Export "${name}" has no disk` };
-    return { ok: true, reader: entry.reader };
+    return { ok: true, entry, reader: entry.reader };
   }
 
-  private enterTransmission(reader: DiskReader): void {
+  private enterTransmission(resolved: Extract<Resolved, { ok: true }>): void {
     clearTimeout(this.handshakeTimer);
-    this.reader = reader;
+    this.reader = resolved.reader;
+    const { writer, gate } = resolved.entry;
+    this.writes = writer ? new ExportWrites(resolved.reader, writer, gate, this.pool) : null;
     this.decoder.phase = "transmission";
   }
 
@@ -218,7 +266,7 @@ export class NbdSession {
     });
   }
 
-  private handleRequest(req: NbdRequest): void {
+  private handleRequest(req: Request): void {
     switch (req.type) {
       case C.NBD_CMD_READ:
         return this.serveRead(req);
@@ -226,12 +274,71 @@ export class NbdSession {
         this.disconnecting = true;
         return this.finishIfIdle();
       case C.NBD_CMD_WRITE:
-      case C.NBD_CMD_TRIM:
+        return this.serveWrite(req);
       case C.NBD_CMD_WRITE_ZEROES:
-        return this.reply(req.cookie, C.NBD_EPERM);
+        return this.serveWriteZeroes(req);
+      case C.NBD_CMD_FLUSH:
+        // Not offered on a read-only export (no NBD_FLAG_SEND_FLUSH), so not a valid command there.
+        if (!this.writes) return this.reply(req.cookie, C.NBD_EINVAL);
+        if ((req.flags & ~C.NBD_CMD_FLAG_FUA) !== 0 || req.offset !== 0n || req.length !== 0) return this.reply(req.cookie, C.NBD_EINVAL);
+        return this.track(req.cookie, 0, this.writes.flush());
+      case C.NBD_CMD_TRIM:
+        // The spec's answer to a trim of a read-only export; a writable one does not offer trim.
+        return this.reply(req.cookie, this.writes ? C.NBD_EINVAL : C.NBD_EPERM);
       default:
         return this.reply(req.cookie, C.NBD_EINVAL);
     }
+  }
+
+  private serveWrite(req: Request): void {
+    const payload = req.payload;
+    // Above the largest request the host takes, the payload was dropped on arrival: EOVERFLOW (the
+    // spec's answer to a request over the maximum block size), and the connection goes on.
+    const errno = this.writes && req.discarded !== undefined ? C.NBD_EOVERFLOW : this.writeRefusal(req, C.NBD_CMD_FLAG_FUA);
+    if (errno !== undefined || req.length === 0 || !payload) {
+      if (payload) this.pool.giveBack(payload);
+      return this.reply(req.cookie, errno ?? 0);
+    }
+    this.writeBytesHeld += payload.length;
+    const applied = this.writes!.write(Number(req.offset), req.length, payload, (req.flags & C.NBD_CMD_FLAG_FUA) !== 0);
+    this.track(req.cookie, req.length, applied, () => {
+      this.writeBytesHeld -= payload.length;
+      this.pool.giveBack(payload);
+    });
+  }
+
+  private serveWriteZeroes(req: NbdRequest): void {
+    const errno = this.writeRefusal(req, C.NBD_CMD_FLAG_FUA | C.NBD_CMD_FLAG_NO_HOLE);
+    if (errno !== undefined || req.length === 0) return this.reply(req.cookie, errno ?? 0);
+    // NO_HOLE or not, zeros are written: a DiskSink has no way to punch a hole.
+    this.track(req.cookie, req.length, this.writes!.write(Number(req.offset), req.length, null, (req.flags & C.NBD_CMD_FLAG_FUA) !== 0));
+  }
+
+  /** The error a write-like request gets before it touches the disk, if any. */
+  private writeRefusal(req: NbdRequest, allowedFlags: number): number | undefined {
+    if (!this.writes) return C.NBD_EPERM; // read-only export (the spec's answer)
+    if ((req.flags & ~allowedFlags) !== 0) return C.NBD_EINVAL;
+    if (req.offset + BigInt(req.length) > BigInt(this.writes.capacityBytes)) return C.NBD_ENOSPC; // the spec's answer for a write beyond the end
+    return undefined;
+  }
+
+  /** Replies to `cookie` once `work` settles; counts it in flight meanwhile. */
+  private track(cookie: bigint, bytes: number, work: Promise<void>, settled?: () => void): void {
+    this.inFlight++;
+    work
+      .then(
+        () => {
+          this.ctx.countWritten(bytes);
+          this.reply(cookie, 0);
+        },
+        (err) => this.reply(cookie, errnoForDiskFailure(err)),
+      )
+      .finally(() => {
+        settled?.();
+        this.inFlight--;
+        if (this.disconnecting) this.finishIfIdle();
+        else this.pump();
+      });
   }
 
   private serveRead(req: NbdRequest): void {
@@ -255,7 +362,7 @@ export class NbdSession {
         },
         (err) => {
           this.pool.release(buffer);
-          this.reply(req.cookie, errnoForReadFailure(err));
+          this.reply(req.cookie, errnoForDiskFailure(err));
         },
       )
       .finally(() => {

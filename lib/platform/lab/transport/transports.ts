@@ -10,6 +10,7 @@
 // The transport policy runs first, on Strongroom's side, so a denial (SAN of an encrypted disk,
 // HotAdd from a proxy of another key provider, a missing privilege) is known before any socket is
 // opened or any disk attached (TRN-5). The host checks again on its side (lab-host.ts).
+// Writing a disk (a restore) goes the same ways in reverse: transport-writer.ts.
 
 import type { TransportMode } from "../../connector";
 import type { DiskReader, TransportReader } from "../../disk-io";
@@ -17,6 +18,7 @@ export type { TransportReader } from "../../disk-io";
 import { TransportError } from "./errors";
 import { NbdClient, type NbdClientOptions } from "./nbd-client";
 import { checkTransport, type PolicyDisk, type PolicyProxy } from "../../transport-policy";
+import type { DiskSink } from "./disk-sink";
 
 /** The disk to read, as the inventory describes it. */
 export interface TransportDiskRef extends PolicyDisk {
@@ -28,6 +30,12 @@ export interface TransportDiskRef extends PolicyDisk {
 export interface HostRequestContext {
   proxy: PolicyProxy;
   mode: TransportMode;
+}
+
+/** What an NBD export is opened for: `writable` for a restore (default: read-only, a backup). */
+export interface NbdRequestContext extends HostRequestContext {
+  tls: boolean;
+  writable?: boolean;
 }
 
 /** Where the host serves a disk over NBD for one proxy session (like a VDDK/NFC ticket). */
@@ -50,8 +58,12 @@ export interface TransportHost {
   openCleartext(diskId: string, ctx: HostRequestContext): Promise<DiskReader>;
   /** SAN: the datastore's bytes as stored. */
   openRaw(diskId: string, ctx: HostRequestContext): Promise<DiskReader>;
-  /** NBD/NBDSSL: an export of the host's cleartext view on its NBD service. */
-  nbdEndpoint(diskId: string, ctx: HostRequestContext & { tls: boolean }): Promise<NbdEndpoint>;
+  /** NBD/NBDSSL: an export of the host's cleartext view on its NBD service (writable on request). */
+  nbdEndpoint(diskId: string, ctx: NbdRequestContext): Promise<NbdEndpoint>;
+  /** HotAdd restore: the disk attached to the proxy VM, written in cleartext (the host encrypts). */
+  openCleartextWriter(diskId: string, ctx: HostRequestContext): Promise<DiskSink>;
+  /** SAN restore: the datastore's bytes, written as they are; refused for an encrypted disk (TRN-2). */
+  openRawWriter(diskId: string, ctx: HostRequestContext): Promise<DiskSink>;
 }
 
 
@@ -71,12 +83,7 @@ export interface OpenDiskOptions {
  */
 export async function openDiskViaTransport(o: OpenDiskOptions): Promise<TransportReader> {
   const { mode, disk, proxy, host } = o;
-  // Reachability is only asked about for encrypted disks: an unencrypted disk needs no key.
-  const keyProviderReachable = disk.encrypted
-    ? disk.keyProviderExternalId !== null && (await host.keyProviderReachable(disk.keyProviderExternalId))
-    : true;
-  const decision = checkTransport(mode, disk, proxy, { keyProviderReachable });
-  if (!decision.allowed) throw decision.error;
+  await checkBeforeOpening(o, "read");
 
   const ctx: HostRequestContext = { proxy, mode };
   switch (mode) {
@@ -88,21 +95,39 @@ export async function openDiskViaTransport(o: OpenDiskOptions): Promise<Transpor
     case "nbdssl": {
       const tls = mode === "nbdssl";
       const endpoint = await host.nbdEndpoint(disk.diskId, { ...ctx, tls });
-      try {
-        if (tls && !endpoint.ca) throw new TransportError("tls", `The host offered no CA certificate for NBDSSL to ${endpoint.host}:${endpoint.port}`);
-        const client = await NbdClient.connect({
-          ...o.nbd,
-          host: endpoint.host,
-          port: endpoint.port,
-          exportName: endpoint.exportName,
-          tls: tls ? { ca: endpoint.ca!, servername: endpoint.servername } : undefined,
-        });
-        return new ModeReader(mode, client, () => endpoint.release());
-      } catch (err) {
-        await endpoint.release();
-        throw err;
-      }
+      const client = await connectToEndpoint(endpoint, tls, o.nbd);
+      return new ModeReader(mode, client, () => endpoint.release());
     }
+  }
+}
+
+/**
+ * Strongroom's own check, before anything is opened (TRN-5). Reachability is only asked about for
+ * encrypted disks: an unencrypted disk needs no key.
+ */
+export async function checkBeforeOpening(o: Pick<OpenDiskOptions, "mode" | "disk" | "proxy" | "host">, access: "read" | "write"): Promise<void> {
+  const { disk, host } = o;
+  const keyProviderReachable = disk.encrypted
+    ? disk.keyProviderExternalId !== null && (await host.keyProviderReachable(disk.keyProviderExternalId))
+    : true;
+  const decision = checkTransport(o.mode, disk, o.proxy, { keyProviderReachable, access });
+  if (!decision.allowed) throw decision.error;
+}
+
+/** Connects an NBD client to `endpoint`; the endpoint is released if that fails. */
+export async function connectToEndpoint(endpoint: NbdEndpoint, tls: boolean, tuning: OpenDiskOptions["nbd"]): Promise<NbdClient> {
+  try {
+    if (tls && !endpoint.ca) throw new TransportError("tls", `The host offered no CA certificate for NBDSSL to ${endpoint.host}:${endpoint.port}`);
+    return await NbdClient.connect({
+      ...tuning,
+      host: endpoint.host,
+      port: endpoint.port,
+      exportName: endpoint.exportName,
+      tls: tls ? { ca: endpoint.ca!, servername: endpoint.servername } : undefined,
+    });
+  } catch (err) {
+    await endpoint.release();
+    throw err;
   }
 }
 

@@ -3,7 +3,7 @@ import os from "node:os";
 import { db } from "@/lib/db/client";
 import { processWorkerId } from "@/lib/jobs/process-id";
 import { SessionEventWriter } from "@/lib/jobs/session-events";
-import { sessionTotals, VM_DONE, type VmRunProgress, type VmRunStatus } from "@/lib/jobs/session-progress";
+import { sessionTotals, VM_DONE, type VmRunProgress } from "@/lib/jobs/session-progress";
 import { nextRunAfter } from "@/lib/backup/schedule";
 import { scheduleTimeZone } from "@/lib/services/backup/schedule-time-zone";
 import { parseSchedule } from "@/lib/services/backup/job-dto";
@@ -17,13 +17,15 @@ import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 // retention needs the repository to itself). A session whose retention did not run ends Warning.
 
 export async function finishBackupSession(sessionId: string, o: { forceFailed?: string } = {}): Promise<void> {
-  const vms = await db.sessionVm.findMany({ where: { sessionId }, orderBy: { position: "asc" }, select: { state: true, progress: true } });
-  if (!o.forceFailed && vms.some((v) => !VM_DONE.includes(v.state as VmRunStatus))) return;
+  // Every VM's end asks; only the last one reads the VMs' progress (a count first, or a session of
+  // n VMs would read n progress documents n times over).
+  if (!o.forceFailed && (await db.sessionVm.count({ where: { sessionId, state: { notIn: [...VM_DONE] } } })) > 0) return;
   const claim = await db.jobSession.updateMany({ where: { id: sessionId, state: { in: ["queued", "running"] }, endedAt: null }, data: { endedAt: new Date() } });
   if (claim.count !== 1) return;
   const session = await db.jobSession.findUniqueOrThrow({ where: { id: sessionId }, include: { job: { include: { repository: true } } } });
   const job = session.job!;
   const log = new SessionEventWriter(sessionId, processWorkerId());
+  const vms = await db.sessionVm.findMany({ where: { sessionId }, orderBy: { position: "asc" }, select: { progress: true } });
   const progress = vms.map((v) => JSON.parse(v.progress) as VmRunProgress);
   let warning = false;
 

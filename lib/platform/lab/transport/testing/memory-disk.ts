@@ -1,10 +1,11 @@
-// In-memory DiskReaders for the transport tests and the benchmark, standing in for the data
-// plane's disk files until they are wired in. They keep the DiskReader contract strictly (sector
-// alignment, capacity, closed readers), so a transport that works against them leans on nothing
-// the real disks will not also guarantee.
+// In-memory DiskReaders and DiskSinks for the transport tests and the benchmark, standing in for
+// the data plane's disk files until they are wired in. They keep the contracts strictly (sector
+// alignment, capacity, closed readers and sinks), so a transport that works against them leans on
+// nothing the real disks will not also guarantee.
 
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { HostError, SECTOR_SIZE, type DiskReader } from "../../data-plane/types";
+import type { DiskSink } from "../disk-sink";
 
 /** Fills a buffer with cheap deterministic bytes (xorshift), different for every offset. */
 export function patternBytes(size: number, seed = 1): Buffer {
@@ -20,15 +21,49 @@ export function patternBytes(size: number, seed = 1): Buffer {
   return out;
 }
 
-function checkRead(capacity: number, offset: number, length: number, closed: boolean): void {
+function checkRead(capacity: number, offset: number, length: number, closed: boolean, verb = "Read"): void {
   if (closed) throw new HostError("InvalidState", "Disk reader is closed");
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-    throw new HostError("InvalidArgument", `Bad read range ${offset}+${length}`);
+    throw new HostError("InvalidArgument", `Bad ${verb.toLowerCase()} range ${offset}+${length}`);
   }
   if (offset % SECTOR_SIZE !== 0 || length % SECTOR_SIZE !== 0) {
-    throw new HostError("InvalidArgument", `Read ${offset}+${length} is not sector-aligned`);
+    throw new HostError("InvalidArgument", `${verb} ${offset}+${length} is not sector-aligned`);
   }
-  if (offset + length > capacity) throw new HostError("InvalidArgument", `Read ${offset}+${length} beyond capacity ${capacity}`);
+  if (offset + length > capacity) throw new HostError("InvalidArgument", `${verb} ${offset}+${length} beyond capacity ${capacity}`);
+}
+
+/** What a test may want to know about a sink's use. */
+export interface SinkStats {
+  writes: number;
+  bytesWritten: number;
+  flushes: number;
+  closed: boolean;
+}
+
+/**
+ * A DiskSink over `store(offset, data)`, checking the contract as VirtualDisk.write does: whole
+ * sectors within the capacity, nothing after close.
+ */
+export function memorySink(capacityBytes: number, store: (offset: number, data: Buffer) => void): DiskSink & { stats: SinkStats } {
+  const stats: SinkStats = { writes: 0, bytesWritten: 0, flushes: 0, closed: false };
+  return {
+    stats,
+    capacityBytes,
+    async write(offset: number, data: Buffer): Promise<void> {
+      if (stats.closed) throw new HostError("InvalidState", "Disk writer is closed");
+      checkRead(capacityBytes, offset, data.length, false, "Write");
+      stats.writes++;
+      stats.bytesWritten += data.length;
+      store(offset, data);
+    },
+    async flush(): Promise<void> {
+      if (stats.closed) throw new HostError("InvalidState", "Disk writer is closed");
+      stats.flushes++;
+    },
+    async close(): Promise<void> {
+      stats.closed = true;
+    },
+  };
 }
 
 /** A disk held in a Buffer. Reads return copies, as a file read would. */
@@ -58,6 +93,11 @@ export class MemoryDisk implements DiskReader {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** Writes land in `data`, so this reader (and any other over it) sees them. */
+  sink(): DiskSink & { stats: SinkStats } {
+    return memorySink(this.capacityBytes, (offset, bytes) => bytes.copy(this.data, offset));
   }
 }
 
@@ -91,6 +131,17 @@ export class EncryptedMemoryDisk {
   /** The datastore bytes (what SAN would see). */
   raw(): DiskReader {
     return new MemoryDisk(this.ciphertext);
+  }
+
+  /** The host's encrypting writer (what HotAdd and NBD restore through): cleartext in, ciphertext stored. */
+  writer(): DiskSink & { stats: SinkStats } {
+    const { ciphertext, dek } = this;
+    return memorySink(ciphertext.length, (offset, data) => {
+      for (let pos = 0; pos < data.length; pos += SECTOR_SIZE) {
+        const c = createCipheriv("aes-256-xts", dek, tweak((offset + pos) / SECTOR_SIZE));
+        Buffer.concat([c.update(data.subarray(pos, pos + SECTOR_SIZE)), c.final()]).copy(ciphertext, offset + pos);
+      }
+    });
   }
 
   /** The host's decrypting view (what HotAdd and NBD serve). */

@@ -5,7 +5,8 @@
 import net from "node:net";
 import * as C from "../nbd-constants";
 import {
-  NbdClientDecoder, NbdServerDecoder, encodeGreeting, encodeInfoExport, encodeOptionReply, type ClientMessage, type ServerMessage,
+  NbdClientDecoder, NbdServerDecoder, encodeClientFlags, encodeGoData, encodeGreeting, encodeInfoExport, encodeOption, encodeOptionReply,
+  type ClientMessage, type ServerMessage,
 } from "../nbd-protocol";
 
 /** A hand-driven client connection: write raw bytes, read decoded server messages. */
@@ -33,6 +34,36 @@ export class RawNbdConnection {
 
   send(bytes: Buffer): void {
     this.socket.write(bytes);
+  }
+
+  /**
+   * Connects, negotiates NBD_OPT_GO for `exportName` (NO_ZEROES) and returns the connection in
+   * transmission, with the export's transmission flags. Successful replies carry no data unless
+   * `decoder.readTarget` says otherwise (the default here: write, flush and zero replies).
+   */
+  static async transmitting(port: number, exportName = "disk"): Promise<{ c: RawNbdConnection; transmissionFlags: number }> {
+    const c = await RawNbdConnection.connect(port);
+    await c.next("greeting");
+    c.send(encodeClientFlags(C.NBD_FLAG_C_FIXED_NEWSTYLE | C.NBD_FLAG_C_NO_ZEROES));
+    c.send(encodeOption(C.NBD_OPT_GO, encodeGoData(exportName)));
+    let transmissionFlags = -1;
+    for (;;) {
+      const m = await c.next("options");
+      if (m.kind !== "option-reply") throw new Error(m.kind);
+      if (m.type === C.NBD_REP_INFO && m.data.readUInt16BE(0) === C.NBD_INFO_EXPORT) transmissionFlags = m.data.readUInt16BE(10);
+      else if (m.type === C.NBD_REP_ACK) break;
+      else if (C.isErrorReply(m.type)) throw new Error(`GO refused: ${C.replyTypeName(m.type)}`);
+    }
+    c.decoder.readTarget = () => Buffer.alloc(0);
+    c.decoder.phase = "transmission";
+    return { c, transmissionFlags };
+  }
+
+  /** The next reply in transmission. */
+  async reply(ms?: number): Promise<Extract<ServerMessage, { kind: "reply" }>> {
+    const m = await this.next("transmission", ms);
+    if (m.kind !== "reply") throw new Error(m.kind);
+    return m;
   }
 
   /** The next message in `phase`; rejects if the connection closes first or after `ms`. */
@@ -92,11 +123,11 @@ export async function scriptedNbdServer(script: {
   };
 }
 
-/** Answers NBD_OPT_GO with an export of `size` bytes and enters transmission. */
-export function acceptGo(size: number) {
+/** Answers NBD_OPT_GO with an export of `size` bytes (read-only unless told) and enters transmission. */
+export function acceptGo(size: number, transmissionFlags = C.NBD_FLAG_HAS_FLAGS | C.NBD_FLAG_READ_ONLY) {
   return (socket: net.Socket, option: number, _data: Buffer, enterTransmission: () => void) => {
     if (option !== C.NBD_OPT_GO) return socket.write(encodeOptionReply(option, C.NBD_REP_ERR_UNSUP));
-    socket.write(encodeOptionReply(option, C.NBD_REP_INFO, encodeInfoExport(BigInt(size), C.NBD_FLAG_HAS_FLAGS | C.NBD_FLAG_READ_ONLY)));
+    socket.write(encodeOptionReply(option, C.NBD_REP_INFO, encodeInfoExport(BigInt(size), transmissionFlags)));
     socket.write(encodeOptionReply(option, C.NBD_REP_ACK));
     enterTransmission();
   };
