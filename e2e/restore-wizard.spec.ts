@@ -16,6 +16,15 @@ let jobUrl = "";
 let pointUrl = "";
 let startRequest: { url: string; headers: Record<string, string>; body: string } | null = null;
 
+async function writeGuestData(page: Page, vmName: string) {
+  await page.goto(`/vms?q=${vmName}`);
+  await page.getByTestId("vm-row").getByRole("link", { name: vmName, exact: true }).click();
+  const panel = page.getByTestId("vm-lab-panel");
+  await panel.getByTestId("guest-writes-percent").fill("20");
+  await panel.getByTestId("guest-writes-run").click();
+  await expect(panel.getByTestId("action-ok")).toContainText("CBT recorded them");
+}
+
 async function next(page: Page, expectStep: number) {
   await page.getByTestId("wizard-next").click();
   await expect(page.getByTestId(`wizard-step-${expectStep}`)).toBeVisible();
@@ -37,6 +46,7 @@ test("a Restore Operator restores an encrypted two-disk VM to a new location, di
   test.setTimeout(300_000);
   // The administrator protects the VM and makes a point.
   const adminPage = await pageAs(browser, admin);
+  await writeGuestData(adminPage, VM);
   const jobName = unique("Restore source");
   await createPasswordJobAndRun(adminPage, jobName, VM, PASSWORD);
   jobUrl = new URL((await adminPage.getByRole("link", { name: jobName }).first().getAttribute("href"))!, adminPage.url()).pathname;
@@ -121,6 +131,7 @@ test("a Restore Operator restores an encrypted two-disk VM to a new location, di
   const provider = page.getByTestId("keys-provider");
   await provider.selectOption((await provider.locator("option", { hasText: "Provider KMS" }).getAttribute("value"))!);
   await expect(page.getByTestId("check-consequences")).toContainText("generic NVRAM");
+  await expect(page.getByTestId("keys-unreachable")).toContainText("would not power on");
   await shoot(page, "restore-07-step-keys-new-key");
   await next(page, 6);
   await next(page, 7);
@@ -183,6 +194,7 @@ test("a Restore Operator restores an encrypted two-disk VM to a new location, di
   await expect(page.getByTestId("session-totals")).toContainText("Written");
   await expect(card.getByTestId("session-disk")).toHaveCount(2);
   await expect(card.getByTestId("disk-reason").first()).toBeVisible();
+  await expect(page.getByTestId("session-totals")).not.toContainText(/Written\s*0 B/);
   await page.reload();
   await expect(page.getByTestId("restored-vm-link")).toBeVisible({ timeout: 20_000 });
   await shoot(page, "restore-13-session-success");
@@ -242,7 +254,8 @@ test("a point whose keys are missing (the job's password changed since) says whi
   await expect(page.getByTestId("restore-point-choice").first()).toContainText("Missing");
   await shoot(page, "restore-16-points-keys-missing");
   await page.goto(pointUrl);
-  await expect(page.getByTestId("point-keys-missing")).toContainText("needs");
+  await expect(page.getByTestId("point-keys-missing")).toContainText("holds none of them");
+  await expect(page.getByTestId("point-keys-missing")).toContainText("password:");
   await expect(page.getByTestId("point-details")).toContainText("Keys missing");
   await blocked(page, "cannot be opened with the keys this console holds");
   await shoot(page, "restore-17-wizard-keys-missing");

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { useEffect, useMemo, useRef } from "react";
 import { Badge, EncryptionBadge } from "@/components/ui/badge";
 import { ErrorNotice } from "@/components/ui/states";
-import { formatBytes, formatDateTime } from "@/lib/format";
+import { formatBytes, formatDateTime, TRANSPORT_LABELS } from "@/lib/format";
 import type { JobSessionDto, RestoreItemDto } from "@/lib/services/backup/get-job-session";
 import { sessionTotals, type DiskRunProgress, type LogLine, type VmRunProgress } from "@/lib/jobs/session-progress";
 import { isActiveState, JobEncryptionBadge, KeyIds, PointTypeBadge, SessionStateBadge, VmRunBadge } from "./badges";
@@ -23,7 +23,8 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
   const totals = sessionTotals(s.progress);
   const elapsedMs = s.startedAt ? (s.endedAt ? Date.parse(s.endedAt) : (now ?? Date.parse(s.startedAt))) - Date.parse(s.startedAt) : 0;
   // While running: the current rate of the disks being read. Afterwards: the average over the session.
-  const rate = active ? totals.rate : elapsedMs > 0 ? (totals.bytesRead * 1000) / elapsedMs : 0;
+  // A restore's average is of what it wrote (zero blocks skipped on a new disk are not throughput).
+  const rate = active ? totals.rate : elapsedMs > 0 ? ((s.kind === "restore" ? totals.bytesTransferred : totals.bytesRead) * 1000) / elapsedMs : 0;
   const count = (...st: string[]) => s.progress.vms.filter((v) => st.includes(v.status)).length;
   const processed = s.progress.vms.length - count("pending", "running");
   const backedUp = count("success", "warning");
@@ -52,7 +53,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
               <span className="text-base"><SessionStateBadge state={s.state} /></span>
             </h1>
             <p className="mt-1 text-sm text-slate-600">
-              {TRIGGER_LABELS[s.trigger] ?? s.trigger}
+              {s.kind === "restore" ? "Started" : (TRIGGER_LABELS[s.trigger] ?? s.trigger)}
               {s.requestedBy ? ` by ${s.requestedBy}` : ""}
               {s.repository && (
                 <>
@@ -242,6 +243,8 @@ function DiskRow({ vm, disk: d, log, restore = false }: { vm: VmRunProgress; dis
     return log.filter((l) => l.text.startsWith(prefix) && l.text.slice(prefix.length) !== d.reason && !/^(full|incremental)\b/.test(l.text.slice(prefix.length))).map((l) => l.text.slice(prefix.length));
   }, [log, vm.name, d.label, d.reason]);
   const pct = percent(d.bytesRead, d.bytesToRead);
+  // Restores report the mode's id ("nbdssl"); backups its label already.
+  const mode = d.mode ? (TRANSPORT_LABELS[d.mode] ?? d.mode) : d.mode;
   const vmEnded = vm.status !== "running" && vm.status !== "pending";
   const tone = d.done ? "good" : vmEnded ? (vm.status === "failed" ? "bad" : "neutral") : "brand";
   return (
@@ -253,8 +256,8 @@ function DiskRow({ vm, disk: d, log, restore = false }: { vm: VmRunProgress; dis
       <td className="max-w-md py-2 pr-4">
         {d.proxy ? (
           <>
-            <div><span className="font-medium">{d.proxy}</span> <Badge tone={/\(NBD\)/.test(d.mode ?? "") ? "warn" : "info"}>{d.mode}</Badge></div>
-            {d.reason && <div className="mt-0.5 text-xs text-slate-600" data-testid="disk-reason">{reasonOnly(d.reason, d.proxy, d.mode)}</div>}
+            <div><span className="font-medium">{d.proxy}</span> <Badge tone={/\(NBD\)/.test(mode ?? "") ? "warn" : "info"}>{mode}</Badge></div>
+            {d.reason && <div className="mt-0.5 text-xs text-slate-600" data-testid="disk-reason">{reasonOnly(d.reason, d.proxy, mode)}</div>}
           </>
         ) : (
           <span className="text-xs text-slate-500">{vm.status === "pending" ? "chosen when the VM starts" : vm.status === "skipped" ? (restore ? "not written" : "not read") : vmEnded ? (restore ? "not written: no proxy was chosen before the restore ended" : "no proxy could read it") : "choosing a proxy…"}</span>

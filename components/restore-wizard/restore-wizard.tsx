@@ -352,15 +352,23 @@ export function RestoreWizard({ options, points, checkAction, startAction }: Res
                   <span className="flex-1">
                     <strong>New key</strong> from a key provider {vm.tenant ? `of ${vm.tenant.name} (the VM's tenant) or of the site` : "of the site"}. Another tenant&apos;s key providers are never offered.
                     {form.keys.kind === "new-key" && (
-                      <select value={form.keys.keyProviderExternalId} onChange={(e) => set({ keys: { kind: "new-key", keyProviderExternalId: e.target.value } })} className="input mt-2 max-w-lg" data-testid="keys-provider">
+                      <select value={form.keys.keyProviderExternalId} onChange={(e) => set({ keys: { kind: "new-key", keyProviderExternalId: e.target.value } })} className="input mt-2 max-w-2xl" data-testid="keys-provider">
                         <option value="">Choose a key provider…</option>
                         {site.keyProviders.map((k) => (
                           <option key={k.externalId} value={k.externalId}>
-                            {k.name} ({k.kind === "native" ? "native" : "KMS"}{k.tenantName ? `, ${k.tenantName}` : ""}) — {k.reachable ? (k.why ? k.why.toLowerCase() : "reachable") : `unreachable: ${k.why?.toLowerCase()}`}
+                            {k.name} ({k.kind === "native" ? "native" : "KMS"}{k.tenantName ? `, ${k.tenantName}` : ""}) — {k.reachable ? (k.why ?? "reachable") : "unreachable"}
                           </option>
                         ))}
                       </select>
                     )}
+                    {form.keys.kind === "new-key" && (() => {
+                      const kp = site.keyProviders.find((k) => k.externalId === (form.keys as { keyProviderExternalId: string }).keyProviderExternalId);
+                      return kp && !kp.reachable ? (
+                        <p className="mt-2 rounded-md bg-amber-50 px-3 py-2 text-amber-900" data-testid="keys-unreachable">
+                          {kp.name} is unreachable: {kp.why?.replace(/^./, (c) => c.toLowerCase())}. The VM could not be encrypted with it and would not power on; the pre-restore check will refuse it.
+                        </p>
+                      ) : null;
+                    })()}
                   </span>
                 </label>
               </fieldset>
@@ -494,8 +502,14 @@ function PointStep({ options, points, onPick }: { options: RestoreOptionsDto; po
       </dl>
       {!p.keysAvailable && (
         <div data-testid="point-keys-missing">
-          <ErrorNotice title="This point cannot be restored: its keys are not at hand">
-            {p.keysProblem} Pick another point, or recover the keys under Password recovery, then come back.
+          <ErrorNotice title="This point cannot be restored: the console holds none of its keys">
+            <p>It opens with one of these keys, and this console holds none of them now (the job&apos;s password may have changed since the point was made, or its KMS key is out of reach):</p>
+            <div className="my-2"><KeyIds ids={p.keyIds} /></div>
+            <p>Pick another point, or get the key back under Password recovery (a Security Officer answers with the recovery keyset), then come back.</p>
+            <details className="mt-2 text-xs">
+              <summary className="cursor-pointer">What the console answered</summary>
+              <p className="mt-1 break-all">{p.keysProblem}</p>
+            </details>
           </ErrorNotice>
         </div>
       )}
@@ -561,7 +575,7 @@ function PlacementItem(props: {
           <span className="ml-auto">{props.encrypted ? <Badge tone="lock">Encrypted</Badge> : <Badge>Unencrypted</Badge>}</span>
         )}
       </div>
-      <div className="mt-2 max-h-56 overflow-y-auto rounded border border-slate-100" role="radiogroup" aria-label={`${props.title}: datastore`}>
+      <div className="mt-2 rounded border border-slate-100" role="radiogroup" aria-label={`${props.title}: datastore`}>
         {groups.map((g) => (
           <div key={g.label} data-testid={g.label === "VM Encryption Policy" ? "node-encryption" : "node-other"}>
             <div className={`sticky top-0 bg-slate-50 px-2 py-1 text-xs font-semibold ${g.label === "VM Encryption Policy" ? "text-violet-800" : "text-slate-600"}`}>{g.label}</div>
@@ -601,14 +615,13 @@ function PolicyRow({ testId, label, encrypted, site, datastore, value, was, onCh
         </div>
       </div>
       <div>
-        <select value={value} onChange={(e) => onChange(e.target.value)} className="input max-w-xl" data-testid={`${testId}-select`}>
+        <select value={value} onChange={(e) => onChange(e.target.value)} className="input max-w-2xl" data-testid={`${testId}-select`}>
           <option value="">Choose a storage policy…</option>
           {choices.map((p) => (
             <option key={p.externalId} value={p.externalId} disabled={!!p.refusal}>
               {p.name}
               {p.encryption ? " (encrypts)" : ""}
-              {p.externalId === was ? " — as backed up" : ""}
-              {p.externalId === site.vmEncryptionPolicyExternalId ? " — site default for encryption" : ""}
+              {p.externalId === was ? " · as backed up" : p.externalId === site.vmEncryptionPolicyExternalId ? " · site default for encrypted items" : ""}
               {p.refusal ? ` — ${p.refusal}` : ""}
             </option>
           ))}
@@ -624,7 +637,6 @@ function CheckFindings({ check, checking, only, onGo }: { check: { result: Resto
   if (!check || checking) return <p className="text-slate-500" data-testid="check-running">Checking the restore with the platform…</p>;
   if (check.error) return <ErrorNotice title="The pre-restore check could not run">{check.error}</ErrorNotice>;
   const r = check.result!;
-  const reach = r.problems.filter((p) => /cannot reach/.test(p.message));
   return (
     <div className="space-y-3" data-testid="check-findings" data-ok={r.ok ? "yes" : "no"}>
       {!only && (r.ok ? <p className="rounded-md bg-emerald-50 px-3 py-2 text-emerald-800" data-testid="check-ok">The pre-restore check passed: the restore can start.</p> : null)}
@@ -643,7 +655,6 @@ function CheckFindings({ check, checking, only, onGo }: { check: { result: Resto
               </li>
             ))}
           </ul>
-          {reach.length > 0 && <p className="mt-2 text-red-900">Without its key provider the restored VM could not be encrypted and would not power on.</p>}
         </div>
       )}
       {r.consequences.length > 0 && (
