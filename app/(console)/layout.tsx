@@ -27,6 +27,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
           { href: "/password-recovery", label: "Password recovery" },
         ]
       : []),
+    ...(hasPermission(actor.role, "restore:run") ? [{ href: "/restore", label: "Restore" }] : []),
     { href: "/inventory", label: "Inventory" },
     { href: "/vms", label: "Virtual machines" },
     { href: "/datastores", label: "Datastores" },

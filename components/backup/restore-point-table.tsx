@@ -13,12 +13,15 @@ export function RestorePointTable({
   show,
   testId = "restore-points",
   deleteAction,
+  canRestore = false,
 }: {
   points: RestorePointDto[];
   show: { vm?: boolean; job?: boolean; repository?: boolean };
   testId?: string;
   /** For users who may delete points (job:manage). */
   deleteAction?: (p: ActionState, fd: FormData) => Promise<ActionState>;
+  /** For users who may restore (restore:run): a Restore button per point that opens the wizard there. */
+  canRestore?: boolean;
 }) {
   return (
     <Table testId={testId}>
@@ -33,6 +36,7 @@ export function RestorePointTable({
           <Th className="text-right">Disks</Th>
           <Th className="text-right">Stored</Th>
           <Th>Status</Th>
+          {canRestore && <Th>Restore</Th>}
           {deleteAction && <Th>Manage</Th>}
         </tr>
       </thead>
@@ -56,6 +60,13 @@ export function RestorePointTable({
             <Td className="text-right tabular-nums">{p.diskCount}</Td>
             <Td className="whitespace-nowrap text-right tabular-nums">{formatBytes(p.bytesStored)}</Td>
             <Td><PointStatusBadge status={p.status} /></Td>
+            {canRestore && (
+              <Td>
+                <Link href={`/restore/new?point=${encodeURIComponent(p.id)}`} className="btn-secondary inline-block whitespace-nowrap" data-testid="restore-point-restore">
+                  Restore
+                </Link>
+              </Td>
+            )}
             {deleteAction && (
               <Td>
                 <DeletePointButton pointId={p.id} action={deleteAction} />

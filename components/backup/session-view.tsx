@@ -5,8 +5,8 @@ import { SessionWorkerNotice } from "@/components/jobs/session-worker-notice";
 import { formatTimeShort, workerName } from "@/components/jobs/worker-chip";
 import { Badge, EncryptionBadge } from "@/components/ui/badge";
 import { ErrorNotice } from "@/components/ui/states";
-import { formatBytes, formatDateTime } from "@/lib/format";
-import type { JobSessionDto } from "@/lib/services/backup/get-job-session";
+import { formatBytes, formatDateTime, TRANSPORT_LABELS } from "@/lib/format";
+import type { JobSessionDto, RestoreItemDto } from "@/lib/services/backup/get-job-session";
 import type { WorkerRefDto } from "@/lib/services/jobs/job-dto";
 import { sessionTotals, type DiskRunProgress, type LogLine, type VmRunProgress } from "@/lib/jobs/session-progress";
 import { isActiveState, JobEncryptionBadge, KeyIds, PointTypeBadge, SessionStateBadge, VmRunBadge } from "./badges";
@@ -26,11 +26,13 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
   const totals = sessionTotals(s.progress);
   const elapsedMs = s.startedAt ? (s.endedAt ? Date.parse(s.endedAt) : (now ?? Date.parse(s.startedAt))) - Date.parse(s.startedAt) : 0;
   // While running: the current rate of the disks being read. Afterwards: the average over the session.
-  const rate = active ? totals.rate : elapsedMs > 0 ? (totals.bytesRead * 1000) / elapsedMs : 0;
+  // A restore's average is of what it wrote (zero blocks skipped on a new disk are not throughput).
+  const rate = active ? totals.rate : elapsedMs > 0 ? ((s.kind === "restore" ? totals.bytesTransferred : totals.bytesRead) * 1000) / elapsedMs : 0;
   const count = (...st: string[]) => s.progress.vms.filter((v) => st.includes(v.status)).length;
   const processed = s.progress.vms.length - count("pending", "running");
   const backedUp = count("success", "warning");
   // While it runs: by bytes once the disks' sizes are known, by VMs while there is nothing to read.
+  const isRestore = s.kind === "restore";
   const overall = totals.bytesToRead > 0 ? percent(totals.bytesRead, totals.bytesToRead) : percent(processed, s.progress.vms.length);
 
   return (
@@ -54,7 +56,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
               <span className="text-base"><SessionStateBadge state={s.state} /></span>
             </h1>
             <p className="mt-1 text-sm text-slate-600">
-              {TRIGGER_LABELS[s.trigger] ?? s.trigger}
+              {s.kind === "restore" ? "Started" : (TRIGGER_LABELS[s.trigger] ?? s.trigger)}
               {s.requestedBy ? ` by ${s.requestedBy}` : ""}
               {s.repository && (
                 <>
@@ -96,10 +98,19 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
 
       <section className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="session-totals">
         <div className="grid grid-cols-2 gap-4 md:grid-cols-4">
-          <Figure label="Read" value={formatBytes(totals.bytesRead)} hint={totals.bytesToRead ? `of ${formatBytes(totals.bytesToRead)} to read` : active ? "sizes known when the disks open" : "nothing was read"} />
-          <Figure label="Transferred" value={formatBytes(totals.bytesTransferred)} hint={totals.bytesRead ? `${Math.round(percent(totals.bytesTransferred, totals.bytesRead))}% of read, after zero skip, dedupe and compression` : "stored in the repository, encrypted"} />
-          <Figure label={active ? "Rate" : "Average rate"} value={formatRate(rate)} hint={active ? "reading now" : "over the whole session"} />
-          <Figure label="VMs backed up" value={`${backedUp} / ${totals.vmCount}`} hint={vmSummary(s.progress.vms)} />
+          {isRestore ? (
+            <>
+              <Figure label="Restored" value={formatBytes(totals.bytesRead)} hint={totals.bytesToRead ? `of ${formatBytes(totals.bytesToRead)} of disk capacity` : active ? "sizes known when the disks open" : "nothing was restored"} />
+              <Figure label="Written" value={formatBytes(totals.bytesTransferred)} hint={totals.bytesRead ? "to the new disks; zero blocks are skipped on a new disk" : "written to the new VM's disks"} />
+            </>
+          ) : (
+            <>
+              <Figure label="Read" value={formatBytes(totals.bytesRead)} hint={totals.bytesToRead ? `of ${formatBytes(totals.bytesToRead)} to read` : active ? "sizes known when the disks open" : "nothing was read"} />
+              <Figure label="Transferred" value={formatBytes(totals.bytesTransferred)} hint={totals.bytesRead ? `${Math.round(percent(totals.bytesTransferred, totals.bytesRead))}% of read, after zero skip, dedupe and compression` : "stored in the repository, encrypted"} />
+            </>
+          )}
+          <Figure label={active ? "Rate" : "Average rate"} value={formatRate(rate)} hint={active ? (isRestore ? "writing now" : "reading now") : "over the whole session"} />
+          <Figure label={isRestore ? "VMs restored" : "VMs backed up"} value={`${backedUp} / ${totals.vmCount}`} hint={vmSummary(s.progress.vms)} />
         </div>
         <div className="mt-4 flex items-center gap-3">
           {active || s.progress.vms.length === 0 ? (
@@ -126,13 +137,13 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
 
       {s.progress.vms.length === 0 ? (
         <div className="rounded-lg border border-dashed border-slate-300 bg-white px-6 py-8 text-center text-sm text-slate-600" data-testid="session-no-vms">
-          {s.state === "queued" ? "Queued: the runner starts the session in a moment and lists its VMs here." : active ? "Resolving the job's selection…" : "No VM was backed up in this session. The log below says why."}
+          {s.state === "queued" ? "Queued: the runner starts the session in a moment and lists its VMs here." : active ? "Resolving the job's selection…" : isRestore ? "No VM was restored in this session. The log below says why." : "No VM was backed up in this session. The log below says why."}
         </div>
       ) : (
         <div className="space-y-4">
           {s.progress.vms.map((vm) => {
             const placed = s.vms?.find((v) => v.vmExternalId === vm.vmExternalId);
-            return <VmCard key={vm.vmExternalId} vm={vm} log={s.log} worker={placed?.worker} takenOverFrom={placed?.takenOverFrom} now={now} />;
+            return <VmCard key={vm.vmExternalId} vm={vm} log={s.log} worker={placed?.worker} takenOverFrom={placed?.takenOverFrom} now={now} restore={isRestore ? (s.restore?.find((r) => r.vmExternalId === vm.vmExternalId) ?? null) : undefined} />;
           })}
         </div>
       )}
@@ -167,14 +178,21 @@ function vmSummary(vms: VmRunProgress[]): string {
   return parts.filter(([c]) => c > 0).map(([c, w]) => `${c} ${w}`).join(", ") || "none finished yet";
 }
 
-function VmCard({ vm, log, worker, takenOverFrom, now }: { vm: VmRunProgress; log: LogLine[]; worker?: WorkerRefDto | null; takenOverFrom?: WorkerRefDto | null; now: number | null }) {
+function VmCard({ vm, log, worker, takenOverFrom, now, restore }: { vm: VmRunProgress; log: LogLine[]; worker?: WorkerRefDto | null; takenOverFrom?: WorkerRefDto | null; now: number | null; restore?: RestoreItemDto | null }) {
+  const isRestore = restore !== undefined;
   const toRead = vm.disks.reduce((n, d) => n + d.bytesToRead, 0);
   const read = vm.disks.reduce((n, d) => n + d.bytesRead, 0);
   const border = vm.status === "failed" ? "border-red-200" : vm.status === "warning" ? "border-amber-200" : vm.status === "running" ? "border-brand-100" : "border-slate-200";
   return (
     <section className={`rounded-lg border bg-white shadow-sm ${border}`} data-testid="session-vm" data-vm={vm.name} data-status={vm.status}>
       <header className="flex flex-wrap items-center gap-2 border-b border-slate-100 px-4 py-3">
-        {vm.vmId ? <Link href={`/vms/${vm.vmId}`} className="font-semibold text-slate-900 hover:underline">{vm.name}</Link> : <span className="font-semibold">{vm.name}</span>}
+        {restore ? (
+          <RestoreTitle vm={vm} item={restore} />
+        ) : vm.vmId ? (
+          <Link href={`/vms/${vm.vmId}`} className="font-semibold text-slate-900 hover:underline">{vm.name}</Link>
+        ) : (
+          <span className="font-semibold">{vm.name}</span>
+        )}
         <EncryptionBadge encrypted={vm.encrypted} />
         <VmRunBadge status={vm.status} />
         {vm.incremental !== null && <PointTypeBadge incremental={vm.incremental} />}
@@ -201,6 +219,7 @@ function VmCard({ vm, log, worker, takenOverFrom, now }: { vm: VmRunProgress; lo
             {vm.warnings.map((w, i) => <li key={i}>Warning: {w}</li>)}
           </ul>
         )}
+        {restore && <RestoreOutcome vm={vm} item={restore} />}
         {vm.pointId && (
           <div className="flex flex-wrap items-start gap-x-6 gap-y-1 text-sm" data-testid="vm-point">
             <div><span className="text-slate-500">Restore point </span><code className="text-xs">{vm.pointId}</code></div>
@@ -214,13 +233,13 @@ function VmCard({ vm, log, worker, takenOverFrom, now }: { vm: VmRunProgress; lo
                 <tr className="text-left text-xs uppercase tracking-wide text-slate-500">
                   <th className="pb-1 pr-4 font-semibold">Disk</th>
                   <th className="pb-1 pr-4 font-semibold">Proxy and transport mode</th>
-                  <th className="w-64 pb-1 pr-4 font-semibold">Read</th>
-                  <th className="pb-1 pr-4 text-right font-semibold">Transferred</th>
+                  <th className="w-64 pb-1 pr-4 font-semibold">{isRestore ? "Restored" : "Read"}</th>
+                  <th className="pb-1 pr-4 text-right font-semibold">{isRestore ? "Written" : "Transferred"}</th>
                   <th className="pb-1 text-right font-semibold">Rate</th>
                 </tr>
               </thead>
               <tbody className="divide-y divide-slate-100">
-                {vm.disks.map((d) => <DiskRow key={d.deviceKey} vm={vm} disk={d} log={log} />)}
+                {vm.disks.map((d) => <DiskRow key={d.deviceKey} vm={vm} disk={d} log={log} restore={isRestore} />)}
               </tbody>
             </table>
           </div>
@@ -230,7 +249,7 @@ function VmCard({ vm, log, worker, takenOverFrom, now }: { vm: VmRunProgress; lo
   );
 }
 
-function DiskRow({ vm, disk: d, log }: { vm: VmRunProgress; disk: DiskRunProgress; log: LogLine[] }) {
+function DiskRow({ vm, disk: d, log, restore = false }: { vm: VmRunProgress; disk: DiskRunProgress; log: LogLine[]; restore?: boolean }) {
   // The other proxies considered for this disk and why they were not used (TRN-5), from the log.
   const considered = useMemo(() => {
     const prefix = `${vm.name} / ${d.label}: `;
@@ -238,6 +257,8 @@ function DiskRow({ vm, disk: d, log }: { vm: VmRunProgress; disk: DiskRunProgres
     return [...new Set(log.filter((l) => l.text.startsWith(prefix) && l.text.slice(prefix.length) !== d.reason && !/^(full|incremental)\b/.test(l.text.slice(prefix.length))).map((l) => l.text.slice(prefix.length)))];
   }, [log, vm.name, d.label, d.reason]);
   const pct = percent(d.bytesRead, d.bytesToRead);
+  // Restores report the mode's id ("nbdssl"); backups its label already.
+  const mode = d.mode ? (TRANSPORT_LABELS[d.mode] ?? d.mode) : d.mode;
   const vmEnded = vm.status !== "running" && vm.status !== "pending";
   const tone = d.done ? "good" : vmEnded ? (vm.status === "failed" ? "bad" : "neutral") : "brand";
   return (
@@ -249,24 +270,26 @@ function DiskRow({ vm, disk: d, log }: { vm: VmRunProgress; disk: DiskRunProgres
       <td className="max-w-md py-2 pr-4">
         {d.proxy ? (
           <>
-            <div><span className="font-medium">{d.proxy}</span> <Badge tone={/\(NBD\)/.test(d.mode ?? "") ? "warn" : "info"}>{d.mode}</Badge></div>
-            {d.reason && <div className="mt-0.5 text-xs text-slate-600" data-testid="disk-reason">{reasonOnly(d.reason, d.proxy, d.mode)}</div>}
+            <div><span className="font-medium">{d.proxy}</span> <Badge tone={/\(NBD\)/.test(mode ?? "") ? "warn" : "info"}>{mode}</Badge></div>
+            {d.reason && <div className="mt-0.5 text-xs text-slate-600" data-testid="disk-reason">{reasonOnly(d.reason, d.proxy, mode)}</div>}
           </>
         ) : (
-          <span className="text-xs text-slate-500">{vm.status === "pending" ? "chosen when the VM starts" : vm.status === "skipped" ? "not read" : vmEnded ? "no proxy could read it" : "choosing a proxy…"}</span>
+          <span className="text-xs text-slate-500">{vm.status === "pending" ? "chosen when the VM starts" : vm.status === "skipped" ? (restore ? "not written" : "not read") : vmEnded ? (restore ? "not written: no proxy was chosen before the restore ended" : "no proxy could read it") : "choosing a proxy…"}</span>
         )}
         {considered.length > 0 && <ReasonList items={considered} testId="disk-considered" />}
       </td>
       <td className="py-2 pr-4">
-        <ProgressBar value={d.done ? 100 : pct} tone={tone} size="sm" label={`${d.label} read`} />
+        <ProgressBar value={d.done ? 100 : pct} tone={tone} size="sm" label={`${d.label} ${restore ? "restored" : "read"}`} />
         <div className="mt-1 text-xs tabular-nums text-slate-600">
           {d.done && <span className="mr-1 font-medium text-emerald-700">Done ·</span>}
           {d.bytesToRead > 0
             ? `${formatBytes(d.bytesRead)} of ${formatBytes(d.bytesToRead)}${d.done ? "" : ` · ${Math.round(pct)}%`}`
             : d.done
-              ? vm.incremental
-                ? "nothing changed since the last point"
-                : "nothing to read: no data written yet"
+              ? restore
+                ? "nothing to write"
+                : vm.incremental
+                  ? "nothing changed since the last point"
+                  : "nothing to read: no data written yet"
               : "—"}
         </div>
       </td>
@@ -371,6 +394,80 @@ function SessionLog({ lines, active }: { lines: LogLine[]; active: boolean }) {
         </div>
       )}
     </section>
+  );
+}
+
+/** "web-01 → web-01-restored", the restored VM linked once the inventory has it. */
+function RestoreTitle({ vm, item }: { vm: VmRunProgress; item: RestoreItemDto }) {
+  const source = vm.name.split(" → ")[0];
+  return (
+    <span className="font-semibold text-slate-900" data-testid="restore-title">
+      {vm.vmId ? <Link href={`/vms/${vm.vmId}`} className="hover:underline">{source}</Link> : source}
+      <span className="mx-1.5 text-slate-400">→</span>
+      {item.targetVmId ? (
+        <Link href={`/vms/${item.targetVmId}`} className="text-brand-600 hover:underline" data-testid="restored-vm-link">{item.targetName}</Link>
+      ) : (
+        <span data-testid="restored-vm-name">{item.targetName}</span>
+      )}
+    </span>
+  );
+}
+
+/** What the restore told before it started, what the platform checked after, and the power state. */
+function RestoreOutcome({ vm, item }: { vm: VmRunProgress; item: RestoreItemDto }) {
+  const ended = vm.status !== "running" && vm.status !== "pending";
+  const power = !ended
+    ? item.powerOn
+      ? "Powered on once the disks are written and the checks pass."
+      : "Left powered off, as chosen in the wizard."
+    : item.poweredOn
+      ? "Powered on after the restore, as chosen in the wizard."
+      : !item.powerOn
+        ? "Left powered off, as chosen in the wizard."
+        : vm.status === "failed"
+          ? "Not powered on: the restore failed."
+          : `Not powered on${item.checks.some((c) => !c.ok) ? ": a post-restore check failed" : ""}.`;
+  return (
+    <div className="grid gap-3 text-sm md:grid-cols-2" data-testid="restore-outcome">
+      <div>
+        <div className="text-xs font-semibold uppercase tracking-wide text-slate-500">Restored VM</div>
+        <div className="mt-1" data-testid="restore-target">
+          {item.targetVmExternalId ? (
+            <>
+              {item.targetVmId ? <Link href={`/vms/${item.targetVmId}`} className="text-brand-600 hover:underline">{item.targetName}</Link> : item.targetName} <code className="text-xs text-slate-500">{item.targetVmExternalId}</code>
+            </>
+          ) : ended ? (
+            "Not created (whatever a failed attempt created was deleted)."
+          ) : (
+            "Created when the restore starts writing."
+          )}
+        </div>
+        <div className="mt-1 flex items-center gap-2" data-testid="restore-power" data-powered-on={item.poweredOn ? "yes" : "no"}>
+          {item.poweredOn ? <Badge tone="good">Powered on</Badge> : <Badge>Powered off</Badge>}
+          <span className="text-slate-600">{power}</span>
+        </div>
+      </div>
+      <div>
+        <div className="text-xs font-semibold uppercase tracking-wide text-slate-500">Post-restore checks</div>
+        {item.checks.length === 0 ? (
+          <p className="mt-1 text-slate-500">{ended ? "None ran." : "Run when the disks are written."}</p>
+        ) : (
+          <ul className="mt-1 space-y-0.5" data-testid="restore-checks">
+            {item.checks.map((c, i) => (
+              <li key={i} className={c.ok ? "text-emerald-800" : "text-red-800"} data-ok={c.ok ? "yes" : "no"}>
+                {c.ok ? "✓" : "✗"} {c.text}
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+      {item.consequences.length > 0 && (
+        <div className="rounded-md bg-amber-50 px-3 py-2 text-amber-900 md:col-span-2" data-testid="restore-consequences">
+          <div className="font-medium">Said before the restore started:</div>
+          <ul className="mt-0.5 list-disc pl-5">{item.consequences.map((c, i) => <li key={i}>{c}</li>)}</ul>
+        </div>
+      )}
+    </div>
   );
 }
 

@@ -4,7 +4,7 @@ import type { RestorePointDto } from "@/lib/services/backup/list-restore-points"
 import { RestorePointTable } from "./restore-point-table";
 
 /** The VM page's restore points (KEY-7 key ids included), or how to get the first one. */
-export function VmRestorePoints({ points, canManage }: { points: RestorePointDto[]; canManage: boolean }) {
+export function VmRestorePoints({ points, canManage, canRestore = false }: { points: RestorePointDto[]; canManage: boolean; canRestore?: boolean }) {
   return (
     <Card title={`Restore points (${points.length})`} className="mt-6">
       {points.length === 0 ? (
@@ -16,7 +16,7 @@ export function VmRestorePoints({ points, canManage }: { points: RestorePointDto
           </Link>
         </div>
       ) : (
-        <RestorePointTable points={points} show={{ job: true, repository: true }} />
+        <RestorePointTable points={points} show={{ job: true, repository: true }} canRestore={canRestore} />
       )}
     </Card>
   );

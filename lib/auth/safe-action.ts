@@ -23,6 +23,8 @@ export type ActionState =
       id?: string;
       /** A single-use token the next step needs (an approval's password proof). */
       token?: string;
+      /** A structured answer the form shows (a check's findings), plain JSON. */
+      data?: unknown;
     }
   | { ok: false; formError: string; fieldErrors?: Record<string, string[]>; at: number }
   | null;
@@ -55,7 +57,7 @@ export async function actionGate(name: ActionName): Promise<{ actor: Actor; refu
 export function validatedAction<S extends z.ZodType>(
   name: ActionName,
   schema: S,
-  run: (actor: Actor, input: z.infer<S>) => Promise<string | { message: string; id?: string; token?: string }>,
+  run: (actor: Actor, input: z.infer<S>) => Promise<string | { message: string; id?: string; token?: string; data?: unknown }>,
 ) {
   return async (_prev: ActionState, input: FormData | Record<string, unknown>): Promise<ActionState> => {
     const at = Date.now();
@@ -74,7 +76,7 @@ export function validatedAction<S extends z.ZodType>(
     }
     try {
       const result = await run(actor, parsed.data);
-      return typeof result === "string" ? { ok: true, message: result, at } : { ok: true, message: result.message, id: result.id, token: result.token, at };
+      return typeof result === "string" ? { ok: true, message: result, at } : { ok: true, message: result.message, id: result.id, token: result.token, data: result.data, at };
     } catch (e) {
       if (isAppError(e)) {
         if (e.code === "FORBIDDEN") {

@@ -29,6 +29,9 @@ export const ACTION_PERMISSIONS = {
   "restore-point.delete": "job:manage",
   "repository.create": "job:manage",
   "repository.verify": "job:manage",
+  // restore (RST-1…6)
+  "restore.check": "restore:run",
+  "restore.start": "restore:run",
   // key providers and KMS clusters
   "kms.test-connection": "keyprovider:manage",
   "kms.register": "keyprovider:manage",

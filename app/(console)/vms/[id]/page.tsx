@@ -95,7 +95,7 @@ export default async function VmPage({ params }: { params: Promise<{ id: string 
           ))}
         </tbody>
       </Table>
-      {points && <VmRestorePoints points={points} canManage={hasPermission(actor.role, "job:manage")} />}
+      {points && <VmRestorePoints points={points} canManage={hasPermission(actor.role, "job:manage")} canRestore={hasPermission(actor.role, "restore:run")} />}
     </>
   );
 }

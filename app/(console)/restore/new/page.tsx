@@ -1,0 +1,45 @@
+import Link from "next/link";
+import { redirect } from "next/navigation";
+import { RestoreWizard } from "@/components/restore-wizard/restore-wizard";
+import { PageHeader } from "@/components/ui/card";
+import { Forbidden } from "@/components/ui/forbidden";
+import { EmptyState } from "@/components/ui/states";
+import { requireActor } from "@/lib/auth/session";
+import { orNull } from "@/lib/errors/not-found";
+import { hasPermission } from "@/lib/permissions/roles";
+import { getRestoreOptions } from "@/lib/services/restore/get-restore-options";
+import { listRestorablePoints } from "@/lib/services/restore/list-restorable-vms";
+import { checkRestoreAction, startRestoreAction } from "../actions";
+
+export const metadata = { title: "Restore a VM" };
+
+export default async function NewRestorePage({ searchParams }: { searchParams: Promise<{ point?: string }> }) {
+  const actor = await requireActor();
+  if (!hasPermission(actor.role, "restore:run")) return <Forbidden what="restore VMs" />;
+  const { point } = await searchParams;
+  if (!point) redirect("/restore");
+  const options = await orNull(getRestoreOptions(actor, { pointId: point }));
+  if (!options) {
+    return (
+      <>
+        <PageHeader title="Restore a VM" />
+        <EmptyState title="This restore point does not exist" action={{ href: "/restore", label: "Choose a VM and a restore point" }}>
+          Retention may have removed it, or the link is wrong.
+        </EmptyState>
+      </>
+    );
+  }
+  const points = await listRestorablePoints(actor, { vmExternalId: options.point.vmExternalId });
+  return (
+    <>
+      <div className="mb-2 text-sm text-slate-500">
+        <Link href="/restore" className="hover:underline">Restore</Link> / {options.point.vmName}
+      </div>
+      <PageHeader
+        title={`Restore ${options.point.vmName}`}
+        description="Entire VM restore: choose the point, where the VM goes, which disks stay encrypted and with which key. Each step checks your input before you move on; the pre-restore check asks the platform before anything is written."
+      />
+      <RestoreWizard key={options.point.id} options={options} points={points} checkAction={checkRestoreAction} startAction={startRestoreAction} />
+    </>
+  );
+}
