@@ -10,6 +10,8 @@ import { parseInput } from "@/lib/errors/parse-input";
 import { createRepositorySchema } from "@/lib/schemas/backup";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { canonicalRepositoryFolder } from "./repository-folder";
+import { reconcileCatalogue } from "./reconcile-catalogue";
+import { repositoryKeyRing } from "./repository-key-ring";
 
 const DAY_MS = 86_400_000;
 
@@ -49,13 +51,24 @@ export async function createBackupRepository(actor: Actor, raw: z.input<typeof c
       immutabilityDays: Math.round(repo.repository.config.immutabilityMs / DAY_MS),
     },
   });
+  // KEY-9: an adopted repository lists its backups at once, each with the keys it needs; the keys
+  // this console holds (a registered KMS, an entered password) open and name them.
+  let catalogued = 0;
+  if (adopted) {
+    const keys = await repositoryKeyRing(row.id, []);
+    try {
+      catalogued = (await reconcileCatalogue(row, repo.repository, { keyRing: keys.ring, adopt: true })).adopted.length;
+    } finally {
+      await keys.close();
+    }
+  }
   await recordAuditEvent({
     actor,
     action: "repository.create",
     objectType: "repository",
     objectId: row.id,
     outcome: "success",
-    details: { name: row.name, path: row.path, adopted, immutabilityDays: row.immutabilityDays },
+    details: { name: row.name, path: row.path, adopted, immutabilityDays: row.immutabilityDays, ...(adopted ? { pointsFound: catalogued } : {}) },
   });
   return { id: row.id, adopted };
 }

@@ -2,7 +2,7 @@ import "server-only";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { db } from "@/lib/db/client";
-import { decodeKeyHeader, derivePasswordKey, encodeKeyHeader, KeyRing, type PasswordKey } from "@/lib/engine";
+import { decodeKeyHeader, derivePasswordKey, encodeKeyHeader, EngineError, KeyRing, type PasswordKey } from "@/lib/engine";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
 import { sealSecret } from "@/lib/services/kms/config-secrets";
@@ -43,7 +43,12 @@ export async function unlockRepository(actor: Actor, raw: { repositoryId: string
   }
   const found: Array<{ key: PasswordKey; points: string[] }> = [];
   for (const header of headers.slice(0, MAX_HEADERS)) {
-    const key = await derivePasswordKey(password, header);
+    // A wrong password fails the header's key check (WrongKeyError): that header is not this password's.
+    const key = await derivePasswordKey(password, header).catch((e: unknown) => {
+      if (e instanceof EngineError) return null;
+      throw e;
+    });
+    if (!key) continue;
     const ring = new KeyRing().addPasswordKey(key);
     const id = key.key.idHex;
     const mine = points.filter((p) => p.keyIds.includes(`password:${id}`));
