@@ -22,7 +22,7 @@ import { getBackupJob, listBackupJobs } from "./backup/list-backup-jobs";
 import { getBackupRepository, listBackupRepositories } from "./backup/list-repositories";
 import { listRestorePoints } from "./backup/list-restore-points";
 import { previewBackupJob } from "./backup/preview-backup-job";
-import { runBackupJobNow, setBackupJobEnabled, stopJobSession } from "./backup/run-backup-job";
+import { runBackupJobNow, setBackupJobEnabled, stopJobSession, stopRestoreSession } from "./backup/run-backup-job";
 import { createBackupJob, updateBackupJob } from "./backup/save-backup-job";
 import { verifyBackupRepository } from "./backup/verify-repository";
 import { listSessions } from "./jobs/list-sessions";
@@ -76,6 +76,13 @@ import { resetUserPassword } from "./users/reset-user-password";
 import { clearSignInLocks } from "./users/clear-sign-in-locks";
 import { endUserSessions } from "./users/end-user-sessions";
 import { setUserDisabled } from "./users/set-user-disabled";
+import { checkRestore } from "./restore/check-restore";
+import { exportRestorePointDisk } from "./restore/export-disk";
+import { getRestoreOptions } from "./restore/get-restore-options";
+import { listRestorablePoints, listRestorableVms } from "./restore/list-restorable-vms";
+import { startRestore } from "./restore/start-restore";
+import { startRollback } from "./restore/start-rollback";
+import { unlockRepository } from "./restore/unlock-repository";
 
 interface Prepared {
   call: (actor: Actor) => Promise<unknown>;
@@ -161,6 +168,19 @@ async function pendingRequest() {
 
 /** A permitted caller whose input the service refuses after authorizing (validation is tested elsewhere). */
 const refusedAs = (code: string) => (e: unknown) => (e instanceof AppError && e.code === code ? "refused after authorization" : Promise.reject(e));
+
+/** A restore of a point that does not exist: every check answers "not found" after authorization. */
+const restoreInput = () => ({
+  pointId: "0".repeat(32),
+  siteExternalId: "site-none",
+  hostExternalId: "host-none",
+  name: "authz-restore",
+  folder: "/Restored",
+  home: { datastoreExternalId: "ds-none", storagePolicyExternalId: "policy-none" },
+  disks: [{ deviceKey: 2000, datastoreExternalId: "ds-none", storagePolicyExternalId: "policy-none", encrypted: false }],
+  keys: { kind: "same-key" as const },
+  powerOn: false,
+});
 
 const SERVICES: ServiceCase[] = [
   // users
@@ -571,6 +591,32 @@ const SERVICES: ServiceCase[] = [
   { service: "approvals/decide-approval#cancelRequest", permission: "inventory:read", write: false, prepare: async () => { const r = await pendingRequest(); return { call: (a) => cancelRequest(a, { requestId: r.id }).catch((e) => (e instanceof AppError && e.code === "FORBIDDEN" && /Only the person/.test(e.message) ? "not theirs" : Promise.reject(e))) }; } },
   // password-loss recovery (KEY-6); the round trip itself is in password-recovery.db.test.ts
   { service: "password-recovery/list-recovery-requests#listPasswordRecoveryRequests", permission: "job:read", write: false, prepare: read((a) => listPasswordRecoveryRequests(a)) },
+  // restores: a restore point that does not exist is refused after authorization (the restores themselves: restore/*.db.test.ts)
+  { service: "restore/check-restore#checkRestore", permission: "restore:run", write: false, prepare: read((a) => checkRestore(a, restoreInput())) },
+  { service: "restore/start-restore#startRestore", permission: "restore:run", write: false, prepare: read((a) => startRestore(a, { vms: [restoreInput()], reason: "authorization test" }).catch(refusedAs("CONFLICT"))) },
+  { service: "restore/start-rollback#startRollback", permission: "restore:run", write: false, prepare: read((a) => startRollback(a, { pointId: "0".repeat(32), mode: "quick-rollback", confirm: true, reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
+  { service: "restore/export-disk#exportRestorePointDisk", permission: "restore:run", write: false, prepare: read((a) => exportRestorePointDisk(a, { pointId: "0".repeat(32), deviceKey: 2000 }).catch(refusedAs("NOT_FOUND"))) },
+  { service: "restore/get-restore-options#getRestoreOptions", permission: "job:read", write: false, prepare: read((a) => getRestoreOptions(a, { pointId: "0".repeat(32) }).catch(refusedAs("NOT_FOUND"))) },
+  { service: "restore/list-restorable-vms#listRestorableVms", permission: "job:read", write: false, prepare: read((a) => listRestorableVms(a)) },
+  { service: "restore/list-restorable-vms#listRestorablePoints", permission: "job:read", write: false, prepare: read((a) => listRestorablePoints(a, { vmExternalId: "vm-none" }).catch(refusedAs("INVALID_INPUT")).catch(refusedAs("NOT_FOUND"))) },
+  {
+    service: "restore/unlock-repository#unlockRepository",
+    permission: "restore:run",
+    write: false,
+    prepare: async () => {
+      const { repo } = await backupFixture();
+      return { call: (a) => unlockRepository(a, { repositoryId: repo.id, password: "x" }).catch(refusedAs("CONFLICT")) };
+    },
+  },
+  {
+    service: "backup/run-backup-job#stopRestoreSession",
+    permission: "restore:run",
+    write: true,
+    prepare: async () => {
+      const session = await db.jobSession.create({ data: { kind: "restore", title: "authz restore", state: "queued", trigger: "manual" } });
+      return { call: (a) => stopRestoreSession(a, { sessionId: session.id }), target: () => db.jobSession.findUnique({ where: { id: session.id } }) };
+    },
+  },
   { service: "password-recovery/create-recovery-request#createPasswordRecoveryRequest", permission: "job:manage", write: false, prepare: read((a) => createPasswordRecoveryRequest(a, { pointIds: ["0".repeat(32)] }).catch(refusedAs("INVALID_INPUT"))) },
   { service: "password-recovery/answer-recovery-request#answerPasswordRecoveryRequest", permission: "keyset:manage", write: false, prepare: read((a) => answerPasswordRecoveryRequest(a, { requestText: "{}" }).catch(refusedAs("INVALID_INPUT"))) },
   { service: "password-recovery/apply-recovery-response#applyPasswordRecoveryResponse", permission: "job:manage", write: false, prepare: read((a) => applyPasswordRecoveryResponse(a, { responseText: "{}" }).catch(refusedAs("INVALID_INPUT"))) },
@@ -708,6 +754,13 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "backup/verify-findings#missingPoints": "helper of the verify job",
   "backup/verify-findings#repositoryDamage": "helper of the verify job",
   "jobs/job-dto#toWorkerRef": "pure helper",
+  "backup/repository-key-ring#repositoryKeySealContext": "pure helper",
+  "backup/repository-key-ring#repositoryKeyRing": "helper of verifies and restores (after they authorized)",
+  "inventory/platform#restoreHost": "chooses the platform connector (restores)",
+  "restore/check-restore#checkRestoreVm": "helper of checkRestore and startRestore (after they authorized)",
+  "restore/finish-restore-session#finishRestoreSession": "system: the restore-vm job's end",
+  "restore/open-restore-point#openRestorePoint": "helper of the restore services (after they authorized) and the restore-vm job",
+  "restore/run-restore-vm#runRestoreVm": "system: the restore-vm job (the queue calls it)",
   "jobs/job-dto#loadWorkers": "helper of listSessions/listWorkers (after they authorized)",
   "jobs/job-dto#parseSubject": "pure helper",
   "jobs/job-dto#resolveSubjects": "helper of listSessions (after it authorized)",

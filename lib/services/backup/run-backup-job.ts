@@ -33,13 +33,22 @@ export async function runBackupJobNow(actor: Actor, raw: { jobId: string }): Pro
 
 /** Stops a session: a queued one at once; a running one within seconds — running VMs are cut off and make no point, VMs not started are skipped. */
 export async function stopJobSession(actor: Actor, raw: { sessionId: string }): Promise<{ state: string }> {
-  authorize(actor, "job:read");
+  authorize(actor, "job:manage");
+  return stopSession(actor, raw, ["backup", "verify"]);
+}
+
+/** Stops a restore session (whoever may restore may stop one): the VM being written is cut off and its new copy deleted. */
+export async function stopRestoreSession(actor: Actor, raw: { sessionId: string }): Promise<{ state: string }> {
+  authorize(actor, "restore:run");
+  return stopSession(actor, raw, ["restore"]);
+}
+
+async function stopSession(actor: Actor, raw: { sessionId: string }, kinds: string[]): Promise<{ state: string }> {
   const { sessionId } = parseInput(sessionIdSchema, raw);
   return serializableTransaction(async (tx) => {
     const s = await tx.jobSession.findUnique({ where: { id: sessionId }, select: { id: true, state: true, jobId: true, kind: true } });
     if (!s) throw new AppError("NOT_FOUND", "This session does not exist.");
-    // Whoever may start the work may stop it: restores are Restore Operators' too.
-    authorize(actor, s.kind === "restore" ? "restore:run" : "job:manage");
+    if (!kinds.includes(s.kind)) throw new AppError("FORBIDDEN", s.kind === "restore" ? "A restore session is stopped from its own page by someone who may restore." : "Only a Backup Administrator stops backup sessions.");
     if (s.state !== "queued" && s.state !== "running") throw new AppError("CONFLICT", `The session has already ended (${s.state}).`);
     const state = s.state === "queued" ? "stopped" : "running";
     await tx.jobSession.update({ where: { id: s.id }, data: s.state === "queued" ? { state: "stopped", endedAt: new Date(), stopRequested: true } : { stopRequested: true } });

@@ -37,7 +37,8 @@ beforeAll(async () => {
   folder = path.join(tmp, "repo");
   const repositoryId = (await createBackupRepository(admin, { name: uniqueEmail("dr-repo"), path: folder })).id;
   const inv = await platform().inventory();
-  vm = inv.vms.find((v) => !v.encrypted && v.powerState === "poweredOn" && v.disks.length >= 1 && !v.name.startsWith("rst"))!;
+  vm = inv.vms.find((v) => !v.encrypted && v.disks.length >= 1 && !v.name.startsWith("rst") && !v.name.startsWith("dr-"))!;
+  if ((await platform().vmRuntime(vm.externalId)).powerState !== "poweredOn") await platform().powerOn(vm.externalId);
   const vmRow = await db.vm.findFirstOrThrow({ where: { externalId: vm.externalId } });
   await runGuestWrites(admin, { vmId: vmRow.id, percent: 10 });
   const job = await createBackupJob(admin, { name: uniqueEmail("dr-job"), selection: [{ kind: "vm", id: vmRow.id, label: vmRow.name }], repositoryId, retentionPoints: 3, proxyMode: "automatic", failoverToNetwork: true, encryptionMode: "password", password: PASSWORD, passwordConfirm: PASSWORD, passwordHint: "the DR one", schedule: { kind: "manual" } });

@@ -9,6 +9,7 @@ import { db } from "@/lib/db/client";
 import type { PlatformVm } from "@/lib/platform/connector";
 import { runBackupSession } from "@/lib/testing/run-jobs";
 import { expectAppError } from "@/lib/testing/db-state";
+import { encryptedTwoDiskVm } from "@/lib/testing/restore-fixtures";
 import { makeActor, uniqueEmail } from "@/lib/testing/factories";
 import { platform } from "../inventory/platform";
 import { syncInventoryFromPlatform } from "../inventory/sync-inventory";
@@ -35,7 +36,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "strongroom-restore-options-"));
   const repositoryId = (await createBackupRepository(admin, { name: uniqueEmail("repo"), path: path.join(tmp, "repo") })).id;
   const inv = await platform().inventory();
-  source = inv.vms.find((v) => v.encrypted && v.tenantExternalId && v.keyProviderExternalId?.endsWith("-native") && v.disks.length >= 2 && !v.vtpm) ?? inv.vms.find((v) => v.encrypted && v.keyProviderExternalId?.endsWith("-native") && v.disks.length >= 2 && !v.vtpm)!;
+  source = await encryptedTwoDiskVm({ tenant: true }).catch(() => encryptedTwoDiskVm());
   const vmRow = await db.vm.findFirstOrThrow({ where: { externalId: source.externalId } });
   const job = await createBackupJob(admin, {
     name: uniqueEmail("job"),

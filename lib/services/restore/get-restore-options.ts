@@ -1,10 +1,10 @@
 import "server-only";
+import { authorize } from "@/lib/auth/authorize";
 import { z } from "zod";
 import type { Actor } from "@/lib/auth/actor";
 import { AppError } from "@/lib/errors/app-error";
 import { db } from "@/lib/db/client";
 import { parseInput } from "@/lib/errors/parse-input";
-import { hasPermission } from "@/lib/permissions/roles";
 import type { PlatformVm } from "@/lib/platform/connector";
 import type { RestoreVmInput } from "@/lib/schemas/restore";
 import { platform } from "@/lib/services/inventory/platform";
@@ -112,12 +112,9 @@ export interface RestoreOptionsDto {
   defaults: RestoreVmInput | null;
 }
 
-/** The wizard's options for one point. Viewing needs "restore:run" or "job:read"; restoring needs "restore:run". */
+/** The wizard's options for one point. Viewing needs "job:read" (every role that may restore has it); restoring needs "restore:run". */
 export async function getRestoreOptions(actor: Actor, raw: unknown): Promise<RestoreOptionsDto> {
-  if (!actor) throw new AppError("UNAUTHENTICATED", "Sign in to continue.");
-  if (!hasPermission(actor.role, "restore:run") && !hasPermission(actor.role, "job:read")) {
-    throw new AppError("FORBIDDEN", "Your role does not allow viewing restore options. Ask a Backup Administrator or a Restore Operator.");
-  }
+  authorize(actor, "job:read");
   const { pointId } = parseInput(restoreOptionsSchema, raw);
   const row = await db.restorePoint.findUnique({ where: { id: pointId }, include: { job: { select: { name: true } }, repository: { select: { name: true } } } });
   if (!row || row.status === "removed") throw new AppError("NOT_FOUND", "This restore point does not exist (retention may have removed it).");

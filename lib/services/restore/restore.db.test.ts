@@ -11,6 +11,7 @@ import type { InventorySnapshot, PlatformVm } from "@/lib/platform/connector";
 import { runBackupSession } from "@/lib/testing/run-jobs";
 import { expectAppError } from "@/lib/testing/db-state";
 import { makeActor, uniqueEmail } from "@/lib/testing/factories";
+import { encryptedTwoDiskVm } from "@/lib/testing/restore-fixtures";
 import { backupHost, platform } from "../inventory/platform";
 import { syncInventoryFromPlatform } from "../inventory/sync-inventory";
 import { runGuestWrites } from "../vms/run-guest-writes";
@@ -39,8 +40,7 @@ beforeAll(async () => {
   viewer = await makeActor("BACKUP_VIEWER");
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "strongroom-restore-"));
   const repositoryId = (await createBackupRepository(admin, { name: uniqueEmail("repo"), path: path.join(tmp, "repo") })).id;
-  const inv = await platform().inventory();
-  source = inv.vms.find((v) => v.encrypted && v.powerState === "poweredOn" && v.keyProviderExternalId?.endsWith("-native") && v.disks.length >= 2 && !v.vtpm)!;
+  source = await encryptedTwoDiskVm();
   const vmRow = await db.vm.findFirstOrThrow({ where: { externalId: source.externalId } });
   await runGuestWrites(admin, { vmId: vmRow.id, percent: 10 });
   const job = await createBackupJob(admin, {
