@@ -3,7 +3,10 @@
 import type { PlatformVm } from "@/lib/platform/connector";
 import { platform } from "@/lib/services/inventory/platform";
 
-export async function encryptedTwoDiskVm(o: { tenant?: boolean } = {}): Promise<PlatformVm> {
+/** Undoes what encryptedTwoDiskVm changed (power, encryption), for the files that run after. */
+export type UndoVm = () => Promise<void>;
+
+export async function encryptedTwoDiskVm(o: { tenant?: boolean; undo?: (u: UndoVm) => void } = {}): Promise<PlatformVm> {
   const p = platform();
   const inv = await p.inventory();
   const native = (v: PlatformVm) => inv.keyProviders.find((k) => k.siteExternalId === v.siteExternalId && k.kind === "native");
@@ -11,11 +14,23 @@ export async function encryptedTwoDiskVm(o: { tenant?: boolean } = {}): Promise<
   const ready = inv.vms.find((v) => fits(v) && v.encrypted && v.keyProviderExternalId?.endsWith("-native"));
   let vm = ready ?? inv.vms.find((v) => fits(v) && !v.encrypted);
   if (!vm) throw new Error("the lab estate has no two-disk VM that can be encrypted with a native key");
-  if (!vm.encrypted) {
-    if ((await p.vmRuntime(vm.externalId)).powerState !== "poweredOff") await p.powerOff(vm.externalId);
-    await p.encryptVm(vm.externalId, native(vm)!.externalId);
+  const id = vm.externalId;
+  const wasPower = (await p.vmRuntime(id)).powerState;
+  const encryptedHere = !vm.encrypted;
+  if (encryptedHere) {
+    if (wasPower !== "poweredOff") await p.powerOff(id);
+    await p.encryptVm(id, native(vm)!.externalId);
   }
-  if ((await p.vmRuntime(vm.externalId)).powerState !== "poweredOn") await p.powerOn(vm.externalId);
+  if ((await p.vmRuntime(id)).powerState !== "poweredOn") await p.powerOn(id);
+  o.undo?.(async () => {
+    const now = (await p.vmRuntime(id)).powerState;
+    if (encryptedHere) {
+      if (now !== "poweredOff") await p.powerOff(id);
+      await p.decryptVm(id);
+    }
+    const after = (await p.vmRuntime(id)).powerState;
+    if (after !== wasPower && wasPower !== "suspended") await (wasPower === "poweredOn" ? p.powerOn(id) : p.powerOff(id));
+  });
   vm = (await p.inventory()).vms.find((v) => v.externalId === vm!.externalId)!;
   return vm;
 }

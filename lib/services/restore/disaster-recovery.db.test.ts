@@ -28,6 +28,7 @@ let tmp: string;
 let folder: string;
 let vm: PlatformVm;
 let pointId: string;
+let poweredOnHere: string | null = null;
 
 beforeAll(async () => {
   await syncInventoryFromPlatform();
@@ -38,7 +39,10 @@ beforeAll(async () => {
   const repositoryId = (await createBackupRepository(admin, { name: uniqueEmail("dr-repo"), path: folder })).id;
   const inv = await platform().inventory();
   vm = inv.vms.find((v) => !v.encrypted && v.disks.length >= 1 && !v.name.startsWith("rst") && !v.name.startsWith("dr-"))!;
-  if ((await platform().vmRuntime(vm.externalId)).powerState !== "poweredOn") await platform().powerOn(vm.externalId);
+  if ((await platform().vmRuntime(vm.externalId)).powerState !== "poweredOn") {
+    await platform().powerOn(vm.externalId);
+    poweredOnHere = vm.externalId;
+  }
   const vmRow = await db.vm.findFirstOrThrow({ where: { externalId: vm.externalId } });
   await runGuestWrites(admin, { vmId: vmRow.id, percent: 10 });
   const job = await createBackupJob(admin, { name: uniqueEmail("dr-job"), selection: [{ kind: "vm", id: vmRow.id, label: vmRow.name }], repositoryId, retentionPoints: 3, proxyMode: "automatic", failoverToNetwork: true, encryptionMode: "password", password: PASSWORD, passwordConfirm: PASSWORD, passwordHint: "the DR one", schedule: { kind: "manual" } });
@@ -52,7 +56,10 @@ beforeAll(async () => {
   await db.backupRepository.delete({ where: { id: repositoryId } });
   vm = (await platform().inventory()).vms.find((v) => v.externalId === vm.externalId)!;
 }, 120_000);
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(async () => {
+  if (poweredOnHere) await platform().powerOff(poweredOnHere).catch(() => undefined);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 describe("disaster recovery on a console without the configuration database (KEY-9)", () => {
   it("lists the adopted points with the keys they need, opens them once the password is entered, and restores", async () => {

@@ -9,7 +9,7 @@ import { db } from "@/lib/db/client";
 import type { PlatformVm } from "@/lib/platform/connector";
 import { runBackupSession } from "@/lib/testing/run-jobs";
 import { expectAppError } from "@/lib/testing/db-state";
-import { encryptedTwoDiskVm } from "@/lib/testing/restore-fixtures";
+import { encryptedTwoDiskVm, type UndoVm } from "@/lib/testing/restore-fixtures";
 import { makeActor, uniqueEmail } from "@/lib/testing/factories";
 import { platform } from "../inventory/platform";
 import { syncInventoryFromPlatform } from "../inventory/sync-inventory";
@@ -30,13 +30,14 @@ let source: PlatformVm;
 let pointId: string;
 let jobId: string;
 
+let undo: UndoVm | undefined;
 beforeAll(async () => {
   await syncInventoryFromPlatform();
   [admin, operator, viewer, officer] = await Promise.all([makeActor("BACKUP_ADMIN"), makeActor("RESTORE_OPERATOR"), makeActor("BACKUP_VIEWER"), makeActor("SECURITY_OFFICER")]);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "strongroom-restore-options-"));
   const repositoryId = (await createBackupRepository(admin, { name: uniqueEmail("repo"), path: path.join(tmp, "repo") })).id;
   const inv = await platform().inventory();
-  source = await encryptedTwoDiskVm({ tenant: true }).catch(() => encryptedTwoDiskVm());
+  source = await encryptedTwoDiskVm({ tenant: true, undo: (u) => (undo = u) }).catch(() => encryptedTwoDiskVm({ undo: (u) => (undo = u) }));
   const vmRow = await db.vm.findFirstOrThrow({ where: { externalId: source.externalId } });
   const job = await createBackupJob(admin, {
     name: uniqueEmail("job"),
@@ -57,7 +58,10 @@ beforeAll(async () => {
   expect((await runBackupSession(sessionId, 60_000)).state).toBe("success");
   pointId = (await listRestorePoints(admin, { vmId: vmRow.id }))[0].id;
 }, 120_000);
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(async () => {
+  await undo?.().catch(() => undefined);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 describe("getRestoreOptions", () => {
   it("describes the point as backed up, the source now, and the targets grouped as the wizard shows them", async () => {

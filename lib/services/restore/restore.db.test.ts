@@ -11,7 +11,7 @@ import type { InventorySnapshot, PlatformVm } from "@/lib/platform/connector";
 import { runBackupSession } from "@/lib/testing/run-jobs";
 import { expectAppError } from "@/lib/testing/db-state";
 import { makeActor, uniqueEmail } from "@/lib/testing/factories";
-import { encryptedTwoDiskVm } from "@/lib/testing/restore-fixtures";
+import { encryptedTwoDiskVm, type UndoVm } from "@/lib/testing/restore-fixtures";
 import { backupHost, platform } from "../inventory/platform";
 import { syncInventoryFromPlatform } from "../inventory/sync-inventory";
 import { runGuestWrites } from "../vms/run-guest-writes";
@@ -33,6 +33,7 @@ let tmp: string;
 let source: PlatformVm;
 let pointId: string;
 
+let undo: UndoVm | undefined;
 beforeAll(async () => {
   await syncInventoryFromPlatform();
   admin = await makeActor("BACKUP_ADMIN");
@@ -40,7 +41,7 @@ beforeAll(async () => {
   viewer = await makeActor("BACKUP_VIEWER");
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "strongroom-restore-"));
   const repositoryId = (await createBackupRepository(admin, { name: uniqueEmail("repo"), path: path.join(tmp, "repo") })).id;
-  source = await encryptedTwoDiskVm();
+  source = await encryptedTwoDiskVm({ undo: (u) => (undo = u) });
   const vmRow = await db.vm.findFirstOrThrow({ where: { externalId: source.externalId } });
   await runGuestWrites(admin, { vmId: vmRow.id, percent: 10 });
   const job = await createBackupJob(admin, {
@@ -64,7 +65,10 @@ beforeAll(async () => {
   // As the platform reports it now: its files exist, with a real key id.
   source = (await platform().inventory()).vms.find((v) => v.externalId === source.externalId)!;
 }, 120_000);
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(async () => {
+  await undo?.().catch(() => undefined);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 function placement(inv: InventorySnapshot, vm: PlatformVm) {
   const encPolicy = inv.storagePolicies.find((p) => p.siteExternalId === vm.siteExternalId && p.encryption)!.externalId;
