@@ -44,6 +44,8 @@ export interface RepositoryKeyNeedsDto {
   problems: string[];
   /** The repository folder could not be read: nothing was checked. */
   unreadable: string | null;
+  /** Backup passwords entered on this console for the repository (their sealed keys, never the password). */
+  entered: Array<{ keyId: string; at: string; by: string | null }>;
 }
 
 const MAX_CHECKED = 200;
@@ -54,7 +56,10 @@ export async function getRepositoryKeyNeeds(actor: Actor, raw: z.input<typeof sc
   const { repositoryId } = parseInput(schema, raw);
   const row = await db.backupRepository.findUnique({ where: { id: repositoryId }, include: { jobs: true } });
   if (!row) throw new AppError("NOT_FOUND", "This repository does not exist.");
-  const out: RepositoryKeyNeedsDto = { points: [], keys: [], unchecked: 0, problems: [], unreadable: null };
+  const enteredRows = await db.repositoryKey.findMany({ where: { repositoryId }, orderBy: { createdAt: "asc" }, select: { keyId: true, createdAt: true, createdById: true } });
+  const people = new Map((await db.user.findMany({ where: { id: { in: enteredRows.flatMap((k) => (k.createdById ? [k.createdById] : [])) } }, select: { id: true, name: true, email: true } })).map((u) => [u.id, u.name || u.email]));
+  const entered = enteredRows.map((k) => ({ keyId: `password:${k.keyId}`, at: k.createdAt.toISOString(), by: k.createdById ? (people.get(k.createdById) ?? null) : null }));
+  const out: RepositoryKeyNeedsDto = { points: [], keys: [], unchecked: 0, problems: [], unreadable: null, entered };
   const rows = await db.restorePoint.findMany({ where: { repositoryId, status: "ok" }, orderBy: { createdAt: "desc" }, select: { id: true, createdAt: true, vmName: true, incremental: true } });
   if (rows.length === 0) return out;
   let repo;
