@@ -4,7 +4,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { admin, createUserViaUi, shoot, signIn, unique } from "./fixtures";
+import { admin, createUserViaUi, shoot, signIn, unique, type Credentials } from "./fixtures";
 
 // Disaster recovery on a fresh console (KEY-9), in the browser. The e2e console backs a VM up the
 // usual way (a password job, with a password hint) into a repository folder of its own. Then the
@@ -132,7 +132,7 @@ async function startFreshConsole(): Promise<string> {
   return url;
 }
 
-async function pageOn(browser: Browser, baseURL: string, who: { email: string; password: string }): Promise<Page> {
+async function pageOn(browser: Browser, baseURL: string, who: Credentials): Promise<Page> {
   const context = await browser.newContext({ baseURL });
   const page = await context.newPage();
   await signIn(page, who);
