@@ -47,14 +47,15 @@ export function RepositoryKeysPanel({ repositoryId, needs, canUnlock, action }: 
 
         {locked && (
           <div>
-            <h3 className="mb-1 text-sm font-semibold text-slate-800">Keys needed</h3>
+            <h3 className="text-sm font-semibold text-slate-800">Keys needed</h3>
+            <p className="mb-2 text-xs text-slate-600">A restore point opens with any one of the keys it lists: the backup password is enough.</p>
             <ul className="space-y-2" data-testid="needed-keys">
               {needs.keys.map((k) => (
                 <li key={k.keyId} className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm" data-testid="needed-key" data-kind={k.kind}>
                   <div className="flex flex-wrap items-baseline gap-x-3 gap-y-1">
                     <span className="font-medium text-slate-800">{KIND_LABELS[k.kind]}</span>
                     <code className="rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-700" title={k.keyId}>{middleEllipsis(k.keyId, 52)}</code>
-                    <span className="text-xs text-slate-500">opens {k.points} of these point{k.points === 1 ? "" : "s"}</span>
+                    <span className="text-xs text-slate-500">{k.points === n ? (n === 1 ? "opens the point" : `opens all ${n} points`) : `opens ${k.points} of the ${n} points`}</span>
                   </div>
                   {k.kind === "password" && (
                     <div className="mt-1 text-sm" data-testid="password-hint">
@@ -65,6 +66,7 @@ export function RepositoryKeysPanel({ repositoryId, needs, canUnlock, action }: 
                       )}
                     </div>
                   )}
+                  {k.kind === "keyset" && <div className="mt-1 text-xs text-slate-600">If the password is lost: a Security Officer holding this recovery keyset can give this console the point&apos;s key under Password recovery.</div>}
                   {k.kind === "kms" && <div className="mt-1 text-xs text-slate-600">Register this KMS cluster under Key providers: the points then open without a password.</div>}
                 </li>
               ))}
