@@ -38,7 +38,7 @@ export function RepositoryKeysPanel({ repositoryId, needs, canUnlock, action }: 
         <p className="mt-0.5 text-sm text-slate-700">
           {locked
             ? "This console does not hold the keys that encrypted these restore points: they were made by another Strongroom console, or before this console lost its configuration. Until their key is supplied, the VM each one holds is unknown and it cannot be restored."
-            : "The backup password entered here opened the restore points that needed it. They are listed under Restore with their VMs' names."}
+            : "This console now holds the key of every restore point here: they can be restored under Restore."}
         </p>
       </header>
       <div className="space-y-4 p-4">
@@ -130,7 +130,7 @@ export function RepositoryKeysPanel({ repositoryId, needs, canUnlock, action }: 
                 Backup password entered {formatDateTime(k.at)}{k.by ? ` by ${k.by}` : ""} (<code className="text-xs">{middleEllipsis(k.keyId, 40)}</code>): kept as its sealed key only.
               </p>
             ))}
-            {!locked && <Link href="/restore" className="mt-2 inline-block font-medium text-brand-600 hover:underline" data-testid="keys-panel-restore-link">Go to Restore</Link>}
+            {!locked && <Link href="/restore" className="btn-primary mt-3 inline-block" data-testid="keys-panel-restore-link">Go to Restore</Link>}
           </div>
         )}
       </div>
