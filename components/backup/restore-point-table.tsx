@@ -53,7 +53,7 @@ export function RestorePointTable({
                 {p.vmEncrypted && <span className="ml-1 text-violet-700" title="The VM was encrypted with VM Encryption when it was backed up"><LockIcon /></span>}
               </Td>
             )}
-            {show.job && <Td>{p.job ? <Link href={`/jobs/${p.job.id}`} className="text-brand-600 hover:underline">{p.job.name}</Link> : <span className="text-slate-500">job removed</span>}</Td>}
+            {show.job && <Td>{p.job ? <Link href={`/jobs/${p.job.id}`} className="text-brand-600 hover:underline">{p.job.name}</Link> : <span className="text-slate-500" title="The job that made it was removed, or the point was made by another console (an adopted repository)">no job on this console</span>}</Td>}
             {show.repository && <Td><Link href={`/repositories/${p.repository.id}`} className="text-brand-600 hover:underline">{p.repository.name}</Link></Td>}
             <Td><PointTypeBadge incremental={p.incremental} /></Td>
             <Td><KeyIds ids={p.keyIds} /></Td>

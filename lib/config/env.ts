@@ -28,6 +28,9 @@ const schema = z.object({
   // Data each lab disk receives when its guest first writes (MiB); bigger for benchmarks.
   STRONGROOM_LAB_DISK_DATA_MIB: z.coerce.number().int().min(1).max(65_536).default(16),
   STRONGROOM_LAB_SEED: z.coerce.number().int().default(20261122),
+  // The folder the simulated vSphere keeps its VMs in; <data folder>/lab by default. Two consoles
+  // given the same lab folder see the same vSphere (a console rebuilt after losing its database).
+  STRONGROOM_LAB_DIR: z.string().min(1).optional(),
   // A simulated link speed for the lab's backup reads (MiB/s per disk being read): demos, and the
   // job engine's tests, which need a VM that is still being read when a worker dies or a stop comes.
   // Unset: as fast as the lab's files.
@@ -86,4 +89,5 @@ export const env = {
   ...parsed.data,
   dataDir,
   databaseUrl: parsed.data.DATABASE_URL ?? `file:${path.join(dataDir, "strongroom.db")}`,
+  labDir: parsed.data.STRONGROOM_LAB_DIR ? path.resolve(parsed.data.STRONGROOM_LAB_DIR) : path.join(dataDir, "lab"),
 };

@@ -32,6 +32,7 @@ export const ACTION_PERMISSIONS = {
   // restore (RST-1…6)
   "restore.check": "restore:run",
   "restore.start": "restore:run",
+  "restore.unlock-repository": "restore:run", // disaster recovery: the backup password of an adopted repository (KEY-9)
   // key providers and KMS clusters
   "kms.test-connection": "keyprovider:manage",
   "kms.register": "keyprovider:manage",

@@ -55,3 +55,9 @@ export const rollbackVmSchema = z.object({
 });
 
 export type RollbackVmInput = z.infer<typeof rollbackVmSchema>;
+
+/** Disaster recovery (KEY-9): the backup password typed on a repository's page; never stored. */
+export const unlockRepositorySchema = z.object({
+  repositoryId: z.string().trim().min(1).max(64),
+  password: z.string().min(1, "Enter the backup password").max(1024, "A backup password is at most 1024 characters"),
+});

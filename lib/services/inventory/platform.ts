@@ -1,5 +1,4 @@
 import "server-only";
-import path from "node:path";
 import { env } from "@/lib/config/env";
 import type { KeyProviderOperations, PlatformConnector, RuntimeOperations } from "@/lib/platform/connector";
 import { LabConnector } from "@/lib/platform/lab/lab-connector";
@@ -17,7 +16,7 @@ export function platform(): Platform {
   connector ??= new LabConnector({
     vmCount: env.STRONGROOM_LAB_VMS,
     seed: env.STRONGROOM_LAB_SEED,
-    folder: path.join(env.dataDir, "lab"),
+    folder: env.labDir,
     keySources: { forProvider: keySourceFor },
     diskDataMiB: env.STRONGROOM_LAB_DISK_DATA_MIB,
     // Read at each disk's open, so a test can slow a running process's reads down (lib/jobs tests).

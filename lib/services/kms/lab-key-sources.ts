@@ -1,5 +1,4 @@
 import "server-only";
-import path from "node:path";
 import { env } from "@/lib/config/env";
 import { db } from "@/lib/db/client";
 import { KmipClient } from "@/lib/kmip";
@@ -16,7 +15,7 @@ const standard = new Map<string, { stamp: number; source: KmipKeyProvider }>();
 
 export async function keySourceFor(p: LabKeyProviderRef): Promise<KeyEncryptionKeySource> {
   if (p.kind === "native") {
-    native ??= nativeOnlyKeySources(path.join(env.dataDir, "lab"));
+    native ??= nativeOnlyKeySources(env.labDir);
     return native.forProvider(p);
   }
   const provider = await db.keyProvider.findFirst({

@@ -19,6 +19,7 @@ import { runBackupJobNow } from "../backup/run-backup-job";
 import { createBackupJob } from "../backup/save-backup-job";
 import { checkRestore } from "./check-restore";
 import { startRestore } from "./start-restore";
+import { getRepositoryKeyNeeds } from "./repository-key-needs";
 import { unlockRepository } from "./unlock-repository";
 
 const PASSWORD = "disaster-recovery-password-77";
@@ -87,12 +88,21 @@ describe("disaster recovery on a console without the configuration database (KEY
     expect(before.problems[0]).toMatchObject({ field: "point" });
     expect(before.problems[0].message).toContain(JSON.parse(adopted.keyIds)[0]);
 
+    // The repository page: the point needs the password's key, and its hint is shown.
+    const needs = await getRepositoryKeyNeeds(operator, { repositoryId: repo.id });
+    const need = needs.points.find((p) => p.id === pointId)!;
+    expect(need.keyIds).toEqual(JSON.parse(adopted.keyIds));
+    expect(need.vmName).toBeNull();
+    expect(needs.keys.find((k) => k.keyId === need.keyIds[0])).toMatchObject({ kind: "password", hint: "the DR one" });
+
     await expectAppError(unlockRepository(operator, { repositoryId: repo.id, password: "not the password" }), "INVALID_INPUT");
     const unlocked = await unlockRepository(operator, { repositoryId: repo.id, password: PASSWORD });
     expect(unlocked.opened).toBeGreaterThanOrEqual(1);
     expect(JSON.stringify(await db.repositoryKey.findMany())).not.toContain(PASSWORD);
     expect(JSON.stringify(await db.auditEvent.findMany({ where: { action: "repository.unlock" } }))).not.toContain(PASSWORD);
     expect((await db.restorePoint.findUniqueOrThrow({ where: { id: pointId } })).vmName).toBe(vm.name);
+
+    expect((await getRepositoryKeyNeeds(operator, { repositoryId: repo.id })).points.find((p) => p.id === pointId)).toBeUndefined();
 
     const after = await checkRestore(operator, choices);
     expect(after.problems).toEqual([]);

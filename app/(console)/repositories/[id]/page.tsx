@@ -1,5 +1,6 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
+import { RepositoryKeysPanel } from "@/components/backup/repository-keys-panel";
 import { RestorePointTable } from "@/components/backup/restore-point-table";
 import { VerifyPanel } from "@/components/backup/verify-panel";
 import { Card, DefinitionList, PageHeader } from "@/components/ui/card";
@@ -11,7 +12,8 @@ import { formatBytes, formatDateTime } from "@/lib/format";
 import { hasPermission } from "@/lib/permissions/roles";
 import { getBackupRepository } from "@/lib/services/backup/list-repositories";
 import { listRestorePoints } from "@/lib/services/backup/list-restore-points";
-import { verifyRepositoryAction } from "../actions";
+import { getRepositoryKeyNeeds } from "@/lib/services/restore/repository-key-needs";
+import { unlockRepositoryAction, verifyRepositoryAction } from "../actions";
 
 export const metadata = { title: "Repository" };
 
@@ -23,6 +25,8 @@ export default async function RepositoryPage({ params }: { params: Promise<{ id:
   if (!repo) notFound();
   const points = await listRestorePoints(actor, { repositoryId });
   const canManage = hasPermission(actor.role, "job:manage");
+  // KEY-9: the points this console's keys do not open (an adopted repository), and the password form.
+  const keyNeeds = await getRepositoryKeyNeeds(actor, { repositoryId });
   return (
     <>
       <div className="mb-2 text-sm text-slate-500"><Link href="/repositories" className="hover:underline">Repositories</Link> / {repo.name}</div>
@@ -33,6 +37,9 @@ export default async function RepositoryPage({ params }: { params: Promise<{ id:
             <ul className="list-disc space-y-1 pl-5">{repo.catalogueProblems.map((p) => <li key={p}>{p}</li>)}</ul>
           </ErrorNotice>
         </div>
+      )}
+      {(keyNeeds.points.length > 0 || keyNeeds.entered.length > 0) && (
+        <RepositoryKeysPanel repositoryId={repo.id} needs={keyNeeds} canUnlock={hasPermission(actor.role, "restore:run")} action={unlockRepositoryAction} />
       )}
       <div className="grid gap-6 lg:grid-cols-3">
         <Card title="Details">
