@@ -83,6 +83,7 @@ import { listRestorablePoints, listRestorableVms } from "./restore/list-restorab
 import { startRestore } from "./restore/start-restore";
 import { startRollback } from "./restore/start-rollback";
 import { unlockRepository } from "./restore/unlock-repository";
+import { getRepositoryKeyNeeds } from "./restore/repository-key-needs";
 
 interface Prepared {
   call: (actor: Actor) => Promise<unknown>;
@@ -597,6 +598,15 @@ const SERVICES: ServiceCase[] = [
   { service: "restore/start-rollback#startRollback", permission: "restore:run", write: false, prepare: read((a) => startRollback(a, { pointId: "0".repeat(32), mode: "quick-rollback", confirm: true, reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/export-disk#exportRestorePointDisk", permission: "restore:run", write: false, prepare: read((a) => exportRestorePointDisk(a, { pointId: "0".repeat(32), deviceKey: 2000 }).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/get-restore-options#getRestoreOptions", permission: "job:read", write: false, prepare: read((a) => getRestoreOptions(a, { pointId: "0".repeat(32) }).catch(refusedAs("NOT_FOUND"))) },
+  {
+    service: "restore/repository-key-needs#getRepositoryKeyNeeds",
+    permission: "job:read",
+    write: false,
+    prepare: async () => {
+      const { repo } = await backupFixture();
+      return { call: (a) => getRepositoryKeyNeeds(a, { repositoryId: repo.id }).catch(refusedAs("CONFLICT")) };
+    },
+  },
   { service: "restore/list-restorable-vms#listRestorableVms", permission: "job:read", write: false, prepare: read((a) => listRestorableVms(a)) },
   { service: "restore/list-restorable-vms#listRestorablePoints", permission: "job:read", write: false, prepare: read((a) => listRestorablePoints(a, { vmExternalId: "vm-none" }).catch(refusedAs("INVALID_INPUT")).catch(refusedAs("NOT_FOUND"))) },
   {

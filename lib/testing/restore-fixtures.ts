@@ -15,6 +15,10 @@ export async function encryptedTwoDiskVm(o: { tenant?: boolean; undo?: (u: UndoV
   let vm = ready ?? inv.vms.find((v) => fits(v) && !v.encrypted);
   if (!vm) throw new Error("the lab estate has no two-disk VM that can be encrypted with a native key");
   const id = vm.externalId;
+  // Another file may have dedicated the site's native provider to another tenant: restores would
+  // then (rightly) refuse it for this VM. Give it back to the site.
+  const kp = native(vm)!;
+  if (kp.tenantExternalId !== null && kp.tenantExternalId !== vm.tenantExternalId) await p.assignKeyProviderTenant(kp.siteExternalId, kp.externalId, null);
   const wasPower = (await p.vmRuntime(id)).powerState;
   const encryptedHere = !vm.encrypted;
   if (encryptedHere) {
