@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/actor";
 import { db } from "@/lib/db/client";
 import { makeActor, uniqueSuffix } from "@/lib/testing/factories";
@@ -42,12 +42,17 @@ beforeAll(async () => {
   admin = await makeActor("BACKUP_ADMIN");
 });
 
+/** Anchors name rows the tests here delete and put back; earlier files' workers (the audit-checkpoint job) may have written some too. */
+async function removeAnchors() {
+  fs.rmSync(checkpointPath(), { force: true });
+  for (const r of await db.backupRepository.findMany({ select: { path: true } })) fs.rmSync(path.join(r.path, REPOSITORY_ANCHOR_FILE), { force: true });
+}
+beforeEach(removeAnchors);
+
 // Whatever a test broke is put back, so the chain is whole again for every other test and file.
 afterEach(async () => {
   while (restores.length) await restores.pop()!();
-  // Anchors a test wrote name rows other tests delete and put back: remove them.
-  fs.rmSync(checkpointPath(), { force: true });
-  for (const r of await db.backupRepository.findMany({ select: { path: true } })) fs.rmSync(path.join(r.path, REPOSITORY_ANCHOR_FILE), { force: true });
+  await removeAnchors();
   expect((await recompute()).firstBrokenSeq).toBeNull();
 });
 
