@@ -1,4 +1,4 @@
-// `npm run bench:jobs [-- --vms 1000 --workers 1,2,4 --disk-mib 1 --session-mib 2048 --transport-repeat 3]`
+// `npm run bench:jobs [-- --vms 1000 --workers 1,2,4 --disk-mib 2 --session-mib 2048 --transport-repeat 3]`
 //
 // The job engine (docs/decisions/0005-job-engine.md) under one large lab backup job, in one run:
 //
@@ -44,7 +44,7 @@ const LAB_STATE_MAX_VMS = 50_000; // STRONGROOM_LAB_VMS's limit (lib/config/env.
 const options = {
   vms: { type: "string", default: "1000" },
   workers: { type: "string", default: "1,2,4" },
-  "disk-mib": { type: "string", default: "1" },
+  "disk-mib": { type: "string", default: "2" }, // the lab writes 1 MiB blocks by kind: 2 MiB = a zero block and a random one
   "session-mib": { type: "string", default: "2048" },
   "transport-repeat": { type: "string", default: "3" },
   parts: { type: "string", default: "pg,sqlite,overhead" },
@@ -101,7 +101,9 @@ const children = new Set<ChildProcess>();
 function spawnTs(script: string, argv: string[], env: NodeJS.ProcessEnv): ChildProcess {
   // node with tsx's loader (not the tsx CLI, which would put a second process in between), and the
   // react-server condition like `npm run worker`, so server-only modules load.
-  const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", script, ...argv], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  // BENCH_JOBS_CPU_PROFILE=<folder>: every child writes a V8 CPU profile there (finding where the time goes).
+  const profile = process.env.BENCH_JOBS_CPU_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_JOBS_CPU_PROFILE)}`] : [];
+  const child = spawn(process.execPath, [...profile, "--conditions=react-server", "--import", "tsx", script, ...argv], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   child.once("exit", () => children.delete(child));
   return child;
@@ -356,6 +358,7 @@ function report(runs: Run[], setup: SetupResult | undefined, overhead: OverheadR
     for (const r of runs) {
       const notes: string[] = [];
       if (r.result.vmsByWorker.length > 1 || r.workers) notes.push(`VMs per worker ${r.result.vmsByWorker.map((w) => w.vms).join(" / ")}`);
+      notes.push(`one VM took ${(r.result.vmMsFirstTenth / 1000).toFixed(2)} s on average among the first tenth of the VMs to start, ${(r.result.vmMsLastTenth / 1000).toFixed(2)} s among the last tenth`);
       if (r.result.retriedVmJobs) notes.push(`${r.result.retriedVmJobs} backup-vm job(s) retried`);
       if (r.workerErrors) notes.push(`${r.workerErrors} line(s) on the workers' stderr`);
       if (r.result.error) notes.push(`session error: ${r.result.error}`);

@@ -82,6 +82,9 @@ export interface RunResult {
   page: Stats;
   proxies: ProxyPeak[];
   vmsByWorker: Array<{ workerId: string; vms: number }>;
+  /** Mean start → end of one VM, for the first and the last tenth of the VMs by start (does a VM get slower as the session goes on?). */
+  vmMsFirstTenth: number;
+  vmMsLastTenth: number;
 }
 
 export interface SetupResult {
@@ -333,13 +336,16 @@ async function run(a: { label: string; selectionFile: string; repoDir: string; t
   say(`  ${a.label}: ${vms.length} VMs; ${postgres ? "this process enqueues only, the worker processes run the work" : `the console's engine runs the work in this process (${engine!.queue.implementation} queue)`}`);
   const timed = await runAndWait(admin, jobId, { pagePoll: true, pollMs: 200, label: a.label, timeoutMs: a.timeoutS * 1000 });
   const s = await db.jobSession.findUniqueOrThrow({ where: { id: timed.sessionId } });
-  const [states, byWorker, failed, proxies, latency] = await Promise.all([
+  const [states, byWorker, failed, proxies, latency, spans] = await Promise.all([
     db.sessionVm.groupBy({ by: ["state"], where: { sessionId: timed.sessionId }, _count: { _all: true } }),
     db.sessionVm.groupBy({ by: ["workerId"], where: { sessionId: timed.sessionId }, _count: { _all: true } }),
     db.sessionVm.findMany({ where: { sessionId: timed.sessionId, state: { notIn: ["success", "warning"] } }, take: 5, select: { name: true, state: true, progress: true } }),
     proxyPeaks(timed.sessionId),
     vmQueueLatency(timed.sessionId),
+    db.sessionVm.findMany({ where: { sessionId: timed.sessionId, startedAt: { not: null }, endedAt: { not: null } }, orderBy: { startedAt: "asc" }, select: { startedAt: true, endedAt: true } }),
   ]);
+  const tenth = Math.max(1, Math.floor(spans.length / 10));
+  const meanMs = (list: typeof spans) => list.reduce((sum, v) => sum + (v.endedAt!.getTime() - v.startedAt!.getTime()), 0) / Math.max(1, list.length);
   await engine?.stop();
   if (postgres) await jobQueue().stop();
   return {
@@ -360,6 +366,8 @@ async function run(a: { label: string; selectionFile: string; repoDir: string; t
     page: stats(timed.page),
     proxies,
     vmsByWorker: byWorker.map((g) => ({ workerId: g.workerId ?? "(none)", vms: g._count._all })).sort((x, y) => y.vms - x.vms),
+    vmMsFirstTenth: meanMs(spans.slice(0, tenth)),
+    vmMsLastTenth: meanMs(spans.slice(-tenth)),
   };
 }
 
