@@ -9,7 +9,9 @@
 //     per proxy against its limit (a sweep over the session's task-start/task-end events), the
 //     backup-vm jobs' enqueue → start latency (pg-boss's job rows), and the response time of the
 //     Sessions page's service (listSessions, what the page and /api/jobs/sessions serve) polled
-//     every 500 ms while the job runs. Each run is a new job into a new repository (a full backup).
+//     every 500 ms while the job runs. Each run is a new job into a new repository (a full backup),
+//     after an untimed warm-up job of a few VMs (workers are long-running processes: their first
+//     VMs would otherwise time module loading and connection set-up).
 //  2. SQLite: the same job, same lab folder, on a fresh SQLite database with the console's own
 //     in-process engine (the table queue) in the process that also serves the polled page.
 //  3. Session overhead: bench:transports's measurement (lib/platform/lab/bench-transports.ts) at
@@ -50,6 +52,7 @@ const options = {
   parts: { type: "string", default: "pg,sqlite,overhead" },
   pg: { type: "string", default: "postgresql://postgres@127.0.0.1:5432/postgres" },
   "timeout-s": { type: "string", default: "300" }, // a run with no VM ending for this long is broken
+  "warm-up-vms": { type: "string", default: "auto" }, // auto: 2 × (processes × STRONGROOM_WORKER_CONCURRENCY)
 } as const;
 function usage(message: string): never {
   console.error(`bench:jobs: ${message}`);
@@ -71,6 +74,7 @@ const diskMiB = whole("disk-mib", 1);
 const sessionMiB = whole("session-mib", 16);
 const transportRepeat = whole("transport-repeat", 1);
 const timeoutS = whole("timeout-s", 30);
+const warmUpVms = args["warm-up-vms"] === "auto" ? -1 : whole("warm-up-vms", 0);
 const workerCounts = args.workers.split(",").map((w) => (/^\d+$/.test(w.trim()) && Number(w) >= 1 ? Number(w) : usage(`--workers must be counts like 1,2,4, got "${args.workers}"`)));
 const parts = new Set(args.parts.split(",").map((p) => p.trim()));
 for (const p of parts) if (!["pg", "sqlite", "overhead"].includes(p)) usage(`--parts takes pg, sqlite and overhead, got "${p}"`);
@@ -211,7 +215,13 @@ interface Run {
   workers: number | null;
   result: RunResult;
   workerErrors: number;
+  /** The machine's 1-minute load average before and after (it is shared: the runs compete with other work). */
+  load: [number, number];
 }
+
+const load1 = () => os.loadavg()[0];
+/** VMs of the untimed warm-up job: two rounds of every process's backup slots (--warm-up-vms 0: none). */
+const warmUpFor = (processes: number) => (warmUpVms >= 0 ? warmUpVms : Math.min(vmCount, processes * Number(concurrency) * 2));
 
 const databases: TestDatabase[] = [];
 let work: string | undefined;
@@ -271,14 +281,15 @@ async function bench(dir: string): Promise<void> {
       const label = `PostgreSQL, ${count} worker${count === 1 ? "" : "s"}`;
       console.log(`  ${label}: starting ${count} worker process(es)`);
       const workers = await startWorkers(count, env, logs);
+      const loadBefore = load1();
       let result: RunResult;
       try {
-        result = await phase<RunResult>("run", { label, selectionFile, repoDir: path.join(dir, `repo-pg-${count}`), timeoutS }, env);
+        result = await phase<RunResult>("run", { label, selectionFile, repoDir: path.join(dir, `repo-pg-${count}`), timeoutS, warmUpVms: warmUpFor(count) }, env);
       } finally {
         await workers.stop();
       }
       fs.rmSync(path.join(dir, `repo-pg-${count}`), { recursive: true, force: true });
-      runs.push({ label, workers: count, result, workerErrors: workers.errorLines().length });
+      runs.push({ label, workers: count, result, workerErrors: workers.errorLines().length, load: [loadBefore, load1()] });
       console.log(`  ${label}: ${result.state} in ${secs(result.wallMs)} s`);
       for (const l of workers.errorLines().slice(0, 5)) console.log(`    ${l}`);
     }
@@ -294,15 +305,17 @@ async function bench(dir: string): Promise<void> {
       await ensureSetup(sqlite.url);
     }
     const label = "SQLite, console in-process";
-    const result = await phase<RunResult>("run", { label, selectionFile, repoDir: path.join(dir, "repo-sqlite"), timeoutS }, { ...base, DATABASE_URL: sqlite.url });
+    const loadBefore = load1();
+    const result = await phase<RunResult>("run", { label, selectionFile, repoDir: path.join(dir, "repo-sqlite"), timeoutS, warmUpVms: warmUpFor(1) }, { ...base, DATABASE_URL: sqlite.url });
     fs.rmSync(path.join(dir, "repo-sqlite"), { recursive: true, force: true });
-    runs.push({ label, workers: null, result, workerErrors: 0 });
+    runs.push({ label, workers: null, result, workerErrors: 0, load: [loadBefore, load1()] });
     console.log(`  ${label}: ${result.state} in ${secs(result.wallMs)} s`);
     await sqlite.drop();
     databases.splice(databases.indexOf(sqlite), 1);
   }
 
   let overhead: OverheadResult | undefined;
+  let overheadLoad = 0;
   if (parts.has("overhead")) {
     const sqlite = await createTestDatabase(undefined, { prefix: "strongroom_bench" });
     databases.push(sqlite);
@@ -312,17 +325,18 @@ async function bench(dir: string): Promise<void> {
     // a prefix that makes --session-mib of written data.
     const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: sqlite.url, STRONGROOM_DATA_DIR: overheadData, STRONGROOM_LAB_DISK_DATA_MIB: String(Math.ceil(sessionMiB / 0.9)) };
     delete env.STRONGROOM_LAB_VMS;
+    overheadLoad = load1();
     overhead = await phase<OverheadResult>("overhead", { sessionMiB, transportRepeat, repoDir: path.join(dir, "repo-overhead") }, env);
     await sqlite.drop();
     databases.splice(databases.indexOf(sqlite), 1);
   }
 
-  report(runs, setupResult, overhead, performance.now() - started);
+  report(runs, setupResult, overhead && { ...overhead, load: [overheadLoad, load1()] }, performance.now() - started);
 }
 
 // ---------------------------------------------------------------- report
 
-function report(runs: Run[], setup: SetupResult | undefined, overhead: OverheadResult | undefined, totalMs: number): void {
+function report(runs: Run[], setup: SetupResult | undefined, overhead: (OverheadResult & { load: [number, number] }) | undefined, totalMs: number): void {
   let allPass = true;
   console.log("");
   if (setup) {
@@ -330,7 +344,8 @@ function report(runs: Run[], setup: SetupResult | undefined, overhead: OverheadR
   }
   if (runs.length) {
     console.log(`  wall = "Run now" → the session's end; VM queue = a backup-vm job's enqueue → start (queue rows); page = listSessions (the Sessions page), every ${500} ms during the run`);
-    const rows = [["run", "session", "VMs ok/failed", "wall s", "VMs/min", "MB read", "VM queue p50 s", "p95 s", "session pick-up s", "page p50 ms", "p95 ms", "n"]];
+    console.log(`  load = the machine's 1-minute load average before → after the run (${os.cpus().length} cores, shared with other work)`);
+    const rows = [["run", "session", "VMs ok/failed", "wall s", "VMs/min", "MB read", "VM queue p50 s", "p95 s", "session pick-up s", "page p50 ms", "p95 ms", "n", "load"]];
     for (const r of runs) {
       const x = r.result;
       const ok = (x.vmStates.success ?? 0) + (x.vmStates.warning ?? 0);
@@ -349,6 +364,7 @@ function report(runs: Run[], setup: SetupResult | undefined, overhead: OverheadR
         x.page.median.toFixed(0),
         x.page.p95.toFixed(0),
         String(x.page.n),
+        `${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}`,
       ]);
     }
     console.log(columns(rows));
@@ -358,6 +374,7 @@ function report(runs: Run[], setup: SetupResult | undefined, overhead: OverheadR
     for (const r of runs) {
       const notes: string[] = [];
       if (r.result.vmsByWorker.length > 1 || r.workers) notes.push(`VMs per worker ${r.result.vmsByWorker.map((w) => w.vms).join(" / ")}`);
+      if (r.result.warmUpMs) notes.push(`an untimed warm-up job of ${warmUpFor(r.workers ?? 1)} VMs first (${secs(r.result.warmUpMs)} s)`);
       notes.push(`one VM took ${(r.result.vmMsFirstTenth / 1000).toFixed(2)} s on average among the first tenth of the VMs to start, ${(r.result.vmMsLastTenth / 1000).toFixed(2)} s among the last tenth`);
       if (r.result.retriedVmJobs) notes.push(`${r.result.retriedVmJobs} backup-vm job(s) retried`);
       if (r.workerErrors) notes.push(`${r.workerErrors} line(s) on the workers' stderr`);
@@ -406,7 +423,7 @@ function report(runs: Run[], setup: SetupResult | undefined, overhead: OverheadR
       const row = overhead.transports.find((r) => r.mode === mode && r.disk === "encrypted");
       return row ? row.bytes / row.seconds : NaN;
     };
-    const modeName = (m: string | null) => (m ? transportModeName(m as TransportMode) : "?");
+    const modeName = (m: string | null) => (m ? (/\(([^)]+)\)/.exec(transportModeName(m as TransportMode))?.[1] ?? m) : "?");
     const transportRate = rate(f.mode);
     const fullRate = f.bytesRead / (f.wallMs / 1000);
     const share = fullRate / transportRate;
@@ -431,20 +448,28 @@ function report(runs: Run[], setup: SetupResult | undefined, overhead: OverheadR
         sharePass ? "pass" : "FAIL",
       ],
       [
-        `incremental (1% rewritten, ${(overhead.changedBytes / MiB).toFixed(1)} MiB)`,
+        "incremental",
         i.state,
         modeName(i.mode),
         (i.bytesRead / 1e6).toFixed(0),
         (i.wallMs / 1000).toFixed(2),
         ((i.bytesRead / (i.wallMs / 1000)) / 1e6).toFixed(0),
-        `${incrOverheadS.toFixed(2)} s beyond its data (${dataS.toFixed(2)} s at ${modeName(i.mode)}'s rate)`,
+        `${incrOverheadS.toFixed(2)} s beyond its data (${dataS.toFixed(2)} s at that rate)`,
         `< ${TARGETS.incrementalOverheadS} s`,
         incrPass ? "pass" : "FAIL",
       ],
     ];
     console.log(columns(rows));
     console.log(`  full: ${phases(f)}`);
-    console.log(`  incremental: ${phases(i)}${i.incremental === true ? "" : " — NOT incremental"}`);
+    console.log(`  incremental, after the guest rewrote 1% of the disk's blocks (${(overhead.changedBytes / MiB).toFixed(1)} MiB): ${phases(i)}${i.incremental === true ? "" : " — NOT incremental"}`);
+    const row = overhead.transports.find((r) => r.mode === f.mode && r.disk === "encrypted");
+    if (row) {
+      console.log(
+        `  CPU: the full session used ${f.cpuSeconds.toFixed(1)} CPU s (${(f.cpuSeconds / (f.bytesRead / 1e9)).toFixed(2)} per GB, ${(f.cpuSeconds / (f.wallMs / 1000)).toFixed(2)} cores on average, codec threads included);` +
+          ` ${modeName(f.mode)}'s read alone ${row.cpuSeconds.toFixed(1)} CPU s (${(row.cpuSeconds / (row.bytes / 1e9)).toFixed(2)} per GB, ${(row.cpuSeconds / row.seconds).toFixed(2)} cores, one thread)`,
+      );
+    }
+    console.log(`  load average ${overhead.load[0].toFixed(1)} → ${overhead.load[1].toFixed(1)} over this part`);
   }
   console.log(`\n  whole bench ${secs(totalMs)} s`);
   process.exitCode = allPass ? 0 : 1;

@@ -85,6 +85,7 @@ export interface RunResult {
   /** Mean start → end of one VM, for the first and the last tenth of the VMs by start (does a VM get slower as the session goes on?). */
   vmMsFirstTenth: number;
   vmMsLastTenth: number;
+  warmUpMs: number;
 }
 
 export interface SetupResult {
@@ -100,6 +101,8 @@ export interface SessionTiming {
   state: string;
   error: string | null;
   wallMs: number;
+  /** CPU seconds of the console's process (engine, codec threads, the lab's host side) during the session. */
+  cpuSeconds: number;
   bytesRead: number;
   bytesStored: number;
   mode: string | null;
@@ -166,6 +169,8 @@ async function makeJob(admin: Actor, label: string, repoDir: string, vms: Array<
 interface Timed {
   sessionId: string;
   wallMs: number;
+  /** CPU seconds of this process (all its threads) from "Run now" to the end. */
+  cpuSeconds: number;
   page: number[];
 }
 
@@ -176,6 +181,7 @@ interface Timed {
  */
 async function runAndWait(admin: Actor, jobId: string, o: { pagePoll: boolean; pollMs: number; label: string; timeoutMs: number }): Promise<Timed> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const { sessionId } = await runBackupJobNow(admin, { jobId });
   const page: number[] = [];
   let ended = false;
@@ -215,7 +221,9 @@ async function runAndWait(admin: Actor, jobId: string, o: { pagePoll: boolean; p
     ended = true;
     await poller;
   }
-  return { sessionId, wallMs: performance.now() - t0, page };
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { sessionId, wallMs, cpuSeconds: (cpu.user + cpu.system) / 1e6, page };
 }
 
 /** Peak concurrent tasks per proxy, from the session's task-start/task-end events (a sweep in time order). */
@@ -278,7 +286,7 @@ async function sessionTiming(t: Timed): Promise<SessionTiming> {
     s.startedAt && s.endedAt && Number.isFinite(vmStart) && Number.isFinite(vmEnd)
       ? { queued: s.startedAt.getTime() - s.queuedAt.getTime(), prepare: vmStart - s.startedAt.getTime(), vm: vmEnd - vmStart, close: s.endedAt.getTime() - vmEnd }
       : null;
-  return { state: s.state, error: s.error, wallMs: t.wallMs, bytesRead: Number(s.bytesRead), bytesStored: Number(s.bytesStored), mode: plan?.mode ?? null, proxy: plan?.proxyName ?? null, incremental: progress?.incremental ?? null, phases };
+  return { state: s.state, error: s.error, wallMs: t.wallMs, cpuSeconds: t.cpuSeconds, bytesRead: Number(s.bytesRead), bytesStored: Number(s.bytesStored), mode: plan?.mode ?? null, proxy: plan?.proxyName ?? null, incremental: progress?.incremental ?? null, phases };
 }
 
 function result(value: unknown): void {
@@ -317,7 +325,7 @@ async function setup(a: { vms: number; selectionFile: string }): Promise<SetupRe
   return { estateVms: synced.vms, selected: vms.length, disks: vms.reduce((s, v) => s + v.diskCount, 0), bytesWritten: bytes, syncMs, guestWritesMs };
 }
 
-async function run(a: { label: string; selectionFile: string; repoDir: string; timeoutS: number }): Promise<RunResult> {
+async function run(a: { label: string; selectionFile: string; repoDir: string; timeoutS: number; warmUpVms: number }): Promise<RunResult> {
   const postgres = isPostgres(env.databaseUrl);
   if (!postgres) {
     // The console's own database: the same lab folder, its own inventory rows.
@@ -334,6 +342,16 @@ async function run(a: { label: string; selectionFile: string; repoDir: string; t
   const jobId = await makeJob(admin, a.label, a.repoDir, vms);
   const engine = postgres ? null : await startJobEngine({ role: "console", handlers: JOB_HANDLERS, schedules: JOB_SCHEDULES });
   say(`  ${a.label}: ${vms.length} VMs; ${postgres ? "this process enqueues only, the worker processes run the work" : `the console's engine runs the work in this process (${engine!.queue.implementation} queue)`}`);
+  // Workers and the console are long-running processes: a first, small job of its own (into a
+  // repository of its own) loads their code paths and connections before anything is timed.
+  let warmUpMs = 0;
+  if (a.warmUpVms > 0) {
+    const warmJob = await makeJob(admin, `${a.label} warm-up`, `${a.repoDir}-warm-up`, vms.slice(0, a.warmUpVms));
+    const warm = await runAndWait(admin, warmJob, { pagePoll: false, pollMs: 200, label: `${a.label} warm-up`, timeoutMs: a.timeoutS * 1000 });
+    warmUpMs = warm.wallMs;
+    fs.rmSync(`${a.repoDir}-warm-up`, { recursive: true, force: true });
+    say(`  ${a.label}: warm-up job of ${a.warmUpVms} VMs took ${(warmUpMs / 1000).toFixed(1)} s (not counted)`);
+  }
   const timed = await runAndWait(admin, jobId, { pagePoll: true, pollMs: 200, label: a.label, timeoutMs: a.timeoutS * 1000 });
   const s = await db.jobSession.findUniqueOrThrow({ where: { id: timed.sessionId } });
   const [states, byWorker, failed, proxies, latency, spans] = await Promise.all([
@@ -368,6 +386,7 @@ async function run(a: { label: string; selectionFile: string; repoDir: string; t
     vmsByWorker: byWorker.map((g) => ({ workerId: g.workerId ?? "(none)", vms: g._count._all })).sort((x, y) => y.vms - x.vms),
     vmMsFirstTenth: meanMs(spans.slice(0, tenth)),
     vmMsLastTenth: meanMs(spans.slice(-tenth)),
+    warmUpMs,
   };
 }
 
@@ -381,11 +400,15 @@ async function overhead(a: { sessionMiB: number; transportRepeat: number; repoDi
   const vm = await db.vm.findFirst({ where: { encrypted: true, keyProvider: { kind: "NATIVE" }, diskCount: 1, guestOsEncrypted: false }, orderBy: [{ vtpm: "asc" }, { name: "asc" }] });
   if (!vm) throw new Error("the lab has no VM encrypted with a native key provider that has a single disk");
   if (vm.powerState !== "poweredOn") await powerVm(admin, { vmId: vm.id, action: "on" });
+  await startJobEngine({ role: "console", handlers: JOB_HANDLERS, schedules: JOB_SCHEDULES });
+  // A warm-up session of the same VM before its guest writes (nothing to read yet): the console's
+  // code paths, the lab host's TLS and the repository code are loaded before anything is timed.
+  const warm = await runAndWait(admin, await makeJob(admin, "overhead warm-up", `${a.repoDir}-warm-up`, [vm]), { pagePoll: false, pollMs: 20, label: "overhead warm-up", timeoutMs: 600_000 });
+  say(`  overhead: warm-up session (empty disk) took ${(warm.wallMs / 1000).toFixed(2)} s (not counted)`);
   let t = performance.now();
   const fill = await runGuestWrites(admin, { vmId: vm.id, percent: 1 });
   say(`  overhead: ${vm.name} (encrypted, native key provider) wrote ${(fill.bytesWritten / 2 ** 20).toFixed(0)} MiB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const jobId = await makeJob(admin, "overhead", a.repoDir, [vm]);
-  await startJobEngine({ role: "console", handlers: JOB_HANDLERS, schedules: JOB_SCHEDULES });
   const full = await sessionTiming(await runAndWait(admin, jobId, { pagePoll: false, pollMs: 20, label: "overhead full", timeoutMs: 600_000 }));
   say(`  overhead: full session ${full.state} in ${(full.wallMs / 1000).toFixed(2)} s (${full.mode} via ${full.proxy})`);
   t = performance.now();
