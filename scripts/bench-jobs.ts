@@ -226,10 +226,15 @@ const warmUpFor = (processes: number) => (warmUpVms >= 0 ? warmUpVms : Math.min(
 const databases: TestDatabase[] = [];
 let work: string | undefined;
 
-async function cleanup(): Promise<void> {
-  await stopAll([...children]);
-  for (const d of databases.splice(0)) await d.drop().catch((e: unknown) => console.error(`could not drop ${d.label}: ${(e as Error).message}`));
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+let cleaning: Promise<void> | undefined;
+/** Once, whoever asks first (the end of main, or Ctrl-C while a phase runs): both wait for the same cleanup. */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAll([...children]);
+    for (const d of databases.splice(0)) await d.drop().catch((e: unknown) => console.error(`could not drop ${d.label}: ${(e as Error).message}`));
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  })();
+  return cleaning;
 }
 
 async function main(): Promise<void> {
