@@ -17,6 +17,9 @@ import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 // retention needs the repository to itself). A session whose retention did not run ends Warning.
 
 export async function finishBackupSession(sessionId: string, o: { forceFailed?: string } = {}): Promise<void> {
+  // Every VM's end asks; only the last one finds nothing unfinished. A count, so the others do not
+  // read every VM's progress (which made a session's VM ends quadratic in its VMs).
+  if (!o.forceFailed && (await db.sessionVm.count({ where: { sessionId, state: { notIn: [...VM_DONE] } } })) > 0) return;
   const vms = await db.sessionVm.findMany({ where: { sessionId }, orderBy: { position: "asc" }, select: { state: true, progress: true } });
   if (!o.forceFailed && vms.some((v) => !VM_DONE.includes(v.state as VmRunStatus))) return;
   const claim = await db.jobSession.updateMany({ where: { id: sessionId, state: { in: ["queued", "running"] }, endedAt: null }, data: { endedAt: new Date() } });
