@@ -348,9 +348,10 @@ function report(runs: Run[], setup: SetupResult | undefined, overhead: (Overhead
     console.log(`  Lab: ${setup.estateVms} VMs; the job's ${setup.selected} VMs have ${setup.disks} disks holding ${(setup.bytesWritten / MiB).toFixed(0)} MiB (inventory sync ${secs(setup.syncMs)} s, first guest writes ${secs(setup.guestWritesMs)} s)`);
   }
   if (runs.length) {
-    console.log(`  wall = "Run now" → the session's end; VM queue = a backup-vm job's enqueue → start (queue rows); page = listSessions (the Sessions page), every ${500} ms during the run`);
+    console.log(`  wall = "Run now" → the session's end; VM queue = a backup-vm job's enqueue → start (queue rows); session pick-up = its queuedAt → startedAt;`);
+    console.log(`  close = the last VM's end → the session's end (retention); page = listSessions (the Sessions page), every 500 ms during the run`);
     console.log(`  load = the machine's 1-minute load average before → after the run (${os.cpus().length} cores, shared with other work)`);
-    const rows = [["run", "session", "VMs ok/failed", "wall s", "VMs/min", "MB read", "VM queue p50 s", "p95 s", "session pick-up s", "page p50 ms", "p95 ms", "n", "load"]];
+    const rows = [["run", "session", "VMs ok/failed", "wall s", "VMs/min", "MB read", "VM queue p50 s", "p95 s", "session pick-up s", "close s", "page p50 ms", "p95 ms", "n", "load"]];
     for (const r of runs) {
       const x = r.result;
       const ok = (x.vmStates.success ?? 0) + (x.vmStates.warning ?? 0);
@@ -366,6 +367,7 @@ function report(runs: Run[], setup: SetupResult | undefined, overhead: (Overhead
         (x.queueLatencyMs.median / 1000).toFixed(1),
         (x.queueLatencyMs.p95 / 1000).toFixed(1),
         x.sessionQueueMs === null ? "—" : (x.sessionQueueMs / 1000).toFixed(2),
+        x.closeMs === null ? "—" : (x.closeMs / 1000).toFixed(2),
         x.page.median.toFixed(0),
         x.page.p95.toFixed(0),
         String(x.page.n),

@@ -86,6 +86,8 @@ export interface RunResult {
   vmMsFirstTenth: number;
   vmMsLastTenth: number;
   warmUpMs: number;
+  /** The last VM's end → the session's end (retention, the session's closing). */
+  closeMs: number | null;
 }
 
 export interface SetupResult {
@@ -387,6 +389,7 @@ async function run(a: { label: string; selectionFile: string; repoDir: string; t
     vmMsFirstTenth: meanMs(spans.slice(0, tenth)),
     vmMsLastTenth: meanMs(spans.slice(-tenth)),
     warmUpMs,
+    closeMs: s.endedAt && spans.length ? s.endedAt.getTime() - Math.max(...spans.map((v) => v.endedAt!.getTime())) : null,
   };
 }
 
