@@ -408,6 +408,10 @@ function report(runs: Run[], setup: SetupResult | undefined, overhead: (Overhead
       prow.push([name, String(limit), ...cells, above ? "ABOVE" : "never above"]);
     }
     console.log(columns(prow));
+    for (const r of runs)
+      for (const p of r.result.proxies)
+        if (p.overlaps)
+          console.log(`  ${p.name} in ${r.label}: ${p.overlaps} same-slot overlap(s) in the events, ${p.possibleTakeovers} with a hold as long as a lease; the largest: ${p.worstOverlap}`);
     if (violations.length) {
       allPass = false;
       for (const v of violations) console.log(`  VIOLATION: ${v}`);

@@ -23,6 +23,7 @@ import { env } from "@/lib/config/env";
 import { db, isPostgres } from "@/lib/db/client";
 import { jobQueue } from "@/lib/jobs";
 import { startJobEngine } from "@/lib/jobs/engine";
+import { PROXY_TASK_LEASE_MS } from "@/lib/jobs/proxy-tasks";
 import { VM_DONE, type VmRunProgress } from "@/lib/jobs/session-progress";
 import { measureLabTransports } from "@/lib/platform/lab/bench-transports";
 import { createBackupRepository } from "@/lib/services/backup/create-repository";
@@ -60,6 +61,11 @@ export interface ProxyPeak {
   maxSlot: number;
   /** When the peak was first reached above the limit, and by whom (only when it was). */
   violation: string | null;
+  /** A slot's next holder starting before its previous holder's end event (see slotHandovers). */
+  overlaps: number;
+  worstOverlap: string | null;
+  /** Overlaps whose earlier holder held the slot for at least a lease: its slot may really have been taken over. */
+  possibleTakeovers: number;
 }
 
 export interface RunResult {
@@ -258,9 +264,41 @@ async function proxyPeaks(sessionId: string): Promise<ProxyPeak[]> {
       if (now > peak) peak = now;
       if (now > p.maxTasks && !violation) violation = `${now} tasks at ${new Date(e.at).toISOString()}: ${[...holders].join(", ")}`;
     }
-    out.push({ externalId: p.externalId, name: p.name, limit: p.maxTasks, peak, maxSlot: Math.max(...list.map((e) => e.slot)), violation });
+    out.push({ externalId: p.externalId, name: p.name, limit: p.maxTasks, peak, maxSlot: Math.max(...list.map((e) => e.slot)), violation, ...slotHandovers(list) });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * One slot's holders in event order: a next holder's task-start before the previous holder's
+ * task-end on the same slot. The table's key (proxy, slot) lets a slot's next holder in only
+ * after the previous one's row is gone — unless that lease ran out (PROXY_TASK_LEASE_MS, renewed
+ * while held), which needs a hold at least that long. So an overlap by a holder that held the
+ * slot for less than the lease is a handover whose end was recorded late, not a second task.
+ */
+function slotHandovers(list: Array<{ at: number; delta: 1 | -1; slot: number; who: string }>): Pick<ProxyPeak, "overlaps" | "worstOverlap" | "possibleTakeovers"> {
+  const bySlot = new Map<number, typeof list>();
+  for (const e of list) (bySlot.get(e.slot) ?? bySlot.set(e.slot, []).get(e.slot)!).push(e);
+  let overlaps = 0;
+  let possibleTakeovers = 0;
+  let worst: { ms: number; text: string } | null = null;
+  for (const [slot, events] of bySlot) {
+    const open = new Map<string, number>();
+    for (const e of events) {
+      if (e.delta === 1) {
+        for (const [who, since] of open) {
+          overlaps++;
+          const end = events.find((x) => x.delta === -1 && x.who === who && x.at >= since);
+          const ms = (end?.at ?? Infinity) - e.at;
+          const held = (end?.at ?? Infinity) - since;
+          if (held >= PROXY_TASK_LEASE_MS) possibleTakeovers++;
+          if (!worst || ms > worst.ms) worst = { ms, text: `slot ${slot}: ${e.who} started ${ms} ms before ${who} recorded its end (held ${(held / 1000).toFixed(2)} s, lease ${PROXY_TASK_LEASE_MS / 1000} s)` };
+        }
+        open.set(e.who, e.at);
+      } else open.delete(e.who);
+    }
+  }
+  return { overlaps, worstOverlap: worst?.text ?? null, possibleTakeovers };
 }
 
 /** Enqueue → start of the session's backup-vm jobs, from the queue's own rows. */
