@@ -232,8 +232,12 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
       } finally {
         await opened?.reader.close().catch(() => undefined);
         if (lease) {
-          await lease.release().catch(() => undefined);
+          // Recorded before the slot is given back, as task-start is after it was taken: the
+          // next holder's task-start then always comes after this end, and the events never
+          // show more tasks than the proxy has slots (ended after the release, a busy process
+          // recorded the end up to ~100 ms after another worker had taken the slot).
           o.onEvent?.({ type: "task-end", vmExternalId: vm.externalId, deviceKey: disk.deviceKey, proxyExternalId: leaseProxyId, slot: lease.slot, text: "" });
+          await lease.release().catch(() => undefined);
         }
       }
     }
