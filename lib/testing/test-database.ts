@@ -40,13 +40,20 @@ export function committedMigrations(provider: TestProvider): [string, string][] 
     .map((name) => [name, fs.readFileSync(path.join(dir, name, "migration.sql"), "utf8")]);
 }
 
-export async function createTestDatabase(baseUrl: string | undefined): Promise<TestDatabase> {
-  return providerOf(baseUrl) === "postgresql" ? createPostgres(baseUrl!) : createSqlite();
+export interface TestDatabaseOptions {
+  /** Name prefix of the PostgreSQL database and the SQLite temp folder (default "strongroom_test"). */
+  prefix?: string;
 }
 
-async function createSqlite(): Promise<TestDatabase> {
+export async function createTestDatabase(baseUrl: string | undefined, options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  const prefix = options.prefix ?? "strongroom_test";
+  if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error("the database prefix must be a plain lower-case identifier");
+  return providerOf(baseUrl) === "postgresql" ? createPostgres(baseUrl!, prefix) : createSqlite(prefix);
+}
+
+async function createSqlite(prefix: string): Promise<TestDatabase> {
   const { default: Database } = await import("better-sqlite3");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "strongroom-test-"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix.replace(/_/g, "-")}-`));
   const file = path.join(dir, "test.db");
   const migrations = committedMigrations("sqlite");
   const conn = new Database(file);
@@ -67,9 +74,9 @@ async function createSqlite(): Promise<TestDatabase> {
   };
 }
 
-async function createPostgres(baseUrl: string): Promise<TestDatabase> {
+async function createPostgres(baseUrl: string, prefix: string): Promise<TestDatabase> {
   const { Client } = await import("pg");
-  const name = `strongroom_test_${crypto.randomBytes(6).toString("hex")}`;
+  const name = `${prefix}_${crypto.randomBytes(6).toString("hex")}`;
   const testUrl = new URL(baseUrl);
   testUrl.pathname = `/${name}`;
   const server = `${testUrl.hostname}:${testUrl.port || "5432"}`;

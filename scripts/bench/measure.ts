@@ -62,3 +62,17 @@ export function table(title: string, routes: Route[], samples: Map<Route, number
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [title, line(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
+
+/**
+ * Rows of cells as aligned columns (bench:backup's layout): the first column left-aligned, the
+ * others right-aligned, a dashed rule under the first row; each line starts with `indent`.
+ */
+export function columns(rows: string[][], indent = "  "): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  const lines: string[] = [];
+  for (const [i, r] of rows.entries()) {
+    lines.push(indent + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd());
+    if (i === 0) lines.push(indent + widths.map((w) => "-".repeat(w)).join("  "));
+  }
+  return lines.join("\n");
+}

@@ -214,9 +214,10 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
       } finally {
         await opened?.reader.close().catch(() => undefined);
         if (lease) {
-          // Reported before the slot is given back, as task-start is reported after it was taken:
-          // the events' interval lies inside the slot's, so counting them never shows more tasks
-          // than the proxy really ran, whichever worker takes the slot next.
+          // Recorded before the slot is given back, as task-start is after it was taken: the
+          // next holder's task-start then always comes after this end, and the events never
+          // show more tasks than the proxy has slots (ended after the release, a busy process
+          // recorded the end up to ~100 ms after another worker had taken the slot).
           o.onEvent?.({ type: "task-end", vmExternalId: vm.externalId, deviceKey: disk.deviceKey, proxyExternalId: leaseProxyId, slot: lease.slot, text: "" });
           await lease.release().catch(() => undefined);
         }

@@ -52,6 +52,20 @@ describe("retention", () => {
     expect((await repo.listChains())[0].points.length).toBe(5);
   });
 
+  it("trims only the chains it is given, all of them in one pass", async () => {
+    const { repo, clock } = await testRepository();
+    const a = await chainOf(repo, 3, () => clock.advance(DAY));
+    const b = await chainOf(repo, 3, () => clock.advance(DAY));
+    const c = await chainOf(repo, 3, () => clock.advance(DAY));
+    const report = await repo.applyRetention({ keep: 1, chainIds: [a.chainId, b.chainId] });
+    expect(report.keptPoints.sort()).toEqual([a.ids[2], b.ids[2]].sort());
+    expect(report.deletedPoints.sort()).toEqual([...a.ids.slice(0, 2), ...b.ids.slice(0, 2)].sort());
+    const left = (await repo.listPoints()).points.map((p) => p.pointId).sort();
+    expect(left).toEqual([a.ids[2], b.ids[2], ...c.ids].sort());
+    const verify = await repo.verify({ keyRing: new KeyRing().addPasswordKey(a.password).addPasswordKey(b.password).addPasswordKey(c.password) });
+    expect(verify.ok).toBe(true);
+  });
+
   it("holds immutable points (default) or refuses the run with ImmutabilityError", async () => {
     const { repo, clock } = await testRepository({ immutabilityMs: 30 * DAY });
     const { ids } = await chainOf(repo, 3, () => clock.advance(DAY));

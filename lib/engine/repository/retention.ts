@@ -19,8 +19,13 @@ export interface RetentionOptions {
   /** Restore points to keep per chain (≥ 1). */
   keep: number;
   now?: number;
-  /** Only this chain; every chain when omitted. */
+  /** Only this chain; every chain when omitted (and `chainIds` too). */
   chainId?: string;
+  /**
+   * Only these chains, in one pass: one scan of the points and one garbage collection for all of
+   * them (a session of many VMs ends with one retention run, not one per VM's chain).
+   */
+  chainIds?: readonly string[];
   /**
    * A point due for deletion but still immutable: "hold" (default) keeps it and reports it, so a
    * scheduled run succeeds and deletes it once the period ends; "throw" refuses the whole run
@@ -82,10 +87,11 @@ export async function applyRetention(repo: Repository, options: RetentionOptions
   return withExclusiveLock(repo, now, async () => {
     const report = emptyReport();
     const { points, unreadable } = await repo.scanPoints();
+    const only = options.chainId !== undefined || options.chainIds !== undefined ? new Set([...(options.chainId !== undefined ? [options.chainId] : []), ...(options.chainIds ?? [])]) : null;
     const chains = new Map<string, DecodedPoint[]>();
     for (const p of points) {
       const id = idHex(p.header.chainId);
-      if (!options.chainId || options.chainId === id) (chains.get(id) ?? chains.set(id, []).get(id)!).push(p);
+      if (!only || only.has(id)) (chains.get(id) ?? chains.set(id, []).get(id)!).push(p);
     }
     const doomed: DecodedPoint[] = [];
     for (const chain of chains.values()) {

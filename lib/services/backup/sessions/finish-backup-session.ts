@@ -17,8 +17,8 @@ import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 // retention needs the repository to itself). A session whose retention did not run ends Warning.
 
 export async function finishBackupSession(sessionId: string, o: { forceFailed?: string } = {}): Promise<void> {
-  // Every VM's end asks; only the last one reads the VMs' progress (a count first, or a session of
-  // n VMs would read n progress documents n times over).
+  // Every VM's end asks; only the last one finds nothing unfinished. A count, so the others do not
+  // read every VM's progress (which made a session's VM ends quadratic in its VMs).
   if (!o.forceFailed && (await db.sessionVm.count({ where: { sessionId, state: { notIn: [...VM_DONE] } } })) > 0) return;
   const claim = await db.jobSession.updateMany({ where: { id: sessionId, state: { in: ["queued", "running"] }, endedAt: null }, data: { endedAt: new Date() } });
   if (claim.count !== 1) return;
@@ -33,15 +33,16 @@ export async function finishBackupSession(sessionId: string, o: { forceFailed?: 
   if (chains.length) {
     try {
       const repository = await openCataloguedRepository(job.repository, `strongroom/${os.hostname()}/${process.pid}/retention-${sessionId}`);
-      for (const { chainId } of chains) {
-        const report = await repository.applyRetention({ keep: job.retentionPoints, chainId });
-        for (const line of describeMaintenance(report)) log.say(line);
-        if (report.deletedPoints.length) {
-          await db.restorePoint.updateMany({ where: { id: { in: report.deletedPoints } }, data: { status: "removed" } });
-          log.say(`Retention (${job.retentionPoints} points): removed ${report.deletedPoints.length} older restore point(s) no kept point depends on.`);
-        }
-        for (const h of report.heldPoints) log.say(`Retention: point ${h.pointId} is immutable until ${h.immutableUntil.toISOString()}; it is kept until then.`);
+      // One run for every chain of the session: one scan of the repository's points and one
+      // garbage collection, however many VMs the session had (a run per chain made the end of a
+      // session quadratic in its VMs).
+      const report = await repository.applyRetention({ keep: job.retentionPoints, chainIds: chains.map((c) => c.chainId) });
+      for (const line of describeMaintenance(report)) log.say(line);
+      if (report.deletedPoints.length) {
+        await db.restorePoint.updateMany({ where: { id: { in: report.deletedPoints } }, data: { status: "removed" } });
+        log.say(`Retention (${job.retentionPoints} points): removed ${report.deletedPoints.length} older restore point(s) no kept point depends on.`);
       }
+      for (const h of report.heldPoints) log.say(`Retention: point ${h.pointId} is immutable until ${h.immutableUntil.toISOString()}; it is kept until then.`);
     } catch (e) {
       warning = true;
       log.say(`Retention did not run: ${e instanceof Error ? e.message : String(e)}. The new restore points are safe; retention runs again at the next session.`, "warning");
