@@ -13,7 +13,7 @@ import type { Actor } from "@/lib/auth/actor";
 import { hasPermission, ROLE_LABELS, ROLES, type Permission, type Role } from "@/lib/permissions/roles";
 import { db } from "@/lib/db/client";
 import { AppError } from "@/lib/errors/app-error";
-import { dbState } from "@/lib/testing/db-state";
+import { dbState, expectUnchangedSince } from "@/lib/testing/db-state";
 import { makeActor, makeUser, TEST_PASSWORD, uniqueEmail } from "@/lib/testing/factories";
 import { createBackupRepository } from "./backup/create-repository";
 import { getJobWizardOptions } from "./backup/get-job-wizard-options";
@@ -844,7 +844,7 @@ describe.each(SERVICES)("$service (needs $permission)", (svc) => {
     expect(error, `${role} was let through`).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe("FORBIDDEN");
     expect((error as AppError).message).toContain(ROLE_LABELS[role]);
-    expect(await dbState()).toEqual(before);
+    await expectUnchangedSince(before);
     if (svc.write) expect(await target!()).toEqual(targetBefore);
   });
 });

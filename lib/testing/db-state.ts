@@ -31,6 +31,18 @@ export async function dbState() {
   return { counts: await rowCounts(), auditTail: tail };
 }
 
+/**
+ * A refused call wrote nothing: every table's row count as before — except audit events that the
+ * product's background work (a session of an earlier test finishing, a schedule) wrote meanwhile,
+ * which carry no user — and no audit event by `actorId` or by any user since `before`.
+ */
+export async function expectUnchangedSince(before: Awaited<ReturnType<typeof dbState>>) {
+  const after = await dbState();
+  const since = await db.auditEvent.findMany({ where: { seq: { gt: before.auditTail?.seq ?? 0 } }, select: { seq: true, action: true, actorId: true } });
+  expect(since.filter((e) => e.actorId !== null), "audit events by a user since the refused call").toEqual([]);
+  expect({ ...after.counts, auditEvents: after.counts.auditEvents - since.length }).toEqual(before.counts);
+}
+
 /** The newest audit events, newest first, optionally narrowed. */
 export function latestAuditEvents(where: Prisma.AuditEventWhereInput = {}, take = 10) {
   return db.auditEvent.findMany({ where, orderBy: { seq: "desc" }, take });
