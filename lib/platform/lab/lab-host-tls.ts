@@ -49,6 +49,6 @@ export async function loadOrCreateHostTls(labFolder: string): Promise<HostTls> {
 }
 
 async function read(dir: string): Promise<HostTls> {
-  const [ca, cert, key] = await Promise.all(["ca.crt", "host.crt", "host.key"].map((f) => readFile(path.join(dir, f))));
+  const [ca, cert, key] = await Promise.all(["ca.crt", "host.crt", "host.key"].map((f) => readFile(path.join(/*turbopackIgnore: true*/ dir, f))));
   return { ca, cert, key };
 }
