@@ -45,6 +45,8 @@ export interface HostVmAccess {
   unlock(): Promise<void>;
   /** Records that the VM's files changed (a snapshot taken or removed), for other processes. */
   changed(): Promise<void>;
+  /** Whether a disk of the VM is open for writing (replica points are refused meanwhile). */
+  writing: boolean;
 }
 
 export class LabRuntime implements RuntimeOperations {
@@ -282,6 +284,7 @@ export class LabRuntime implements RuntimeOperations {
         poweredOn: this.powerState(vm) === "poweredOn",
         unlock: () => this.ensureKeys(vm, labVm),
         changed: () => this.state.changed(vm.externalId),
+        writing: (this.writers.get(vm.externalId) ?? 0) > 0,
       });
     });
   }
