@@ -107,7 +107,7 @@ async function setup(diskDataMiB = 6) {
   return { get lab() { return lab; }, get target() { return target; }, dr, run, sameAsSource, restart, live };
 }
 
-describe("replicateVm (lab)", () => {
+describe("replicateVm (lab)", { timeout: 60_000 }, () => {
   it("re-key at the DR site: full, then an incremental after ~1% changed that ships only those blocks, bit for bit each time", async () => {
     const s = await setup(64); // ~58 written 1 MiB blocks per disk: 1% of them is one block each
     const full = await s.run("re-key", null);

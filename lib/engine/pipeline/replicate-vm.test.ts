@@ -105,7 +105,7 @@ async function setup() {
   return { memory, target, source, prod, dr, guest, hash, sameAsSource, run };
 }
 
-describe("replicateVm (memory platform)", () => {
+describe("replicateVm (memory platform)", { timeout: 30_000 }, () => {
   it("re-key: a full run then incrementals are bit for bit the source at each point; 1% changed ships only the changed blocks", async () => {
     const s = await setup();
     const first = await s.run("re-key", null);
@@ -247,6 +247,22 @@ describe("replicateVm (memory platform)", () => {
     expect(fallback.r.warnings.join(" ")).toMatch(/change id/);
     expect(fallback.written).toBe(2 * DISK); // every block, zeros included
     await s.sameAsSource(state!.replicaVmExternalId);
+  });
+
+  it("a run whose point cannot be taken reports no new state; the next run reverts and ends in a point", async () => {
+    const s = await setup();
+    const first = await s.run("re-key", null);
+    await s.guest(2001, 0, 4 * MiB);
+    s.target.arm({ operation: "createSnapshot", error: new HostError("InsufficientSpace", "no room for the snapshot") });
+    const noPoint = await s.run("re-key", first.r.state);
+    expect(noPoint.r.status).toBe("failed");
+    expect(noPoint.r.state).toBeNull();
+    expect(noPoint.r.replicaVmExternalId).toBe(first.r.replicaVmExternalId); // an existing replica is never deleted
+    expect((await s.target.listSnapshots(first.r.replicaVmExternalId!)).map((p) => p.id)).toEqual([first.r.point!.id]);
+    const next = await s.run("re-key", first.r.state);
+    expect(next.r.status, next.r.error ?? "").toBe("success");
+    expect(next.written).toBe(4 * MiB);
+    await s.sameAsSource(first.r.replicaVmExternalId!);
   });
 
   it("refuses bad options before touching anything", async () => {

@@ -1,4 +1,6 @@
 // The replica host contract on the memory connector and on the fault-injecting one wrapping it.
+import { describe, expect, it } from "vitest";
+import { HostError } from "../errors";
 import { generateEstate } from "../lab/estate";
 import { FaultyConnector } from "./faulty-connector";
 import { MemoryConnector } from "./memory-connector";
@@ -14,4 +16,15 @@ replicaHostContract("memory", async () => {
 replicaHostContract("faulty (unarmed) over memory", async () => {
   const memory = new MemoryConnector({ inventory: estate() });
   return { platform: new FaultyConnector(memory), setKeyProviderReachable: (kp, r) => memory.setKeyProviderReachable(kp, r), writeModes: ["nbdssl"], close: async () => {} };
+});
+
+describe("the fault-injecting connector and replica points", () => {
+  it("fails a chosen point operation once and records it", async () => {
+    const memory = new MemoryConnector({ inventory: estate() });
+    const f = new FaultyConnector(memory);
+    f.arm({ operation: "revertToSnapshot", error: new HostError("Unreachable", "host gone") });
+    await expect(f.revertToSnapshot("vm-any", "rp-any")).rejects.toMatchObject({ code: "Unreachable" });
+    await expect(f.revertToSnapshot("vm-any", "rp-any")).rejects.toMatchObject({ code: "NotFound" }); // the real answer once disarmed by firing
+    expect(f.calls).toEqual(["revertToSnapshot", "revertToSnapshot"]);
+  });
 });
