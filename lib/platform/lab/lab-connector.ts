@@ -147,8 +147,9 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
   createSnapshot(vmExternalId: string, name: string): Promise<ReplicaSnapshot> {
     return this.withPoints(vmExternalId, "take a replica point of", (labVm) => this.points().create(labVm, name));
   }
-  listSnapshots(vmExternalId: string): Promise<ReplicaSnapshot[]> {
-    return this.call(() => this.runtime().hostAccess(vmExternalId, true, ({ labVm }) => this.points().list(labVm)));
+  async listSnapshots(vmExternalId: string): Promise<ReplicaSnapshot[]> {
+    if (!(await this.vmRuntime(vmExternalId)).hasFiles) return []; // listing never creates a VM's files
+    return this.runtime().hostAccess(vmExternalId, false, ({ labVm }) => this.points().list(labVm));
   }
   revertToSnapshot(vmExternalId: string, snapshotId: string): Promise<void> {
     return this.withPoints(vmExternalId, "revert", (labVm) => this.points().revert(labVm, snapshotId));
