@@ -15,7 +15,7 @@ const MiB = 1024 * 1024;
 const DISK = 8 * MiB;
 
 export function replicaHostContract(name: string, make: () => Promise<RestoreHostFixture>): void {
-  describe(`replica host contract: ${name}`, () => {
+  describe(`replica host contract: ${name}`, { timeout: 30_000 }, () => {
     let fixture: RestoreHostFixture | undefined;
     const open = async () => (fixture = await make());
     afterEach(async () => {
