@@ -8,6 +8,7 @@ import { HostError } from "../../platform/errors";
 import { generateEstate } from "../../platform/lab/estate";
 import { FaultyConnector } from "../../platform/testing/faulty-connector";
 import { MemoryConnector } from "../../platform/testing/memory-connector";
+import type { ProxyTaskGate } from "./events";
 import type { CandidateProxy } from "./proxy-selection";
 import { replicateVm, type ReplicaKeyMode, type ReplicaState, type ReplicateVmOptions, type ReplicationEvent } from "./replicate-vm";
 
@@ -263,6 +264,29 @@ describe("replicateVm (memory platform)", { timeout: 30_000 }, () => {
     expect(next.r.status, next.r.error ?? "").toBe("success");
     expect(next.written).toBe(4 * MiB);
     await s.sameAsSource(first.r.replicaVmExternalId!);
+  });
+
+  it("claims a task slot on the source and on the target proxy per disk, and gives every slot back (TRN-6)", async () => {
+    const s = await setup();
+    const active: Record<string, number> = {};
+    const taken: string[] = [];
+    let peak = 0;
+    const tasks: ProxyTaskGate = {
+      counts: async () => ({ ...active }),
+      take: async (p, t) => {
+        if ((active[p.externalId] ?? 0) >= p.maxTasks) return null;
+        active[p.externalId] = (active[p.externalId] ?? 0) + 1;
+        peak = Math.max(peak, ...Object.values(active));
+        taken.push(`${p.externalId}:${t.deviceKey}`);
+        return { slot: active[p.externalId], release: async () => void (active[p.externalId] -= 1) };
+      },
+    };
+    const { r, events } = await s.run("re-key", null, { tasks });
+    expect(r.status, r.error ?? "").toBe("success");
+    expect(taken.sort()).toEqual(["dr-proxy:2000", "dr-proxy:2001", "prod-proxy:2000", "prod-proxy:2001"]);
+    expect(Object.values(active).every((n) => n === 0)).toBe(true);
+    expect(peak).toBeGreaterThanOrEqual(1);
+    expect(events.filter((e) => e.type === "task-end")).toHaveLength(4);
   });
 
   it("refuses bad options before touching anything", async () => {
