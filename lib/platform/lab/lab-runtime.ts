@@ -34,6 +34,8 @@ export interface LabRuntimeOptions {
   estate: EstateIdentity;
   keySources: LabKeySources;
   diskDataMiB: number;
+  /** Asked before the guest writes (inside the VM's queue); throws to refuse (replica points). */
+  beforeGuestWrite?: (labVm: LabVm) => Promise<void>;
 }
 
 /** What the backup host may do with one VM, inside that VM's queue. */
@@ -100,6 +102,7 @@ export class LabRuntime implements RuntimeOperations {
       const ps = this.powerState(vm);
       if (ps !== "poweredOn") throw new HostError("InvalidState", `${vm.name} is ${ps}: only a running guest writes`);
       const labVm = await this.files(vm);
+      await this.o.beforeGuestWrite?.(labVm);
       await this.ensureKeys(vm, labVm);
       const started = performance.now();
       const run = String(seed ?? randomInt(2 ** 31));
