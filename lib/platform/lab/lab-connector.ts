@@ -28,6 +28,8 @@ import { EstateIndex } from "./lab-estate-index";
 import { applyKeyProviderSettings, assignKeyProviderTenant, setDefaultKeyProvider } from "./lab-key-provider-settings";
 import { nativeOnlyKeySources, type LabKeySources } from "./lab-key-sources";
 import { LabRuntime } from "./lab-runtime";
+import { LabReplicaPoints } from "./lab-replica-points";
+import type { ReplicaSnapshot, VmReplicaHost } from "../replica-host";
 
 export const DEFAULT_DISK_DATA_MIB = 16;
 
@@ -45,10 +47,11 @@ export interface LabConnectorOptions extends EstateOptions {
   readMiBPerSecond?: () => number | undefined;
 }
 
-export class LabConnector implements PlatformConnector, RuntimeOperations, KeyProviderOperations, VmBackupHost, VmRestoreHost {
+export class LabConnector implements PlatformConnector, RuntimeOperations, KeyProviderOperations, VmBackupHost, VmRestoreHost, VmReplicaHost {
   private index: EstateIndex | null = null;
   private runtimeInstance: LabRuntime | null = null;
   private backupHost: LabBackupHost | null = null;
+  private replicaPoints: LabReplicaPoints | null = null;
 
   constructor(private readonly options: LabConnectorOptions = {}) {
     const mib = options.diskDataMiB ?? DEFAULT_DISK_DATA_MIB;
@@ -84,7 +87,7 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
 
   /** A disk of a powered-off VM opened for writing through a transport mode (lab-disk-writer.ts). */
   openDiskForWrite(o: OpenDiskForWriteOptions): Promise<DiskWriter> {
-    return this.call(() => openLabDiskForWrite(this.runtime(), this.host(), o));
+    return this.call(() => openLabDiskForWrite(this.runtime(), this.host(), o, this.points()));
   }
 
   deleteVm(vmExternalId: string): Promise<void> {
@@ -139,6 +142,22 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
     return this.call(() => this.runtime().hostAccess(vmExternalId, true, async ({ labVm }) => labVm));
   }
 
+  // ── replica restore points (replica-host.ts; lab-replica-points.ts) ──
+
+  createSnapshot(vmExternalId: string, name: string): Promise<ReplicaSnapshot> {
+    return this.withPoints(vmExternalId, "take a replica point of", (labVm) => this.points().create(labVm, name));
+  }
+  async listSnapshots(vmExternalId: string): Promise<ReplicaSnapshot[]> {
+    if (!(await this.vmRuntime(vmExternalId)).hasFiles) return []; // listing never creates a VM's files
+    return this.runtime().hostAccess(vmExternalId, false, ({ labVm }) => this.points().list(labVm));
+  }
+  revertToSnapshot(vmExternalId: string, snapshotId: string): Promise<void> {
+    return this.withPoints(vmExternalId, "revert", (labVm) => this.points().revert(labVm, snapshotId));
+  }
+  removeSnapshot(vmExternalId: string, snapshotId: string): Promise<void> {
+    return this.withPoints(vmExternalId, "remove a replica point of", (labVm) => this.points().remove(labVm, snapshotId));
+  }
+
   setDefaultKeyProvider(siteExternalId: string, keyProviderExternalId: string): Promise<void> {
     return this.call(() => setDefaultKeyProvider(this.runtime().stateStore, this.estateIndex().estate, siteExternalId, keyProviderExternalId));
   }
@@ -152,6 +171,7 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
     await this.runtimeInstance?.close();
     this.backupHost = null;
     this.runtimeInstance = null;
+    this.replicaPoints = null;
   }
 
   /** Created VMs' disks take datastore space (thick, as the lab does not track thin allocation). */
@@ -176,8 +196,33 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
       estate: { seed: this.options.seed ?? DEFAULT_SEED, vmCount: this.options.vmCount ?? DEFAULT_VM_COUNT },
       keySources: this.options.keySources ?? nativeOnlyKeySources(folder),
       diskDataMiB: this.options.diskDataMiB ?? DEFAULT_DISK_DATA_MIB,
+      // The lab preserves replica points only for writes through openDiskForWrite (lab-replica-points.ts):
+      // a guest writing under them would change the newest point, so it is refused rather than silently wrong.
+      beforeGuestWrite: async (labVm) => {
+        if ((await this.points().list(labVm)).length > 0) {
+          throw new HostError("InvalidState", `${labVm.config.name} holds replica points: the lab's guest cannot write under them (revert to or remove the points first)`);
+        }
+      },
     });
     return this.runtimeInstance;
+  }
+
+  private points(): LabReplicaPoints {
+    this.replicaPoints ??= new LabReplicaPoints(this.runtime().dataPlane.datastoresRoot);
+    return this.replicaPoints;
+  }
+
+  /** A replica point operation inside the VM's queue: powered off, nothing open for writing. */
+  private withPoints<T>(vmExternalId: string, what: string, work: (labVm: LabVm) => Promise<T>): Promise<T> {
+    return this.call(() =>
+      this.runtime().hostAccess(vmExternalId, true, async ({ vm, labVm, poweredOn, writing, changed }) => {
+        if (poweredOn) throw new HostError("InvalidState", `${vm.name} is powered on: power it off to ${what} it`);
+        if (writing) throw new HostError("InvalidState", `${vm.name} has a disk open for writing: wait for it to close`);
+        const out = await work(labVm);
+        await changed();
+        return out;
+      }),
+    );
   }
 
   private host(): LabBackupHost {

@@ -10,16 +10,30 @@ import { HostError } from "../errors";
 import type { OpenDiskForWriteOptions } from "../restore-host";
 import { checkTransport } from "../transport-policy";
 import type { LabBackupHost } from "./lab-backup-host";
+import type { LabReplicaPoints } from "./lab-replica-points";
 import type { LabRuntime } from "./lab-runtime";
 
-export async function openLabDiskForWrite(runtime: LabRuntime, host: LabBackupHost, o: OpenDiskForWriteOptions): Promise<DiskWriter> {
+export async function openLabDiskForWrite(runtime: LabRuntime, host: LabBackupHost, o: OpenDiskForWriteOptions, points?: LabReplicaPoints): Promise<DiskWriter> {
   const rt = await runtime.vmRuntime(o.vmExternalId);
   const d = rt.disks.find((x) => x.deviceKey === o.deviceKey);
   if (!d) throw new HostError("NotFound", `VM ${o.vmExternalId} has no disk ${o.deviceKey}`);
   const keyProviderExternalId = d.encrypted ? rt.keyProviderExternalId : null;
   const decision = checkTransport(o.mode, { encrypted: d.encrypted, keyProviderExternalId }, o.proxy, { keyProviderReachable: true, access: "write" });
   if (!decision.allowed) throw decision.error;
-  const { disk, release } = await runtime.openDiskForWrite(o.vmExternalId, o.deviceKey);
+  const { disk, release: releaseDisk } = await runtime.openDiskForWrite(o.vmExternalId, o.deviceKey);
+  // A VM with replica points: each block keeps its content at the newest point before it is first
+  // overwritten (lab-replica-points.ts), so a cut-off write never reaches a point.
+  const preserver = points ? await points.preserver(await runtime.dataPlane.vm(o.vmExternalId), o.deviceKey).catch(async (err: unknown) => {
+    await releaseDisk();
+    throw err;
+  }) : null;
+  const release = async () => {
+    try {
+      await preserver?.close();
+    } finally {
+      await releaseDisk();
+    }
+  };
   try {
     const writer = await host.openDiskForWrite({
       diskId: `${o.vmExternalId}:${o.deviceKey}`,
@@ -32,7 +46,12 @@ export async function openLabDiskForWrite(runtime: LabRuntime, host: LabBackupHo
         openCleartext: async () => disk.openLive("cleartext"),
         openRaw: async () => disk.openLive("raw"),
         // VirtualDisk writes go to its extent files; the lab keeps no write cache, so flush has nothing to do.
-        openWriter: async () => ({ capacityBytes: disk.capacityBytes, write: (offset, data) => disk.write(offset, data), flush: async () => {}, close: async () => {} }),
+        openWriter: async () => ({
+          capacityBytes: disk.capacityBytes,
+          write: preserver ? async (offset, data) => (await preserver.before(offset, data.length), disk.write(offset, data)) : (offset, data) => disk.write(offset, data),
+          flush: async () => {},
+          close: async () => {},
+        }),
       },
     });
     let open = true;

@@ -34,6 +34,8 @@ export interface LabRuntimeOptions {
   estate: EstateIdentity;
   keySources: LabKeySources;
   diskDataMiB: number;
+  /** Asked before the guest writes (inside the VM's queue); throws to refuse (replica points). */
+  beforeGuestWrite?: (labVm: LabVm) => Promise<void>;
 }
 
 /** What the backup host may do with one VM, inside that VM's queue. */
@@ -45,6 +47,8 @@ export interface HostVmAccess {
   unlock(): Promise<void>;
   /** Records that the VM's files changed (a snapshot taken or removed), for other processes. */
   changed(): Promise<void>;
+  /** Whether a disk of the VM is open for writing (replica points are refused meanwhile). */
+  writing: boolean;
 }
 
 export class LabRuntime implements RuntimeOperations {
@@ -98,6 +102,7 @@ export class LabRuntime implements RuntimeOperations {
       const ps = this.powerState(vm);
       if (ps !== "poweredOn") throw new HostError("InvalidState", `${vm.name} is ${ps}: only a running guest writes`);
       const labVm = await this.files(vm);
+      await this.o.beforeGuestWrite?.(labVm);
       await this.ensureKeys(vm, labVm);
       const started = performance.now();
       const run = String(seed ?? randomInt(2 ** 31));
@@ -282,6 +287,7 @@ export class LabRuntime implements RuntimeOperations {
         poweredOn: this.powerState(vm) === "poweredOn",
         unlock: () => this.ensureKeys(vm, labVm),
         changed: () => this.state.changed(vm.externalId),
+        writing: (this.writers.get(vm.externalId) ?? 0) > 0,
       });
     });
   }

@@ -8,8 +8,9 @@ import type { BackupDisk, ChangedAreasQuery, OpenDiskForBackupOptions, VmBackupH
 import type { InventorySnapshot, PlatformConnector, PlatformDescription, PlatformVm, VmRuntime } from "../connector";
 import type { DiskArea, DiskWriter } from "../disk-io";
 import type { CreateVmRequest, OpenDiskForWriteOptions, VmRestoreHost } from "../restore-host";
+import type { ReplicaSnapshot, VmReplicaHost } from "../replica-host";
 
-export type FaultyOperation = "inventory" | "createVm" | "openDiskForWrite" | "write" | "deleteVm" | "powerOn" | "powerOff" | "openDiskForBackup";
+export type FaultyOperation = "inventory" | "createVm" | "openDiskForWrite" | "write" | "deleteVm" | "powerOn" | "powerOff" | "openDiskForBackup" | "createSnapshot" | "revertToSnapshot" | "removeSnapshot";
 
 export interface Fault {
   operation: FaultyOperation;
@@ -20,7 +21,7 @@ export interface Fault {
   repeat?: boolean;
 }
 
-export type FaultablePlatform = PlatformConnector & VmRestoreHost & VmBackupHost & {
+export type FaultablePlatform = PlatformConnector & VmRestoreHost & VmBackupHost & VmReplicaHost & {
   vmFiles(vmExternalId: string): Promise<VmFiles>;
   vmRuntime(vmExternalId: string): Promise<VmRuntime>;
   powerOn(vmExternalId: string): Promise<VmRuntime>;
@@ -97,6 +98,21 @@ export class FaultyConnector implements FaultablePlatform {
   }
   vmFiles(vmExternalId: string): Promise<VmFiles> {
     return this.inner.vmFiles(vmExternalId);
+  }
+  async createSnapshot(vmExternalId: string, name: string): Promise<ReplicaSnapshot> {
+    this.check("createSnapshot");
+    return this.inner.createSnapshot(vmExternalId, name);
+  }
+  listSnapshots(vmExternalId: string): Promise<ReplicaSnapshot[]> {
+    return this.inner.listSnapshots(vmExternalId);
+  }
+  async revertToSnapshot(vmExternalId: string, snapshotId: string): Promise<void> {
+    this.check("revertToSnapshot");
+    return this.inner.revertToSnapshot(vmExternalId, snapshotId);
+  }
+  async removeSnapshot(vmExternalId: string, snapshotId: string): Promise<void> {
+    this.check("removeSnapshot");
+    return this.inner.removeSnapshot(vmExternalId, snapshotId);
   }
 
   private check(operation: Exclude<FaultyOperation, "write">): void {

@@ -12,6 +12,7 @@ import { planNewVm } from "../create-vm-rules";
 import { SECTOR_SIZE, type DiskArea, type DiskWriter, type TransportReader } from "../disk-io";
 import { HostError } from "../errors";
 import type { CreateVmRequest, OpenDiskForWriteOptions, VmRestoreHost } from "../restore-host";
+import { validReplicaPointName, type ReplicaSnapshot, type VmReplicaHost } from "../replica-host";
 import { checkTransport } from "../transport-policy";
 
 const CHUNK = 64 * 1024;
@@ -63,13 +64,40 @@ interface MemoryVm {
   bundle: string | null;
   snapshot: Map<number, MemoryDisk> | null;
   writers: number;
+  /** Changed block tracking per disk (INV-4), in 64 KiB chunks. */
+  cbt: Map<number, MemoryCbt>;
+  /** The backup snapshot's change id per disk. */
+  snapshotChangeIds: Map<number, string> | null;
+  /** Replica restore points, oldest first: frozen copies of the disks (replica-host.ts). */
+  points: Array<{ point: ReplicaSnapshot; disks: Map<number, MemoryDisk> }>;
+}
+
+/** CBT of one memory disk: the epoch in which each chunk last changed; a snapshot closes the epoch. */
+class MemoryCbt {
+  readonly uuid = randomUUID();
+  epoch = 1;
+  readonly changed = new Map<number, number>();
+  record(offset: number, length: number): void {
+    for (let i = Math.floor(offset / CHUNK); i <= Math.floor((offset + length - 1) / CHUNK); i++) this.changed.set(i, this.epoch);
+  }
+  closeEpoch(): string {
+    this.epoch++;
+    return `${this.uuid}/${this.epoch}`;
+  }
+  /** Chunks changed since `changeId` (FileFault for another disk's, a malformed or a future id). */
+  since(changeId: string): number[] {
+    const m = /^([0-9a-f-]{36})\/(\d+)$/.exec(changeId);
+    if (!m || m[1] !== this.uuid || Number(m[2]) > this.epoch) throw new HostError("FileFault", `unknown change id ${changeId}`);
+    const n = Number(m[2]);
+    return [...this.changed].filter(([, e]) => e >= n).map(([i]) => i).sort((a, b) => a - b);
+  }
 }
 
 export interface MemoryConnectorOptions {
   inventory: InventorySnapshot;
 }
 
-export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBackupHost {
+export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBackupHost, VmReplicaHost {
   private readonly vms = new Map<string, MemoryVm>();
   private readonly keys = new Map<string, Set<string>>(); // key provider → key ids
   private readonly unreachable = new Set<string>();
@@ -123,7 +151,7 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
       for (const d of vm.disks) d.keyId = d.encrypted ? vm.keyId : null;
     }
     const nvram = request.nvram ? Buffer.from(request.nvram) : Buffer.from(`generic nvram ${vm.externalId}${request.vtpm ? " vtpm" : ""}`);
-    this.vms.set(vm.externalId, { vm, disks: new Map(vm.disks.map((d) => [d.deviceKey, new MemoryDisk(d.capacityBytes)])), nvram, bundle, snapshot: null, writers: 0 });
+    this.vms.set(vm.externalId, { vm, disks: new Map(vm.disks.map((d) => [d.deviceKey, new MemoryDisk(d.capacityBytes)])), nvram, bundle, snapshot: null, writers: 0, cbt: new Map(vm.disks.map((d) => [d.deviceKey, new MemoryCbt()])), snapshotChangeIds: null, points: [] });
     return structuredClone(vm);
   }
 
@@ -138,6 +166,7 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
     });
     if (!decision.allowed) throw decision.error;
     const disk = m.disks.get(o.deviceKey)!;
+    const cbt = m.cbt.get(o.deviceKey)!;
     let open = true;
     m.writers++;
     const end = () => {
@@ -149,6 +178,8 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
       mode: o.mode,
       async write(offset, data) {
         if (!open) throw new HostError("InvalidState", "the disk writer is closed");
+        checkRange(offset, data.length, disk.capacityBytes);
+        cbt.record(offset, data.length);
         disk.write(offset, data);
       },
       async close() {
@@ -207,7 +238,10 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
       keyProviderReachable: !m.vm.keyProviderExternalId || !this.unreachable.has(m.vm.keyProviderExternalId),
     });
     if (!decision.allowed) throw decision.error;
-    m.snapshot ??= new Map([...m.disks].map(([k, d]) => [k, d.clone()]));
+    if (!m.snapshot) {
+      m.snapshot = new Map([...m.disks].map(([k, d]) => [k, d.clone()]));
+      m.snapshotChangeIds = new Map([...m.cbt].map(([k, c]) => [k, c.closeEpoch()]));
+    }
     const disk = m.snapshot.get(o.deviceKey)!;
     const reader: TransportReader = {
       capacityBytes: disk.capacityBytes,
@@ -222,20 +256,81 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
       },
       async close() {},
     };
-    return { reader, snapshotId: "memory-snapshot", changeId: "*" };
+    return { reader, snapshotId: "memory-snapshot", changeId: m.snapshotChangeIds!.get(o.deviceKey)! };
   }
 
   async queryChangedAreas(q: ChangedAreasQuery): Promise<DiskArea[]> {
     const m = this.created(q.vmExternalId);
     if (!m.snapshot) throw new HostError("NotFound", `${m.vm.name} has no snapshot`);
-    if (q.changeId !== "*") throw new HostError("FileFault", `unknown change id ${q.changeId}`);
     const disk = m.snapshot.get(q.deviceKey);
     if (!disk) throw new HostError("NotFound", `${m.vm.name} has no disk ${q.deviceKey}`);
-    return [...disk.chunks.keys()].sort((a, b) => a - b).map((i) => ({ start: i * CHUNK, length: Math.min(CHUNK, disk.capacityBytes - i * CHUNK) }));
+    const chunks = q.changeId === "*" ? [...disk.chunks.keys()].sort((a, b) => a - b) : m.cbt.get(q.deviceKey)!.since(q.changeId);
+    const areas: DiskArea[] = [];
+    for (const i of chunks) {
+      const start = i * CHUNK;
+      const end = Math.min(start + CHUNK, disk.capacityBytes);
+      const last = areas[areas.length - 1];
+      if (last && last.start + last.length === start) last.length = end - last.start;
+      else areas.push({ start, length: end - start });
+    }
+    const from = q.startOffset ?? 0;
+    return areas.filter((a) => a.start + a.length > from).map((a) => (a.start >= from ? a : { start: from, length: a.start + a.length - from }));
   }
 
   async releaseSnapshot(vmExternalId: string): Promise<void> {
-    this.created(vmExternalId).snapshot = null;
+    const m = this.created(vmExternalId);
+    m.snapshot = null;
+    m.snapshotChangeIds = null;
+  }
+
+  // ── replica restore points (replica-host.ts): frozen copies of the disks ──
+
+  async createSnapshot(vmExternalId: string, name: string): Promise<ReplicaSnapshot> {
+    const m = this.forPoints(vmExternalId);
+    if (!validReplicaPointName(name)) throw new HostError("InvalidArgument", "a replica point's name must be 1–80 printable characters");
+    const point: ReplicaSnapshot = {
+      id: `rp-${randomUUID().slice(0, 8)}`,
+      name,
+      createdAt: new Date().toISOString(),
+      disks: [...m.cbt].map(([deviceKey, c]) => ({ deviceKey, changeId: c.closeEpoch() })),
+    };
+    m.points.push({ point, disks: new Map([...m.disks].map(([k, d]) => [k, d.clone()])) });
+    return structuredClone(point);
+  }
+
+  async listSnapshots(vmExternalId: string): Promise<ReplicaSnapshot[]> {
+    return this.created(vmExternalId).points.map((p) => structuredClone(p.point));
+  }
+
+  async revertToSnapshot(vmExternalId: string, snapshotId: string): Promise<void> {
+    const m = this.forPoints(vmExternalId);
+    const k = this.pointIndex(m, snapshotId);
+    for (const [deviceKey, frozen] of m.points[k].disks) {
+      const live = m.disks.get(deviceKey)!;
+      const cbt = m.cbt.get(deviceKey)!;
+      for (const i of new Set([...live.chunks.keys(), ...frozen.chunks.keys()])) cbt.record(i * CHUNK, 1); // reverted chunks changed
+      live.chunks.clear();
+      for (const [i, b] of frozen.chunks) live.chunks.set(i, Buffer.from(b));
+    }
+    m.points.splice(k + 1);
+  }
+
+  async removeSnapshot(vmExternalId: string, snapshotId: string): Promise<void> {
+    const m = this.forPoints(vmExternalId);
+    m.points.splice(this.pointIndex(m, snapshotId), 1);
+  }
+
+  private forPoints(vmExternalId: string): MemoryVm {
+    const m = this.created(vmExternalId);
+    if (m.vm.powerState !== "poweredOff") throw new HostError("InvalidState", `${m.vm.name} is ${m.vm.powerState}: power it off to change its replica points`);
+    if (m.writers > 0) throw new HostError("InvalidState", `${m.vm.name} has a disk open for writing`);
+    return m;
+  }
+
+  private pointIndex(m: MemoryVm, snapshotId: string): number {
+    const k = m.points.findIndex((p) => p.point.id === snapshotId);
+    if (k < 0) throw new HostError("NotFound", `${m.vm.name} has no replica point ${snapshotId}`);
+    return k;
   }
 
   async vmFiles(vmExternalId: string): Promise<VmFiles> {

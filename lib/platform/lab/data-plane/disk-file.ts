@@ -63,10 +63,13 @@ export class DiskFile {
     });
   }
 
-  /** A new, empty snapshot delta above `parent` (same capacity, uuid and keys). */
-  static async createDelta(parent: DiskFile, baseName: string): Promise<DiskFile> {
+  /**
+   * A new, empty snapshot delta above `parent` (same capacity, uuid and keys), in `dir` (default
+   * the parent's folder; replica points keep theirs in the VM home, lab-replica-points.ts).
+   */
+  static async createDelta(parent: DiskFile, baseName: string, dir: string = parent.dir): Promise<DiskFile> {
     const p = parent.descriptor;
-    return DiskFile.createFiles(parent.dir, baseName, {
+    return DiskFile.createFiles(dir, baseName, {
       ...p,
       cid: randomBytes(4).toString("hex"),
       parentCid: p.cid,

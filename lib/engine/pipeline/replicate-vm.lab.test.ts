@@ -1,0 +1,168 @@
+// replicateVm on the lab (REP-1…4): a natively encrypted two-disk VM of the production site,
+// running while it is replicated, re-keyed under the DR site's own key provider; its replica's
+// disks hashed against the source over every area the guest wrote, after a full run, an
+// incremental after ~1% of blocks changed, a run cut off mid-write and a resumed run in a restarted
+// lab process.
+import { afterEach, describe, expect, it } from "vitest";
+import type { InventorySnapshot, PlatformVm } from "../../platform/connector";
+import { HostError } from "../../platform/errors";
+import { useTempFolder } from "../../platform/lab/data-plane/testing/temp-folder";
+import { LabConnector } from "../../platform/lab/lab-connector";
+import { SwitchableKeySources, isNative, pickVm } from "../../platform/lab/testing/lab-fixtures";
+import { FaultyConnector } from "../../platform/testing/faulty-connector";
+import type { CandidateProxy } from "./proxy-selection";
+import { replicateVm, type ReplicaKeyMode, type ReplicaState } from "./replicate-vm";
+import { blocksOfAreas } from "./backup-disk";
+import { diskPrint } from "./testing";
+
+const MiB = 1024 * 1024;
+const folder = useTempFolder("strongroom-replicate-vm-");
+const sourceVm = pickVm("natively encrypted two-disk VM at production", (v) => v.encrypted && !v.vtpm && isNative(v) && v.disks.length >= 2);
+
+function drSite(inv: InventorySnapshot) {
+  const site = inv.sites.find((s) => s.role === "dr")!.externalId;
+  const encPolicy = inv.storagePolicies.find((p) => p.siteExternalId === site && p.encryption)!.externalId;
+  const encDs = inv.datastores.filter((d) => d.siteExternalId === site && d.compatiblePolicyExternalIds.includes(encPolicy)).sort((a, b) => b.freeBytes - a.freeBytes)[0];
+  const plainPolicy = encDs.compatiblePolicyExternalIds.find((id) => !inv.storagePolicies.find((p) => p.externalId === id)!.encryption)!;
+  const host = inv.hosts.find((h) => h.siteExternalId === site && h.connectionState === "connected")!.externalId;
+  const kp = inv.keyProviders.find((k) => k.siteExternalId === site && k.kind === "native")!.externalId;
+  return { site, encPolicy, encDs: encDs.externalId, plainPolicy, host, kp };
+}
+
+const proxy = (site: string, kp: string | null, name: string): CandidateProxy => ({
+  externalId: name,
+  name,
+  kind: "vm",
+  siteExternalId: site,
+  transportModes: ["hotadd", "nbd", "nbdssl"],
+  maxTasks: 4,
+  keyProviderExternalId: kp,
+  tenantExternalId: null,
+  privileges: ["Cryptographer.Access", "Cryptographer.AddDisk"],
+  activeTasks: 0,
+});
+
+const opened: LabConnector[] = [];
+afterEach(async () => {
+  for (const c of opened.splice(0)) await c.close();
+});
+
+async function setup(diskDataMiB = 6) {
+  const keys = new SwitchableKeySources(folder());
+  const open = () => {
+    const c = new LabConnector({ folder: folder(), diskDataMiB, keySources: keys });
+    opened.push(c);
+    return c;
+  };
+  let lab = open();
+  let target = new FaultyConnector(lab);
+  if (sourceVm.powerState !== "poweredOn") await lab.powerOn(sourceVm.externalId);
+  await lab.guestWrites(sourceVm.externalId, 1, 11);
+  const inv = await lab.inventory();
+  const dr = drSite(inv);
+  const live = async (): Promise<PlatformVm> => (await lab.inventory()).vms.find((v) => v.externalId === sourceVm.externalId)!;
+  const run = async (keyMode: ReplicaKeyMode, last: ReplicaState | null) => {
+    target.calls.length = 0;
+    const vm = await live();
+    const r = await replicateVm({
+      source: lab,
+      sourceVm: vm,
+      target,
+      placement: {
+        siteExternalId: dr.site,
+        hostExternalId: dr.host,
+        name: `${vm.name}_replica`,
+        folder: "/Replicas",
+        home: keyMode === "unencrypted" ? { datastoreExternalId: dr.encDs, storagePolicyExternalId: dr.plainPolicy } : { datastoreExternalId: dr.encDs, storagePolicyExternalId: dr.encPolicy },
+        disks: Object.fromEntries(vm.disks.map((d) => [d.deviceKey, { datastoreExternalId: dr.encDs, storagePolicyExternalId: keyMode === "unencrypted" || !d.encrypted ? dr.plainPolicy : dr.encPolicy }])),
+        keyProviderExternalId: keyMode === "unencrypted" ? null : dr.kp,
+      },
+      keyMode,
+      last,
+      keepPoints: 2,
+      sourceProxies: [proxy(vm.siteExternalId, vm.keyProviderExternalId, "prod-hotadd")],
+      targetProxies: [proxy(dr.site, dr.kp, "dr-proxy")],
+      sourceSelection: { proxies: "automatic", failoverToNetwork: true },
+      targetSelection: { proxies: "automatic", failoverToNetwork: true },
+    });
+    const written = target.calls.filter((c) => c.startsWith("write ")).reduce((s, c) => s + Number(c.split("+")[1]), 0);
+    return { r, written };
+  };
+  /** Every area the source's guest wrote reads the same on the replica, and the replica holds nothing else. */
+  const sameAsSource = async (replicaId: string) => {
+    const vm = await live();
+    for (const d of vm.disks) {
+      const src = await diskPrint(lab, vm.externalId, d.deviceKey);
+      const rep = await diskPrint(lab, replicaId, d.deviceKey, src.written);
+      expect(rep.hash, `${d.label}`).toBe(src.hash);
+      const srcBlocks = new Set(blocksOfAreas(src.written, d.capacityBytes, MiB));
+      expect(blocksOfAreas(rep.written, d.capacityBytes, MiB).filter((b) => !srcBlocks.has(b)), `${d.label}: replica data outside the source's`).toEqual([]);
+    }
+  };
+  const restart = async () => {
+    await lab.close();
+    lab = open();
+    target = new FaultyConnector(lab);
+  };
+  return { get lab() { return lab; }, get target() { return target; }, dr, run, sameAsSource, restart, live };
+}
+
+describe("replicateVm (lab)", { timeout: 60_000 }, () => {
+  it("re-key at the DR site: full, then an incremental after ~1% changed that ships only those blocks, bit for bit each time", async () => {
+    const s = await setup(64); // ~58 written 1 MiB blocks per disk: 1% of them is one block each
+    const full = await s.run("re-key", null);
+    expect(full.r.status, full.r.error ?? "").toBe("success");
+    const replicaId = full.r.replicaVmExternalId!;
+    const replica = (await s.lab.inventory()).vms.find((v) => v.externalId === replicaId)!;
+    expect(replica).toMatchObject({ siteExternalId: s.dr.site, encrypted: true, keyProviderExternalId: s.dr.kp });
+    expect(replica.keyId).not.toBe(sourceVm.keyId);
+    expect(replica.keyId).not.toBe((await s.live()).keyId);
+    expect(full.r.disks.every((d) => d.targetMode === "nbdssl" && d.sourceMode === "hotadd")).toBe(true);
+    expect(full.written).toBeGreaterThan(0);
+    await s.sameAsSource(replicaId);
+
+    const change = await s.lab.guestWrites(sourceVm.externalId, 0.01, 12);
+    expect(change.changedBlocks).toBeGreaterThan(0);
+    const incr = await s.run("re-key", full.r.state);
+    expect(incr.r.status, incr.r.error ?? "").toBe("success");
+    expect(incr.r.disks.every((d) => d.incremental)).toBe(true);
+    expect(incr.written).toBeLessThanOrEqual(change.changedBlocks * MiB);
+    expect(incr.written).toBeGreaterThan(0);
+    expect(full.written / incr.written).toBeGreaterThanOrEqual(20);
+    await s.sameAsSource(replicaId);
+
+    // The replica is keyed by the DR site's own provider: it powers on there (VME-3).
+    await s.lab.powerOn(replicaId);
+    await s.lab.powerOff(replicaId);
+  }, 60_000);
+
+  it("a run cut off mid-write keeps the last point; a restarted lab resumes from it and ends bit for bit; keep-count holds", async () => {
+    const s = await setup();
+    const full = await s.run("re-key", null);
+    const replicaId = full.r.replicaVmExternalId!;
+    await s.lab.guestWrites(sourceVm.externalId, 0.3, 13);
+    s.target.arm({ operation: "write", after: 2 * MiB, error: new HostError("InsufficientSpace", "datastore full") });
+    const cut = await s.run("re-key", full.r.state);
+    expect(cut.r.status).toBe("failed");
+    expect((await s.lab.listSnapshots(replicaId)).map((p) => p.id)).toEqual([full.r.point!.id]);
+
+    await s.restart(); // the process that ran it is gone; the next run comes from a new one
+    const resumed = await s.run("re-key", full.r.state);
+    expect(resumed.r.status, resumed.r.error ?? "").toBe("success");
+    await s.sameAsSource(replicaId);
+    await s.lab.guestWrites(sourceVm.externalId, 0.05, 14);
+    const third = await s.run("re-key", resumed.r.state);
+    expect(third.r.removedPoints).toEqual([full.r.point!.id]);
+    expect((await s.lab.listSnapshots(replicaId)).map((p) => p.id)).toEqual([resumed.r.point!.id, third.r.point!.id]);
+    await s.sameAsSource(replicaId);
+  });
+
+  it("unencrypted replica of an encrypted VM (REP-4): warned, and the data is the source's", async () => {
+    const s = await setup();
+    const { r } = await s.run("unencrypted", null);
+    expect(r.status).toBe("warning");
+    expect(r.warnings.join(" ")).toMatch(/REP-4/);
+    expect((await s.lab.inventory()).vms.find((v) => v.externalId === r.replicaVmExternalId)!.encrypted).toBe(false);
+    await s.sameAsSource(r.replicaVmExternalId!);
+  });
+});
