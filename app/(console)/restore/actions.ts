@@ -1,9 +1,10 @@
 "use server";
 import { revalidatePath } from "next/cache";
 import { validatedAction } from "@/lib/auth/safe-action";
-import { restoreVmSchema, startRestoreSchema } from "@/lib/schemas/restore";
+import { restoreVmSchema, rollbackVmSchema, startRestoreSchema } from "@/lib/schemas/restore";
 import { checkRestore } from "@/lib/services/restore/check-restore";
 import { startRestore } from "@/lib/services/restore/start-restore";
+import { startRollback } from "@/lib/services/restore/start-rollback";
 
 /** The wizard's pre-restore check: the same checks the restore runs again when it starts. */
 export const checkRestoreAction = validatedAction("restore.check", restoreVmSchema, async (actor, input) => {
@@ -16,4 +17,11 @@ export const startRestoreAction = validatedAction("restore.start", startRestoreS
   const { sessionId } = await startRestore(actor, input);
   revalidatePath("/sessions");
   return { message: "Restore started.", id: sessionId };
+});
+
+/** Start an in-place restore (RST-1: overwrite or quick rollback of the VM itself); startRollback authorizes and checks again. */
+export const startRollbackAction = validatedAction("restore.start", rollbackVmSchema, async (actor, input) => {
+  const { sessionId } = await startRollback(actor, input);
+  revalidatePath("/sessions");
+  return { message: input.mode === "quick-rollback" ? "Quick rollback started." : "Restore in place started.", id: sessionId };
 });
