@@ -71,6 +71,19 @@ export interface OpenDiskForWriteOptions {
   nbd?: NetworkTransportTuning;
 }
 
+/**
+ * A new, empty disk for an existing VM (RST-7, disk restore): `AddVirtualDisk` with a crypto spec.
+ * With `replace`, the VM's disk of that device key is detached and its files deleted first (the
+ * restored disk takes its place); otherwise the device key must be free. An encrypted disk only on
+ * an encrypted VM, on a datastore compatible with the VM Encryption Policy, with a policy that
+ * encrypts (RST-3, INV-3); the VM must be powered off.
+ */
+export interface AttachDiskRequest {
+  vmExternalId: string;
+  disk: NewVmDisk;
+  replace: boolean;
+}
+
 export interface VmRestoreHost {
   /** Creates (registers) a powered-off VM as asked; answers it as the inventory will show it. */
   createVm(request: CreateVmRequest): Promise<PlatformVm>;
@@ -78,6 +91,10 @@ export interface VmRestoreHost {
   openDiskForWrite(o: OpenDiskForWriteOptions): Promise<DiskWriter>;
   /** Deletes a powered-off VM and its files (a failed restore's leftovers; an overwritten original). */
   deleteVm(vmExternalId: string): Promise<void>;
+  /** Adds an empty disk to a powered-off VM (replacing one when asked); answers the VM as the inventory will show it. */
+  attachDisk(request: AttachDiskRequest): Promise<PlatformVm>;
+  /** Detaches a disk of a powered-off VM and deletes its files; answers the VM as the inventory will show it. */
+  detachDisk(vmExternalId: string, deviceKey: number): Promise<PlatformVm>;
 }
 
 /** Datastore bytes a request needs, per datastore: the disks' capacities (thin disks may use less). */
