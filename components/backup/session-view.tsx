@@ -101,7 +101,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
           {isRestore ? (
             <>
               <Figure label="Restored" value={formatBytes(totals.bytesRead)} hint={totals.bytesToRead ? `of ${formatBytes(totals.bytesToRead)} of disk capacity` : active ? "sizes known when the disks open" : "nothing was restored"} />
-              <Figure label="Written" value={formatBytes(totals.bytesTransferred)} hint={totals.bytesRead ? "to the new disks; zero blocks are skipped on a new disk" : "written to the new VM's disks"} />
+              <Figure label="Written" value={formatBytes(totals.bytesTransferred)} hint={writtenHint(s.restore?.[0]?.mode ?? "new-location")} />
             </>
           ) : (
             <>
@@ -482,6 +482,12 @@ function RestoreOutcome({ vm, item }: { vm: VmRunProgress; item: RestoreItemDto 
       )}
     </div>
   );
+}
+
+function writtenHint(mode: RestoreItemDto["mode"]): string {
+  if (mode === "quick-rollback") return "only the blocks that differ from the restore point";
+  if (mode === "overwrite") return "over the VM's own disks: every block the point or the disk holds";
+  return "to the new disks; zero blocks are skipped on a new disk";
 }
 
 function capitalize(s: string): string {
