@@ -11,7 +11,9 @@ import { datastoreRefusal, policyChoices, policyFor, placementFor } from "@/lib/
 import { restoreVmSchema, startRestoreSchema, type RestoreVmInput } from "@/lib/schemas/restore";
 import type { RestoreCheckDto } from "@/lib/services/restore/check-restore";
 import type { RestoreOptionsDto, RestoreOptionSite } from "@/lib/services/restore/get-restore-options";
+import type { DiskRestoreTargetDto } from "@/lib/services/restore/list-disk-restore-targets";
 import type { RestorablePointDto } from "@/lib/services/restore/list-restorable-vms";
+import { DiskRestoreFlow, disksAvailable } from "./disk-restore-flow";
 import { InPlaceFlow } from "./in-place-flow";
 import { ModeStep, type RestoreMode } from "./mode-step";
 import { PointStep } from "./point-step";
@@ -29,6 +31,10 @@ export interface RestoreWizardProps {
   startAction: Action;
   /** In place (RST-1): overwrite or quick rollback of the VM itself. */
   rollbackAction: Action;
+  /** RST-7: chosen disks attached to an existing VM (of the same tenant). */
+  diskTargets: DiskRestoreTargetDto[];
+  diskRestoreAction: Action;
+  diskCheckAction: Action;
 }
 
 function errorsOf(schema: z.ZodType, value: unknown): Record<string, string> {
@@ -49,7 +55,7 @@ function stepOf(field: string): number {
   return S.check;
 }
 
-export function RestoreWizard({ options, points, checkAction, startAction, rollbackAction }: RestoreWizardProps) {
+export function RestoreWizard({ options, points, checkAction, startAction, rollbackAction, diskTargets, diskRestoreAction, diskCheckAction }: RestoreWizardProps) {
   const router = useRouter();
   const point = options.point;
   const vm = point.vm;
@@ -199,7 +205,8 @@ export function RestoreWizard({ options, points, checkAction, startAction, rollb
     setMode(m);
     setStep(S.mode);
   };
-  if (mode === "overwrite" || mode === "quick-rollback") return <InPlaceFlow options={options} points={points} mode={mode} onMode={backToMode} startAction={rollbackAction} disksAvailable={{ ok: false, why: "not in this version yet" }} />;
+  if (mode === "overwrite" || mode === "quick-rollback") return <InPlaceFlow options={options} points={points} mode={mode} onMode={backToMode} startAction={rollbackAction} disksAvailable={disksAvailable(options, diskTargets)} />;
+  if (mode === "disks") return <DiskRestoreFlow options={options} points={points} targets={diskTargets} onMode={backToMode} startAction={diskRestoreAction} checkAction={diskCheckAction} />;
 
   return (
     <div className="grid gap-6 lg:grid-cols-[12rem_1fr]">
@@ -225,7 +232,7 @@ export function RestoreWizard({ options, points, checkAction, startAction, rollb
 
         {step === S.point && <PointStep options={options} points={points} onPick={(id) => router.push(`/restore/new?point=${encodeURIComponent(id)}`)} />}
 
-        {step === S.mode && <ModeStep options={options} mode={mode} onMode={setMode} disksAvailable={{ ok: false, why: "not in this version yet" }} />}
+        {step === S.mode && <ModeStep options={options} mode={mode} onMode={setMode} disksAvailable={disksAvailable(options, diskTargets)} />}
 
         {step === S.target && form && (
           <div className="space-y-4">

@@ -84,6 +84,7 @@ import { startRestore } from "./restore/start-restore";
 import { startRollback } from "./restore/start-rollback";
 import { checkDiskRestore } from "./restore/check-disk-restore";
 import { startDiskRestore } from "./restore/start-disk-restore";
+import { listDiskRestoreTargets } from "./restore/list-disk-restore-targets";
 import { unlockRepository } from "./restore/unlock-repository";
 import { getRepositoryKeyNeeds } from "./restore/repository-key-needs";
 
@@ -600,6 +601,7 @@ const SERVICES: ServiceCase[] = [
   // restores: a restore point that does not exist is refused after authorization (the restores themselves: restore/*.db.test.ts)
   { service: "restore/check-restore#checkRestore", permission: "restore:run", write: false, prepare: read((a) => checkRestore(a, restoreInput())) },
   { service: "restore/start-restore#startRestore", permission: "restore:run", write: false, prepare: read((a) => startRestore(a, { vms: [restoreInput()], reason: "authorization test" }).catch(refusedAs("CONFLICT"))) },
+  { service: "restore/list-disk-restore-targets#listDiskRestoreTargets", permission: "restore:run", write: false, prepare: read((a) => listDiskRestoreTargets(a, { vmExternalId: "vm-none", tenantExternalId: null })) },
   { service: "restore/check-disk-restore#checkDiskRestore", permission: "restore:run", write: false, prepare: read((a) => checkDiskRestore(a, diskRestoreInput()).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/start-disk-restore#startDiskRestore", permission: "restore:run", write: false, prepare: read((a) => startDiskRestore(a, { ...diskRestoreInput(), confirm: true, reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/start-rollback#startRollback", permission: "restore:run", write: false, prepare: read((a) => startRollback(a, { pointId: "0".repeat(32), mode: "quick-rollback", confirm: true, reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
