@@ -257,6 +257,51 @@ test("a quick rollback through the wizard: the in-place modes skip the placement
   await shoot(page, "restore-20-in-place-session");
 });
 
+test("a disk restore through the wizard: disk 2 of the point replaces the VM's disk 2; only valid datastores are offered, the confirmation names the power-off and the deleted disk, the session ends in Success", async ({ page }) => {
+  test.setTimeout(240_000);
+  await signIn(page, userOf("RESTORE_OPERATOR"));
+  await page.goto(pointUrl);
+  await next(page, 1);
+  await expect(page.getByTestId("mode-disks")).toBeEnabled();
+  await page.getByTestId("mode-disks").check();
+  await expect(page.getByTestId("wizard-step-1")).toHaveAttribute("data-flow", "disks");
+  await next(page, 2);
+  // Target: the VM itself by default, with its disks.
+  await expect(page.getByTestId("disk-target-vm")).toHaveValue(/.+/);
+  await expect(page.getByTestId("disk-target-details")).toContainText(VM);
+  await next(page, 3);
+  await blocked(page, "Choose at least one disk");
+  await page.getByTestId("disk-choice-1-chosen").check();
+  const choice = page.getByTestId("disk-choice-1");
+  await expect(choice.getByTestId("disk-choice-1-replace")).toBeChecked();
+  await expect(choice.getByTestId("disk-choice-1-replaces")).toContainText("Hard disk 2");
+  // Encrypted (as at backup, on an encrypted VM): datastores outside the VM Encryption Policy node cannot be chosen.
+  await expect(choice.getByTestId("disk-choice-1-encrypted")).toHaveAttribute("aria-checked", "true");
+  const refused = choice.getByTestId("disk-choice-1-datastore").locator("optgroup").nth(1).locator("option").first();
+  await expect(refused).toBeDisabled();
+  await expect(refused).toContainText("Not under the VM Encryption Policy node");
+  await expect(page.getByTestId("next-blocked")).toHaveCount(0, { timeout: 20_000 }); // the server's check passed
+  await shoot(page, "restore-21-disk-restore-disks");
+  await next(page, 4);
+  await expect(page.getByTestId("disk-consequences")).toContainText("Hard disk 2 is detached and deleted");
+  await expect(page.getByTestId("disk-consequences")).toContainText("powered off first");
+  await blocked(page, "Confirm that the VM is powered off");
+  await shoot(page, "restore-22-disk-restore-confirm");
+  await page.getByTestId("disk-confirm-check").check();
+  await next(page, 5);
+  await page.getByTestId("restore-reason").fill("ticket 4714: the data disk is corrupt");
+  await next(page, 6);
+  await expect(page.getByTestId("restore-summary")).toContainText("replaces Hard disk 2");
+  await page.getByTestId("wizard-finish").click();
+  await expect(page).toHaveURL(/\/sessions\/[^/]+$/, { timeout: 30_000 });
+  await expect(page.getByTestId("session-state")).toHaveText(/Success|Warning/, { timeout: 150_000 });
+  const card = page.getByTestId("session-vm");
+  await expect(card).toContainText("disks to an existing VM");
+  await expect(card.getByTestId("restore-checks")).toContainText("replaced as planned");
+  await expect(card.getByTestId("restore-checks").locator("[data-ok=no]")).toHaveCount(0);
+  await shoot(page, "restore-23-disk-restore-session");
+});
+
 test("the VM page's restore points open the wizard at that point for an operator; a Backup Viewer sees no Restore and is refused, also by a direct POST", async ({ page, browser }) => {
   test.setTimeout(120_000);
   await signIn(page, userOf("RESTORE_OPERATOR"));
