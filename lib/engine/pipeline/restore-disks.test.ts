@@ -44,10 +44,10 @@ function placement(inv: InventorySnapshot, vm: PlatformVm, encrypted: boolean) {
   return { datastoreExternalId: ds.externalId, storagePolicyExternalId: policy };
 }
 
-async function run(s: Awaited<ReturnType<typeof backedUp>>, disks: DiskToAttach[], host: LabConnector | FaultyConnector = s.lab, target?: PlatformVm) {
+async function run(s: Awaited<ReturnType<typeof backedUp>>, disks: DiskToAttach[], host: LabConnector | FaultyConnector = s.lab, target?: PlatformVm, say?: (text: string) => void) {
   const inventory = await s.lab.inventory();
   const vm = inventory.vms.find((v) => v.externalId === (target ?? s.live).externalId)!;
-  return restoreDisks({ host, point: s.point, vm, inventory, disks, proxies: [candidate(vm, { externalId: "p", name: "disk-proxy", kind: "vm", transportModes: ["hotadd", "nbdssl"], keyProviderExternalId: vm.keyProviderExternalId })], selection: { proxies: "automatic", failoverToNetwork: true }, powerOn: true });
+  return restoreDisks({ host, point: s.point, vm, inventory, disks, proxies: [candidate(vm, { externalId: "p", name: "disk-proxy", kind: "vm", transportModes: ["hotadd", "nbdssl"], keyProviderExternalId: vm.keyProviderExternalId })], selection: { proxies: "automatic", failoverToNetwork: true }, powerOn: true, onEvent: (e) => say?.(e.text) });
 }
 
 function attach(s: Awaited<ReturnType<typeof backedUp>>, inv: InventorySnapshot, from: number, o: { deviceKey: number; encrypted: boolean; replace: boolean; label?: string; vm?: PlatformVm }): DiskToAttach {
@@ -61,9 +61,10 @@ describe("restoreDisks (RST-7)", { timeout: 120_000 }, () => {
     await s.lab.guestWrites(s.live.externalId, 0.5, 9);
     const inv = await s.lab.inventory();
     const [first] = s.live.disks;
-    const r = await run(s, [attach(s, inv, first.deviceKey, { deviceKey: first.deviceKey, encrypted: true, replace: true }), attach(s, inv, first.deviceKey, { deviceKey: 2100, encrypted: false, replace: false, label: "Restored disk" })]);
-    expect(r.status, r.error ?? r.warnings.join()).toBe("warning"); // it was powered off for the restore
-    expect(r.warnings.join()).toMatch(/powered off/);
+    const events: string[] = [];
+    const r = await run(s, [attach(s, inv, first.deviceKey, { deviceKey: first.deviceKey, encrypted: true, replace: true }), attach(s, inv, first.deviceKey, { deviceKey: 2100, encrypted: false, replace: false, label: "Restored disk" })], s.lab, undefined, (t) => events.push(t));
+    expect(r.status, r.error ?? r.warnings.join()).toBe("success");
+    expect(events.join("\n")).toMatch(/was powered off for the disk restore/);
     expect(r.checks.every((c) => c.ok)).toBe(true);
     expect(r.poweredOn).toBe(true);
     const now = (await s.lab.inventory()).vms.find((v) => v.externalId === s.live.externalId)!;

@@ -82,7 +82,8 @@ export async function restoreDisks(o: RestoreDisksOptions): Promise<DisksRestore
     const rt = await host.vmRuntime(vm.externalId);
     if (rt.powerState !== "poweredOff") {
       await host.powerOff(vm.externalId);
-      warn(`${vm.name} was powered off for the disk restore`);
+      // Said in the log; not a warning of the result: the operator confirmed it.
+      o.onEvent?.({ type: "warning", vmExternalId: vm.externalId, text: `${vm.name} was powered off for the disk restore` });
     }
 
     for (const d of o.disks) {
