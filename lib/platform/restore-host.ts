@@ -2,7 +2,9 @@
 // and each disk on a chosen datastore and storage policy, encrypted as asked (vSphere's
 // CryptoSpecEncrypt / CryptoSpecNoOp shapes), registered with a saved keyId + encryption.bundle and
 // NVRAM when the key is reachable (RST-5); open a disk of it for writing through a transport mode;
-// delete a VM. Power on/off are RuntimeOperations (connector.ts). The lab implements it
+// delete a VM; add an empty disk to an existing VM, replacing one of its disks or not, and detach
+// one (RST-7's disk restore; checked by create-vm-rules.ts planAttachDisk). Power on/off are
+// RuntimeOperations (connector.ts). The lab implements it
 // (lab-restore-host.ts), the memory connector too (testing/memory-connector.ts); one contract suite
 // (testing/restore-host-contract.ts) holds them to the same answers.
 //
