@@ -68,10 +68,10 @@ test("a Restore Operator restores an encrypted two-disk VM to a new location, di
   await shoot(page, "restore-02-step-point");
   await next(page, 1);
 
-  // 2. Mode: new location; the others are shown as coming next, not faked.
+  // 2. Mode: new location by default; the VM still exists on its site, so the in-place modes are offered too.
   await expect(page.getByTestId("mode-new-location")).toBeChecked();
-  await expect(page.getByTestId("mode-disabled")).toHaveCount(2);
-  for (const r of await page.getByTestId("mode-disabled").locator("input").all()) await expect(r).toBeDisabled();
+  await expect(page.getByTestId("mode-overwrite")).toBeEnabled();
+  await expect(page.getByTestId("mode-quick-rollback")).toBeEnabled();
   await shoot(page, "restore-03-step-mode");
   await next(page, 2);
 
@@ -203,6 +203,103 @@ test("a Restore Operator restores an encrypted two-disk VM to a new location, di
   await expect(disks.nth(0)).toContainText("Encrypted");
   await expect(disks.nth(1)).toContainText("Not encrypted");
   await shoot(page, "restore-14-restored-vm");
+});
+
+test("a quick rollback through the wizard: the in-place modes skip the placement steps, the confirmation names what is lost and is required, the session ends in Success", async ({ page, browser }) => {
+  test.setTimeout(240_000);
+  // The guest changes its disks after the point: the rollback has blocks to write back.
+  const adminPage = await pageAs(browser, admin);
+  await writeGuestData(adminPage, VM);
+  await adminPage.context().close();
+
+  await signIn(page, userOf("RESTORE_OPERATOR"));
+  await page.goto(pointUrl);
+  await next(page, 1);
+  await page.getByTestId("mode-quick-rollback").check();
+  await expect(page.getByTestId("wizard-step-1")).toHaveAttribute("data-flow", "in-place");
+  await expect(page.getByRole("list", { name: "Steps" })).not.toContainText("Placement");
+  await next(page, 2);
+  // Disks: all of them by default; none chosen blocks Next.
+  const disks = page.getByTestId("in-place-disks").locator("input[type=checkbox]");
+  await expect(disks).toHaveCount(2);
+  for (const d of await disks.all()) await expect(d).toBeChecked();
+  await disks.nth(0).uncheck();
+  await disks.nth(1).uncheck();
+  await blocked(page, "Choose at least one disk");
+  await disks.nth(0).check();
+  await disks.nth(1).check();
+  await next(page, 3);
+  // Confirmation: what is lost and the power-off are named; Next is blocked until it is ticked.
+  await expect(page.getByTestId("confirm-lost")).toContainText("Every change made to the disks of " + VM);
+  await expect(page.getByTestId("confirm-lost")).toContainText("Hard disk 1, Hard disk 2");
+  await expect(page.getByTestId("confirm-power")).toContainText("powered off first");
+  await blocked(page, "Confirm that every change since the restore point");
+  await shoot(page, "restore-18-in-place-confirm");
+  await page.getByTestId("in-place-confirm-check").check();
+  await next(page, 4);
+  await blocked(page, "Say why you restore");
+  await page.getByTestId("restore-reason").fill("ticket 4712: undo the bad update inside the guest");
+  await next(page, 5);
+  await expect(page.getByTestId("restore-summary")).toContainText("Quick rollback");
+  await expect(page.getByTestId("restore-summary")).toContainText("Only the blocks that differ");
+  await page.getByTestId("restore-power-on").check();
+  await shoot(page, "restore-19-in-place-summary");
+  await page.getByTestId("wizard-finish").click();
+  await expect(page).toHaveURL(/\/sessions\/[^/]+$/, { timeout: 30_000 });
+  await expect(page.getByTestId("session-reason")).toContainText("ticket 4712");
+  await expect(page.getByTestId("session-state")).toHaveText(/Success/, { timeout: 150_000 });
+  const card = page.getByTestId("session-vm");
+  await expect(card.getByTestId("restore-title")).toContainText("back to its restore point, in place");
+  await expect(card).toContainText("quick rollback in place");
+  await expect(card.getByTestId("restore-checks")).toContainText("block(s) written");
+  await expect(card.getByTestId("restore-power")).toHaveAttribute("data-powered-on", "yes");
+  await expect(card.getByTestId("restore-consequences")).toContainText("is lost");
+  await shoot(page, "restore-20-in-place-session");
+});
+
+test("a disk restore through the wizard: disk 2 of the point replaces the VM's disk 2; only valid datastores are offered, the confirmation names the power-off and the deleted disk, the session ends in Success", async ({ page }) => {
+  test.setTimeout(240_000);
+  await signIn(page, userOf("RESTORE_OPERATOR"));
+  await page.goto(pointUrl);
+  await next(page, 1);
+  await expect(page.getByTestId("mode-disks")).toBeEnabled();
+  await page.getByTestId("mode-disks").check();
+  await expect(page.getByTestId("wizard-step-1")).toHaveAttribute("data-flow", "disks");
+  await next(page, 2);
+  // Target: the VM itself by default, with its disks.
+  await expect(page.getByTestId("disk-target-vm")).toHaveValue(/.+/);
+  await expect(page.getByTestId("disk-target-details")).toContainText(VM);
+  await next(page, 3);
+  await blocked(page, "Choose at least one disk");
+  await page.getByTestId("disk-choice-1-chosen").check();
+  const choice = page.getByTestId("disk-choice-1");
+  await expect(choice.getByTestId("disk-choice-1-replace")).toBeChecked();
+  await expect(choice.getByTestId("disk-choice-1-replaces")).toContainText("Hard disk 2");
+  // Encrypted (as at backup, on an encrypted VM): datastores outside the VM Encryption Policy node cannot be chosen.
+  await expect(choice.getByTestId("disk-choice-1-encrypted")).toHaveAttribute("aria-checked", "true");
+  const refused = choice.getByTestId("disk-choice-1-datastore").locator("optgroup").nth(1).locator("option").first();
+  await expect(refused).toBeDisabled();
+  await expect(refused).toContainText("Not under the VM Encryption Policy node");
+  await expect(page.getByTestId("next-blocked")).toHaveCount(0, { timeout: 20_000 }); // the server's check passed
+  await shoot(page, "restore-21-disk-restore-disks");
+  await next(page, 4);
+  await expect(page.getByTestId("disk-consequences")).toContainText("Hard disk 2 is detached and deleted");
+  await expect(page.getByTestId("disk-consequences")).toContainText("powered off first");
+  await blocked(page, "Confirm that the VM is powered off");
+  await shoot(page, "restore-22-disk-restore-confirm");
+  await page.getByTestId("disk-confirm-check").check();
+  await next(page, 5);
+  await page.getByTestId("restore-reason").fill("ticket 4714: the data disk is corrupt");
+  await next(page, 6);
+  await expect(page.getByTestId("restore-summary")).toContainText("replaces Hard disk 2");
+  await page.getByTestId("wizard-finish").click();
+  await expect(page).toHaveURL(/\/sessions\/[^/]+$/, { timeout: 30_000 });
+  await expect(page.getByTestId("session-state")).toHaveText(/Success|Warning/, { timeout: 150_000 });
+  const card = page.getByTestId("session-vm");
+  await expect(card).toContainText("disks to an existing VM");
+  await expect(card.getByTestId("restore-checks")).toContainText("replaced as planned");
+  await expect(card.getByTestId("restore-checks").locator("[data-ok=no]")).toHaveCount(0);
+  await shoot(page, "restore-23-disk-restore-session");
 });
 
 test("the VM page's restore points open the wizard at that point for an operator; a Backup Viewer sees no Restore and is refused, also by a direct POST", async ({ page, browser }) => {

@@ -101,7 +101,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
           {isRestore ? (
             <>
               <Figure label="Restored" value={formatBytes(totals.bytesRead)} hint={totals.bytesToRead ? `of ${formatBytes(totals.bytesToRead)} of disk capacity` : active ? "sizes known when the disks open" : "nothing was restored"} />
-              <Figure label="Written" value={formatBytes(totals.bytesTransferred)} hint={totals.bytesRead ? "to the new disks; zero blocks are skipped on a new disk" : "written to the new VM's disks"} />
+              <Figure label="Written" value={formatBytes(totals.bytesTransferred)} hint={writtenHint(s.restore?.[0]?.mode ?? "new-location")} />
             </>
           ) : (
             <>
@@ -195,7 +195,8 @@ function VmCard({ vm, log, worker, takenOverFrom, now, restore }: { vm: VmRunPro
         )}
         <EncryptionBadge encrypted={vm.encrypted} />
         <VmRunBadge status={vm.status} />
-        {vm.incremental !== null && <PointTypeBadge incremental={vm.incremental} />}
+        {vm.incremental !== null && !restore && <PointTypeBadge incremental={vm.incremental} />}
+        {restore && restore.mode !== "new-location" && <Badge tone="warn">{RESTORE_MODE_LABELS[restore.mode]}</Badge>}
         {worker && (
           <span className={`text-xs ${worker.alive || vm.status !== "running" ? "text-slate-600" : "font-medium text-red-700"}`} data-testid="vm-worker" data-worker={worker.id} data-pid={worker.pid} data-alive={worker.alive ? "yes" : "no"} title={`Worker ${worker.id}`}>
             {vm.status === "running" ? "running on" : "ran on"} <span className={`font-medium ${worker.alive || vm.status !== "running" ? "text-slate-800" : ""}`}>{workerName(worker)}</span>
@@ -397,9 +398,19 @@ function SessionLog({ lines, active }: { lines: LogLine[]; active: boolean }) {
   );
 }
 
-/** "web-01 → web-01-restored", the restored VM linked once the inventory has it. */
+const RESTORE_MODE_LABELS = { "new-location": "new location", overwrite: "overwritten in place", "quick-rollback": "quick rollback in place", disks: "disks to an existing VM" } as const;
+
+/** "web-01 → web-01-restored", the restored VM linked once the inventory has it; "web-01, in place" for an in-place restore. */
 function RestoreTitle({ vm, item }: { vm: VmRunProgress; item: RestoreItemDto }) {
-  const source = vm.name.split(" → ")[0];
+  const source = vm.name.split(" → ")[0].replace(/ \(in place\)$/, "");
+  if (item.mode === "overwrite" || item.mode === "quick-rollback") {
+    return (
+      <span className="font-semibold text-slate-900" data-testid="restore-title">
+        {item.targetVmId ? <Link href={`/vms/${item.targetVmId}`} className="hover:underline" data-testid="restored-vm-link">{item.targetName}</Link> : <span data-testid="restored-vm-name">{item.targetName}</span>}
+        <span className="ml-1.5 font-normal text-slate-500">back to its restore point, in place</span>
+      </span>
+    );
+  }
   return (
     <span className="font-semibold text-slate-900" data-testid="restore-title">
       {vm.vmId ? <Link href={`/vms/${vm.vmId}`} className="hover:underline">{source}</Link> : source}
@@ -430,12 +441,14 @@ function RestoreOutcome({ vm, item }: { vm: VmRunProgress; item: RestoreItemDto 
   return (
     <div className="grid gap-3 text-sm md:grid-cols-2" data-testid="restore-outcome">
       <div>
-        <div className="text-xs font-semibold uppercase tracking-wide text-slate-500">Restored VM</div>
+        <div className="text-xs font-semibold uppercase tracking-wide text-slate-500">{item.mode === "new-location" ? "Restored VM" : item.mode === "disks" ? "VM the disks went to" : "VM restored in place"}</div>
         <div className="mt-1" data-testid="restore-target">
           {item.targetVmExternalId ? (
             <>
               {item.targetVmId ? <Link href={`/vms/${item.targetVmId}`} className="text-brand-600 hover:underline">{item.targetName}</Link> : item.targetName} <code className="text-xs text-slate-500">{item.targetVmExternalId}</code>
             </>
+          ) : item.mode !== "new-location" ? (
+            item.targetName
           ) : ended ? (
             "Not created (whatever a failed attempt created was deleted)."
           ) : (
@@ -448,7 +461,7 @@ function RestoreOutcome({ vm, item }: { vm: VmRunProgress; item: RestoreItemDto 
         </div>
       </div>
       <div>
-        <div className="text-xs font-semibold uppercase tracking-wide text-slate-500">Post-restore checks</div>
+        <div className="text-xs font-semibold uppercase tracking-wide text-slate-500">{item.mode === "new-location" ? "Post-restore checks" : "What was written"}</div>
         {item.checks.length === 0 ? (
           <p className="mt-1 text-slate-500">{ended ? "None ran." : "Run when the disks are written."}</p>
         ) : (
@@ -469,6 +482,12 @@ function RestoreOutcome({ vm, item }: { vm: VmRunProgress; item: RestoreItemDto 
       )}
     </div>
   );
+}
+
+function writtenHint(mode: RestoreItemDto["mode"]): string {
+  if (mode === "quick-rollback") return "only the blocks that differ from the restore point";
+  if (mode === "overwrite") return "over the VM's own disks: every block the point or the disk holds";
+  return "to the new disks; zero blocks are skipped on a new disk";
 }
 
 function capitalize(s: string): string {

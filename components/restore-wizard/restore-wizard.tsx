@@ -3,7 +3,6 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useRef, useState, useTransition } from "react";
 import type { z } from "zod";
-import { KeyIds } from "@/components/backup/badges";
 import { Badge, EncryptionBadge } from "@/components/ui/badge";
 import { ErrorNotice } from "@/components/ui/states";
 import type { ActionState } from "@/lib/auth/safe-action";
@@ -12,7 +11,13 @@ import { datastoreRefusal, policyChoices, policyFor, placementFor } from "@/lib/
 import { restoreVmSchema, startRestoreSchema, type RestoreVmInput } from "@/lib/schemas/restore";
 import type { RestoreCheckDto } from "@/lib/services/restore/check-restore";
 import type { RestoreOptionsDto, RestoreOptionSite } from "@/lib/services/restore/get-restore-options";
+import type { DiskRestoreTargetDto } from "@/lib/services/restore/list-disk-restore-targets";
 import type { RestorablePointDto } from "@/lib/services/restore/list-restorable-vms";
+import { DiskRestoreFlow, disksAvailable } from "./disk-restore-flow";
+import { InPlaceFlow } from "./in-place-flow";
+import { ModeStep, type RestoreMode } from "./mode-step";
+import { PointStep } from "./point-step";
+import { Field } from "./wizard-parts";
 
 const STEPS = ["Restore point", "Restore mode", "Target", "Placement", "Storage policy", "Keys", "Name and folder", "Pre-restore check", "Reason", "Summary"] as const;
 const S = { point: 0, mode: 1, target: 2, placement: 3, policy: 4, keys: 5, name: 6, check: 7, reason: 8, summary: 9 } as const;
@@ -24,6 +29,12 @@ export interface RestoreWizardProps {
   points: RestorablePointDto[];
   checkAction: Action;
   startAction: Action;
+  /** In place (RST-1): overwrite or quick rollback of the VM itself. */
+  rollbackAction: Action;
+  /** RST-7: chosen disks attached to an existing VM (of the same tenant). */
+  diskTargets: DiskRestoreTargetDto[];
+  diskRestoreAction: Action;
+  diskCheckAction: Action;
 }
 
 function errorsOf(schema: z.ZodType, value: unknown): Record<string, string> {
@@ -44,11 +55,12 @@ function stepOf(field: string): number {
   return S.check;
 }
 
-export function RestoreWizard({ options, points, checkAction, startAction }: RestoreWizardProps) {
+export function RestoreWizard({ options, points, checkAction, startAction, rollbackAction, diskTargets, diskRestoreAction, diskCheckAction }: RestoreWizardProps) {
   const router = useRouter();
   const point = options.point;
   const vm = point.vm;
   const [step, setStep] = useState(0);
+  const [mode, setMode] = useState<RestoreMode>("new-location");
   const [shown, setShown] = useState<Set<number>>(new Set());
   const [form, setForm] = useState<RestoreVmInput | null>(options.defaults);
   const [reason, setReason] = useState("");
@@ -188,6 +200,14 @@ export function RestoreWizard({ options, points, checkAction, startAction }: Res
     set({ disks, home: { ...form.home, storagePolicyExternalId: policyFor(site, homeDs, form.home.storagePolicyExternalId, homeEnc) } });
   };
 
+  // The other modes are flows of their own; the point and mode steps are the same in each.
+  const backToMode = (m: RestoreMode) => {
+    setMode(m);
+    setStep(S.mode);
+  };
+  if (mode === "overwrite" || mode === "quick-rollback") return <InPlaceFlow options={options} points={points} mode={mode} onMode={backToMode} startAction={rollbackAction} disksAvailable={disksAvailable(options, diskTargets)} />;
+  if (mode === "disks") return <DiskRestoreFlow options={options} points={points} targets={diskTargets} onMode={backToMode} startAction={diskRestoreAction} checkAction={diskCheckAction} />;
+
   return (
     <div className="grid gap-6 lg:grid-cols-[12rem_1fr]">
       <ol className="space-y-1 text-sm" aria-label="Steps">
@@ -212,27 +232,7 @@ export function RestoreWizard({ options, points, checkAction, startAction }: Res
 
         {step === S.point && <PointStep options={options} points={points} onPick={(id) => router.push(`/restore/new?point=${encodeURIComponent(id)}`)} />}
 
-        {step === S.mode && (
-          <fieldset className="max-w-2xl space-y-3 text-sm" data-testid="restore-modes">
-            <label className="flex items-start gap-2 rounded-md border border-brand-100 bg-brand-50/40 p-3">
-              <input type="radio" checked readOnly data-testid="mode-new-location" />
-              <span>
-                <strong>Restore to a new location, or with different settings</strong> — a new VM on the site, host and datastores you choose, with a new name. The original VM is not touched, and backup jobs keep protecting the original.
-              </span>
-            </label>
-            {[
-              ["Restore to the original location (overwrite)", "Powers the original VM off and writes the backed-up disks over it."],
-              ["Quick rollback", "Writes back only the blocks that changed since the restore point (original location only); for problems inside the guest."],
-            ].map(([label, hint]) => (
-              <label key={label} className="flex items-start gap-2 rounded-md border border-slate-200 p-3 text-slate-500" data-testid="mode-disabled">
-                <input type="radio" disabled />
-                <span>
-                  <strong>{label}</strong> <Badge>coming next</Badge> — {hint} Not available in this version: restore to a new location instead.
-                </span>
-              </label>
-            ))}
-          </fieldset>
-        )}
+        {step === S.mode && <ModeStep options={options} mode={mode} onMode={setMode} disksAvailable={disksAvailable(options, diskTargets)} />}
 
         {step === S.target && form && (
           <div className="space-y-4">
@@ -450,93 +450,6 @@ export function RestoreWizard({ options, points, checkAction, startAction }: Res
   );
 }
 
-function PointStep({ options, points, onPick }: { options: RestoreOptionsDto; points: RestorablePointDto[]; onPick: (id: string) => void }) {
-  const p = options.point;
-  const vm = p.vm;
-  return (
-    <div className="space-y-4 text-sm">
-      <Field label={`Restore point of ${p.vmName}`} hint="The newest point is chosen by default. The console opens each point to check it holds its keys.">
-        <select value={p.id} onChange={(e) => onPick(e.target.value)} className="input max-w-2xl" data-testid="restore-point-select">
-          {points.map((x, i) => (
-            <option key={x.id} value={x.id}>
-              {formatDateTime(x.createdAt)} · {x.incremental ? "incremental" : "full"}
-              {i === 0 ? " · latest" : ""} · {x.keysAvailable === true ? "keys available" : x.keysAvailable === false ? "keys missing" : x.status !== "ok" ? x.status : "keys not checked"}
-            </option>
-          ))}
-        </select>
-      </Field>
-      <dl className="grid max-w-3xl grid-cols-[11rem_1fr] gap-x-4 gap-y-2" data-testid="point-details">
-        <dt className="text-slate-500">Created</dt>
-        <dd>{formatDateTime(p.createdAt)} ({p.incremental ? "incremental" : "full"})</dd>
-        <dt className="text-slate-500">Backup job · repository</dt>
-        <dd>{p.jobName ?? "job removed"} · {p.repositoryName}</dd>
-        <dt className="text-slate-500">Backup key ids</dt>
-        <dd className="flex flex-wrap items-center gap-2">
-          <KeyIds ids={p.keyIds} />
-          {p.keysAvailable ? <Badge tone="good">Keys available</Badge> : <Badge tone="bad">Keys missing</Badge>}
-        </dd>
-        {vm && (
-          <>
-            <dt className="text-slate-500">VM at backup</dt>
-            <dd className="flex flex-wrap items-center gap-2">
-              <EncryptionBadge encrypted={vm.encrypted} keyProvider={vm.keyProvider?.name} />
-              {vm.encrypted && <span>key provider {vm.keyProvider?.name ?? vm.keyProvider?.externalId}{vm.keyId ? <>, keyId <code className="text-xs">{vm.keyId}</code></> : null}</span>}
-              {vm.vtpm && <Badge tone="info">vTPM</Badge>}
-              {vm.encrypted && <span className="text-slate-600">{vm.savedKeys ? "encryption.bundle and NVRAM kept" : "encryption.bundle and NVRAM not kept"}</span>}
-            </dd>
-            <dt className="text-slate-500">Tenant</dt>
-            <dd>{vm.tenant?.name ?? "Provider (no tenant)"}</dd>
-          </>
-        )}
-        <dt className="text-slate-500">The VM now</dt>
-        <dd data-testid="source-now">
-          {options.source ? (
-            <>
-              {options.source.vmId ? <Link href={`/vms/${options.source.vmId}`} className="text-brand-600 hover:underline">{options.source.name}</Link> : options.source.name} on {options.source.hostName} ({options.source.siteName}), {options.source.folder}, {options.source.powerState === "poweredOn" ? "powered on" : options.source.powerState === "poweredOff" ? "powered off" : options.source.powerState}
-              {options.source.encrypted ? ", encrypted" : ", not encrypted"}
-            </>
-          ) : (
-            "No longer in the inventory (deleted or moved away)"
-          )}
-        </dd>
-      </dl>
-      {!p.keysAvailable && (
-        <div data-testid="point-keys-missing">
-          <ErrorNotice title="This point cannot be restored: the console holds none of its keys">
-            <p>It opens with one of these keys, and this console holds none of them now (the job&apos;s password may have changed since the point was made, or its KMS key is out of reach):</p>
-            <div className="my-2"><KeyIds ids={p.keyIds} /></div>
-            <p>Pick another point, or get the key back under Password recovery (a Security Officer answers with the recovery keyset), then come back.</p>
-            <details className="mt-2 text-xs">
-              <summary className="cursor-pointer">What the console answered</summary>
-              <p className="mt-1 break-all">{p.keysProblem}</p>
-            </details>
-          </ErrorNotice>
-        </div>
-      )}
-      {vm && (
-        <table className="min-w-full max-w-3xl text-sm" data-testid="point-disks">
-          <thead>
-            <tr className="text-left text-xs uppercase tracking-wide text-slate-500">
-              <th className="pb-1 pr-4 font-semibold">Disk</th>
-              <th className="pb-1 pr-4 text-right font-semibold">Capacity</th>
-              <th className="pb-1 font-semibold">At backup</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {vm.disks.map((d) => (
-              <tr key={d.deviceKey}>
-                <td className="py-1.5 pr-4 font-medium">{d.label}</td>
-                <td className="py-1.5 pr-4 text-right tabular-nums">{formatBytes(d.capacityBytes)}</td>
-                <td className="py-1.5"><EncryptionBadge encrypted={d.encrypted} /></td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </div>
-  );
-}
-
 function PlacementItem(props: {
   testId: string;
   title: string;
@@ -726,16 +639,5 @@ function FragmentRow({ label, children }: { label: string; children: React.React
       <dt className="text-slate-500">{label}</dt>
       <dd>{children}</dd>
     </>
-  );
-}
-
-function Field({ label, hint, error, children }: { label: string; hint?: string; error?: React.ReactNode; children: React.ReactNode }) {
-  return (
-    <label className="block text-sm">
-      <span className="mb-1 block font-medium text-slate-700">{label}</span>
-      {children}
-      {hint && <span className="mt-1 block text-xs text-slate-500">{hint}</span>}
-      {error}
-    </label>
   );
 }

@@ -20,6 +20,8 @@ export const JOB_KINDS = [
   "audit-checkpoint",
   // One VM of a restore session: create it, write its disks, check it, power it on (RST-1…6).
   "restore-vm",
+  // Disks of a restore point attached to an existing VM, replacing or added (RST-7).
+  "restore-disks",
 ] as const;
 // Replication, failover and failback join this list with their features: each is one more kind
 // with its own handler, nothing else changes.
@@ -40,6 +42,7 @@ export const PAYLOADS = {
   "backup-schedule": emptyPayload,
   "audit-checkpoint": emptyPayload,
   "restore-vm": vmPayload,
+  "restore-disks": vmPayload,
 } satisfies Record<JobKind, z.ZodType>;
 
 export type JobPayload<K extends JobKind> = z.infer<(typeof PAYLOADS)[K]>;

@@ -6,7 +6,7 @@
 import type { InventorySnapshot, PlatformDatastore, PlatformStoragePolicy, PlatformVm } from "./connector";
 import { SECTOR_SIZE } from "./disk-io";
 import { HostError } from "./errors";
-import { spaceNeeded, type CreateVmRequest } from "./restore-host";
+import { spaceNeeded, type AttachDiskRequest, type CreateVmRequest } from "./restore-host";
 
 /** VM names the lab can use as folder and file names; vSphere allows more, this is the common subset. */
 const VM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
@@ -124,6 +124,51 @@ export function planNewVm(request: CreateVmRequest, inventory: InventorySnapshot
     })),
   };
   return { vm, space };
+}
+
+/**
+ * What vSphere checks before it adds a disk to an existing VM (ReconfigVM_Task with a disk add and
+ * a crypto spec, RST-7), as one pure function both connectors call. Answers the VM's record with
+ * the disk in place (replacing the one of that device key when asked), or throws the HostError
+ * vSphere would answer — before anything changes. The caller checks the power state.
+ */
+export function planAttachDisk(request: AttachDiskRequest, vm: PlatformVm, inventory: InventorySnapshot, freeBytes: (ds: PlatformDatastore) => number = (ds) => ds.freeBytes): PlatformVm {
+  const d = request.disk;
+  const what = `${vm.name} / ${d.label}`;
+  if (!Number.isInteger(d.deviceKey) || d.deviceKey < 0) throw new HostError("InvalidArgument", `disk device key ${d.deviceKey} is invalid`);
+  if (!(Number.isSafeInteger(d.capacityBytes) && d.capacityBytes > 0 && d.capacityBytes % SECTOR_SIZE === 0)) {
+    throw new HostError("InvalidArgument", `${what}: capacity ${d.capacityBytes} must be a positive multiple of ${SECTOR_SIZE} bytes`);
+  }
+  const existing = vm.disks.find((x) => x.deviceKey === d.deviceKey);
+  if (request.replace && !existing) throw new HostError("NotFound", `${vm.name} has no disk ${d.deviceKey} to replace`);
+  if (!request.replace && existing) throw new HostError("InvalidArgument", `${vm.name} already has disk ${d.deviceKey} (${existing.label}): replace it or add the disk under another device key`);
+  if (!request.replace && vm.disks.length >= MAX_DISKS) throw new HostError("InvalidArgument", `${vm.name} has ${vm.disks.length} disks, the most a VM can have`);
+  const ds = inventory.datastores.find((x) => x.externalId === d.datastoreExternalId && x.siteExternalId === vm.siteExternalId);
+  if (!ds) throw new HostError("NotFound", `${what}: no datastore ${d.datastoreExternalId} on the VM's site`);
+  const p = inventory.storagePolicies.find((x) => x.externalId === d.storagePolicyExternalId && x.siteExternalId === vm.siteExternalId);
+  if (!p) throw new HostError("NotFound", `${what}: no storage policy ${d.storagePolicyExternalId} on the VM's site`);
+  // RST-3 / INV-3: an encrypted disk only on an encrypted VM, on a datastore under the VM Encryption Policy.
+  if (d.encrypted && !vm.encrypted) throw new HostError("InvalidArgument", `${what} is to be encrypted, but ${vm.name} is not encrypted: an encrypted disk needs an encrypted VM (restore it unencrypted, or encrypt the VM first)`);
+  if (!ds.compatiblePolicyExternalIds.includes(p.externalId)) throw new HostError("InvalidArgument", `${what}: datastore ${ds.name} is not compatible with the storage policy ${p.name}`);
+  if (d.encrypted && !p.encryption) throw new HostError("InvalidArgument", `${what} is to be encrypted, so it needs a storage policy with the VM encryption rule, not ${p.name}`);
+  if (!d.encrypted && p.encryption) throw new HostError("InvalidArgument", `${what} is to be unencrypted, but ${p.name} encrypts: pick a policy without the VM encryption rule`);
+  // The replaced disk's space comes back only when it was on the same datastore.
+  const freed = existing && existing.datastoreExternalId === ds.externalId ? existing.capacityBytes : 0;
+  const free = freeBytes(ds) + freed;
+  if (d.capacityBytes > free) throw new HostError("InsufficientSpace", `datastore ${ds.name} has ${gib(free)} free, ${d.label} needs ${gib(d.capacityBytes)}`);
+  const disk: PlatformVm["disks"][number] = {
+    externalId: `${vm.externalId}:${d.deviceKey}`,
+    label: d.label,
+    deviceKey: d.deviceKey,
+    capacityBytes: d.capacityBytes,
+    datastoreExternalId: ds.externalId,
+    storagePolicyExternalId: p.externalId,
+    fileName: `[${ds.name}] ${vm.name}/${vm.name}_r${d.deviceKey}.vmdk`,
+    encrypted: d.encrypted,
+    keyId: d.encrypted ? vm.keyId : null,
+  };
+  const disks = request.replace ? vm.disks.map((x) => (x.deviceKey === d.deviceKey ? disk : x)) : [...vm.disks, disk].sort((a, b) => a.deviceKey - b.deviceKey);
+  return { ...vm, disks };
 }
 
 function gib(bytes: number): string {

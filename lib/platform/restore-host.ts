@@ -2,7 +2,9 @@
 // and each disk on a chosen datastore and storage policy, encrypted as asked (vSphere's
 // CryptoSpecEncrypt / CryptoSpecNoOp shapes), registered with a saved keyId + encryption.bundle and
 // NVRAM when the key is reachable (RST-5); open a disk of it for writing through a transport mode;
-// delete a VM. Power on/off are RuntimeOperations (connector.ts). The lab implements it
+// delete a VM; add an empty disk to an existing VM, replacing one of its disks or not, and detach
+// one (RST-7's disk restore; checked by create-vm-rules.ts planAttachDisk). Power on/off are
+// RuntimeOperations (connector.ts). The lab implements it
 // (lab-restore-host.ts), the memory connector too (testing/memory-connector.ts); one contract suite
 // (testing/restore-host-contract.ts) holds them to the same answers.
 //
@@ -71,6 +73,19 @@ export interface OpenDiskForWriteOptions {
   nbd?: NetworkTransportTuning;
 }
 
+/**
+ * A new, empty disk for an existing VM (RST-7, disk restore): `AddVirtualDisk` with a crypto spec.
+ * With `replace`, the VM's disk of that device key is detached and its files deleted first (the
+ * restored disk takes its place); otherwise the device key must be free. An encrypted disk only on
+ * an encrypted VM, on a datastore compatible with the VM Encryption Policy, with a policy that
+ * encrypts (RST-3, INV-3); the VM must be powered off.
+ */
+export interface AttachDiskRequest {
+  vmExternalId: string;
+  disk: NewVmDisk;
+  replace: boolean;
+}
+
 export interface VmRestoreHost {
   /** Creates (registers) a powered-off VM as asked; answers it as the inventory will show it. */
   createVm(request: CreateVmRequest): Promise<PlatformVm>;
@@ -78,6 +93,10 @@ export interface VmRestoreHost {
   openDiskForWrite(o: OpenDiskForWriteOptions): Promise<DiskWriter>;
   /** Deletes a powered-off VM and its files (a failed restore's leftovers; an overwritten original). */
   deleteVm(vmExternalId: string): Promise<void>;
+  /** Adds an empty disk to a powered-off VM (replacing one when asked); answers the VM as the inventory will show it. */
+  attachDisk(request: AttachDiskRequest): Promise<PlatformVm>;
+  /** Detaches a disk of a powered-off VM and deletes its files; answers the VM as the inventory will show it. */
+  detachDisk(vmExternalId: string, deviceKey: number): Promise<PlatformVm>;
 }
 
 /** Datastore bytes a request needs, per datastore: the disks' capacities (thin disks may use less). */

@@ -56,6 +56,40 @@ export const rollbackVmSchema = z.object({
 
 export type RollbackVmInput = z.infer<typeof rollbackVmSchema>;
 
+/**
+ * Disk restore (RST-7): chosen disks of a point attached to a VM that exists now, each replacing a
+ * disk of that VM (`replace`: its device key; the old disk is detached and deleted) or added as a
+ * new disk ("add": the next free device key), encrypted or not (RST-3), on a datastore and policy
+ * of the VM's site. The VM is powered off first; `confirm` says the operator saw it.
+ */
+export const diskRestoreItemSchema = z
+  .object({
+    /** The point's disk, by its device key at backup time. */
+    sourceDeviceKey: z.coerce.number().int().min(0).max(1_000_000),
+    action: z.enum(["replace", "add"]),
+    /** With "replace": the target VM's disk that is replaced. */
+    replaceDeviceKey: z.coerce.number().int().min(0).max(1_000_000).optional(),
+    datastoreExternalId: id,
+    storagePolicyExternalId: id,
+    encrypted: z.boolean(),
+  })
+  .refine((d) => d.action === "add" || d.replaceDeviceKey !== undefined, { message: "Choose the disk it replaces", path: ["replaceDeviceKey"] });
+
+export const diskRestoreTargetSchema = z.object({
+  pointId: z.string().trim().min(1).max(64),
+  targetVmExternalId: id,
+  disks: z.array(diskRestoreItemSchema).min(1, "Choose at least one disk to restore").max(16),
+});
+
+export const restoreDisksSchema = diskRestoreTargetSchema.extend({
+  powerOn: z.boolean().default(false),
+  confirm: z.literal(true, { error: "Confirm that the VM is powered off and that the disks it replaces are deleted" }),
+  reason: plainText(z.string().trim().min(3, "Say why you restore (it is kept in the session and the audit log)").max(500, "Use at most 500 characters")),
+});
+
+export type DiskRestoreTargetInput = z.infer<typeof diskRestoreTargetSchema>;
+export type RestoreDisksInput = z.infer<typeof restoreDisksSchema>;
+
 /** Disaster recovery (KEY-9): the backup password typed on a repository's page; never stored. */
 export const unlockRepositorySchema = z.object({
   repositoryId: z.string().trim().min(1).max(64),

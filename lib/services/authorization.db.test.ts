@@ -82,6 +82,9 @@ import { getRestoreOptions } from "./restore/get-restore-options";
 import { listRestorablePoints, listRestorableVms } from "./restore/list-restorable-vms";
 import { startRestore } from "./restore/start-restore";
 import { startRollback } from "./restore/start-rollback";
+import { checkDiskRestore } from "./restore/check-disk-restore";
+import { startDiskRestore } from "./restore/start-disk-restore";
+import { listDiskRestoreTargets } from "./restore/list-disk-restore-targets";
 import { unlockRepository } from "./restore/unlock-repository";
 import { getRepositoryKeyNeeds } from "./restore/repository-key-needs";
 
@@ -169,6 +172,9 @@ async function pendingRequest() {
 
 /** A permitted caller whose input the service refuses after authorizing (validation is tested elsewhere). */
 const refusedAs = (code: string) => (e: unknown) => (e instanceof AppError && e.code === code ? "refused after authorization" : Promise.reject(e));
+
+/** A disk restore of a point that does not exist (RST-7): "not found" after authorization. */
+const diskRestoreInput = () => ({ pointId: "0".repeat(32), targetVmExternalId: "vm-none", disks: [{ sourceDeviceKey: 2000, action: "add" as const, datastoreExternalId: "ds-none", storagePolicyExternalId: "policy-none", encrypted: false }] });
 
 /** A restore of a point that does not exist: every check answers "not found" after authorization. */
 const restoreInput = () => ({
@@ -595,6 +601,9 @@ const SERVICES: ServiceCase[] = [
   // restores: a restore point that does not exist is refused after authorization (the restores themselves: restore/*.db.test.ts)
   { service: "restore/check-restore#checkRestore", permission: "restore:run", write: false, prepare: read((a) => checkRestore(a, restoreInput())) },
   { service: "restore/start-restore#startRestore", permission: "restore:run", write: false, prepare: read((a) => startRestore(a, { vms: [restoreInput()], reason: "authorization test" }).catch(refusedAs("CONFLICT"))) },
+  { service: "restore/list-disk-restore-targets#listDiskRestoreTargets", permission: "restore:run", write: false, prepare: read((a) => listDiskRestoreTargets(a, { vmExternalId: "vm-none", tenantExternalId: null })) },
+  { service: "restore/check-disk-restore#checkDiskRestore", permission: "restore:run", write: false, prepare: read((a) => checkDiskRestore(a, diskRestoreInput()).catch(refusedAs("NOT_FOUND"))) },
+  { service: "restore/start-disk-restore#startDiskRestore", permission: "restore:run", write: false, prepare: read((a) => startDiskRestore(a, { ...diskRestoreInput(), confirm: true, reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/start-rollback#startRollback", permission: "restore:run", write: false, prepare: read((a) => startRollback(a, { pointId: "0".repeat(32), mode: "quick-rollback", confirm: true, reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/export-disk#exportRestorePointDisk", permission: "restore:run", write: false, prepare: read((a) => exportRestorePointDisk(a, { pointId: "0".repeat(32), deviceKey: 2000 }).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/get-restore-options#getRestoreOptions", permission: "job:read", write: false, prepare: read((a) => getRestoreOptions(a, { pointId: "0".repeat(32) }).catch(refusedAs("NOT_FOUND"))) },
@@ -768,6 +777,9 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "backup/repository-key-ring#repositoryKeyRing": "helper of verifies and restores (after they authorized)",
   "inventory/platform#restoreHost": "chooses the platform connector (restores)",
   "restore/check-restore#checkRestoreVm": "helper of checkRestore and startRestore (after they authorized)",
+  "restore/check-disk-restore#planDiskRestoreNow": "helper of checkDiskRestore, startDiskRestore (after they authorized) and the restore-disks job",
+  "restore/disk-restore-plan#planDiskRestore": "pure helper: the disk restore's plan against an inventory",
+  "restore/disk-restore-plan#pointDisksOf": "pure helper",
   "restore/finish-restore-session#finishRestoreSession": "system: the restore-vm job's end",
   "restore/open-restore-point#openRestorePoint": "helper of the restore services (after they authorized) and the restore-vm job",
   "restore/run-restore-vm#runRestoreVm": "system: the restore-vm job (the queue calls it)",

@@ -26,6 +26,8 @@ export const JOB_HANDLERS: JobHandlers = {
   // Every minute: an edited or truncated audit log is then caught against a head kept outside the database.
   "audit-checkpoint": { handler: async () => void (await checkpointAuditChain()), concurrency: 1 },
   "restore-vm": { handler: runRestoreVm, concurrency: env.STRONGROOM_WORKER_CONCURRENCY },
+  // The same claim, fence and heartbeat as a VM restore; the session's item says it attaches disks.
+  "restore-disks": { handler: runRestoreVm, concurrency: env.STRONGROOM_WORKER_CONCURRENCY },
 };
 
 export const JOB_SCHEDULES: ScheduleRequest[] = [

@@ -1,9 +1,12 @@
 "use server";
 import { revalidatePath } from "next/cache";
 import { validatedAction } from "@/lib/auth/safe-action";
-import { restoreVmSchema, startRestoreSchema } from "@/lib/schemas/restore";
+import { diskRestoreTargetSchema, restoreDisksSchema, restoreVmSchema, rollbackVmSchema, startRestoreSchema } from "@/lib/schemas/restore";
+import { checkDiskRestore } from "@/lib/services/restore/check-disk-restore";
 import { checkRestore } from "@/lib/services/restore/check-restore";
+import { startDiskRestore } from "@/lib/services/restore/start-disk-restore";
 import { startRestore } from "@/lib/services/restore/start-restore";
+import { startRollback } from "@/lib/services/restore/start-rollback";
 
 /** The wizard's pre-restore check: the same checks the restore runs again when it starts. */
 export const checkRestoreAction = validatedAction("restore.check", restoreVmSchema, async (actor, input) => {
@@ -16,4 +19,24 @@ export const startRestoreAction = validatedAction("restore.start", startRestoreS
   const { sessionId } = await startRestore(actor, input);
   revalidatePath("/sessions");
   return { message: "Restore started.", id: sessionId };
+});
+
+/** Start an in-place restore (RST-1: overwrite or quick rollback of the VM itself); startRollback authorizes and checks again. */
+export const startRollbackAction = validatedAction("restore.start", rollbackVmSchema, async (actor, input) => {
+  const { sessionId } = await startRollback(actor, input);
+  revalidatePath("/sessions");
+  return { message: input.mode === "quick-rollback" ? "Quick rollback started." : "Restore in place started.", id: sessionId };
+});
+
+/** The disk restore's check (RST-7), as the wizard's choices change; the start runs it again. */
+export const checkDiskRestoreAction = validatedAction("restore.check", diskRestoreTargetSchema, async (actor, input) => {
+  const result = await checkDiskRestore(actor, input);
+  return { message: result.ok ? "The disks can be restored as chosen." : `${result.problems.length} problem(s) to fix.`, data: result };
+});
+
+/** Start a disk restore (RST-7): chosen disks attached to an existing VM; startDiskRestore authorizes and checks again. */
+export const startDiskRestoreAction = validatedAction("restore.start", restoreDisksSchema, async (actor, input) => {
+  const { sessionId } = await startDiskRestore(actor, input);
+  revalidatePath("/sessions");
+  return { message: "Disk restore started.", id: sessionId };
 });

@@ -19,6 +19,7 @@ import type { VmRestorePlan } from "./restore-plan";
 
 export type RestoreEvent =
   | { type: "vm-created"; vmExternalId: string; text: string }
+  | { type: "disk-attached"; vmExternalId: string; deviceKey: number; text: string }
   | { type: "disk-planned"; vmExternalId: string; deviceKey: number; proxyExternalId: string; proxyName: string; mode: TransportMode; reason: string; rejected: string[]; text: string }
   | { type: "task-start"; vmExternalId: string; deviceKey: number; proxyExternalId: string; slot: number; text: string }
   | { type: "task-end"; vmExternalId: string; deviceKey: number; proxyExternalId: string; slot: number; text: string }

@@ -20,9 +20,9 @@ import { HostError, type DiskArea, type LabVm } from "./data-plane";
 import { DEFAULT_SEED, DEFAULT_VM_COUNT, generateEstate, type EstateOptions } from "./estate";
 import type { BackupDisk, ChangedAreasQuery, OpenDiskForBackupOptions, VmBackupHost, VmFiles } from "../backup-host";
 import { LabBackupHost } from "./lab-backup-host";
-import { planNewVm } from "../create-vm-rules";
+import { planAttachDisk, planNewVm } from "../create-vm-rules";
 import type { DiskWriter } from "../disk-io";
-import type { CreateVmRequest, OpenDiskForWriteOptions, VmRestoreHost } from "../restore-host";
+import type { AttachDiskRequest, CreateVmRequest, OpenDiskForWriteOptions, VmRestoreHost } from "../restore-host";
 import { openLabDiskForWrite } from "./lab-disk-writer";
 import { EstateIndex } from "./lab-estate-index";
 import { applyKeyProviderSettings, assignKeyProviderTenant, setDefaultKeyProvider } from "./lab-key-provider-settings";
@@ -92,6 +92,21 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
 
   deleteVm(vmExternalId: string): Promise<void> {
     return this.call(() => this.runtime().deleteVm(vmExternalId));
+  }
+
+  /** Adds an empty disk to a powered-off VM, or replaces one (RST-7); see planAttachDisk for what it refuses. */
+  async attachDisk(request: AttachDiskRequest): Promise<PlatformVm> {
+    const runtime = this.runtime();
+    const inventory = await this.inventory();
+    const vm = inventory.vms.find((v) => v.externalId === request.vmExternalId);
+    if (!vm) throw new HostError("NotFound", `no VM ${request.vmExternalId} in the lab`);
+    if (vm.powerState !== "poweredOff") throw new HostError("InvalidState", `${vm.name} is ${vm.powerState}: power it off to change its disks`);
+    const planned = planAttachDisk(request, vm, inventory);
+    return runtime.attachDisk(vm.externalId, planned, request.disk, request.replace);
+  }
+
+  detachDisk(vmExternalId: string, deviceKey: number): Promise<PlatformVm> {
+    return this.call(() => this.runtime().detachDisk(vmExternalId, deviceKey));
   }
 
   vmRuntime(vmExternalId: string): Promise<VmRuntime> {

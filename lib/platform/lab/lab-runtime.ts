@@ -16,7 +16,7 @@
 
 import { randomInt } from "node:crypto";
 import type { GuestWriteResult, PlatformVm, PowerState, RuntimeOperations, VmRuntime } from "../connector";
-import type { HomeCryptoSpec } from "../restore-host";
+import type { HomeCryptoSpec, NewVmDisk } from "../restore-host";
 import { HostError, LabDataPlane, generateVmSecrets, rewrapBundle, sealBundle, wipeVmSecrets, type KeyEncryptionKeySource, type LabVm, type VirtualDisk } from "./data-plane";
 import { KeyedQueue } from "./keyed-queue";
 import { summarizeVmx, type EstateIndex, type VmFilesSummary, type VmOverride } from "./lab-estate-index";
@@ -246,6 +246,53 @@ export class LabRuntime implements RuntimeOperations {
   }
 
   /**
+   * Adds an empty disk to a powered-off VM, or replaces one (RST-7): `planned` is the VM's record
+   * as create-vm-rules.ts planAttachDisk answered it. The old disk's files go first when replacing;
+   * an encrypted disk needs the VM's keys (KeyProviderUnavailable when its provider cannot answer).
+   */
+  attachDisk(vmExternalId: string, planned: PlatformVm, disk: NewVmDisk, replace: boolean): Promise<PlatformVm> {
+    return this.changeDisks(vmExternalId, planned, async (vm, labVm) => {
+      const source = disk.encrypted ? await this.source(vm, labVm.config.keyProviderId!) : null;
+      if (disk.encrypted) await this.ensureKeys(vm, labVm);
+      if (replace) await labVm.removeDisk(disk.deviceKey);
+      await labVm.addDisk({ deviceKey: disk.deviceKey, capacityBytes: disk.capacityBytes, datastore: this.o.index.datastore(disk.datastoreExternalId).name, label: disk.label, encrypted: disk.encrypted }, source);
+    });
+  }
+
+  /** Detaches a disk of a powered-off VM and deletes its files. */
+  detachDisk(vmExternalId: string, deviceKey: number): Promise<PlatformVm> {
+    return this.run(vmExternalId, async (vm) => {
+      if (!vm.disks.some((d) => d.deviceKey === deviceKey)) throw new HostError("NotFound", `${vm.name} has no disk ${deviceKey}`);
+      const planned = { ...vm, disks: vm.disks.filter((d) => d.deviceKey !== deviceKey) };
+      return this.changeDisksHere(vm, planned, (_vm, labVm) => labVm.removeDisk(deviceKey));
+    });
+  }
+
+  private changeDisks(vmExternalId: string, planned: PlatformVm, work: (vm: PlatformVm, labVm: LabVm) => Promise<void>): Promise<PlatformVm> {
+    return this.run(vmExternalId, (vm) => this.changeDisksHere(vm, planned, work));
+  }
+
+  private async changeDisksHere(vm: PlatformVm, planned: PlatformVm, work: (vm: PlatformVm, labVm: LabVm) => Promise<void>): Promise<PlatformVm> {
+    this.requireOff(vm, "change the disks of");
+    if (this.writers.get(vm.externalId)) throw new HostError("InvalidState", `${vm.name} has a disk open for writing: wait for the restore to finish`);
+    const labVm = await this.files(vm);
+    requireNoSnapshot(labVm);
+    if ([...labVm.disks.values()].some((d) => d.snapshotReaders > 0)) throw new HostError("InvalidState", `${vm.name} has a disk open for reading (a backup is running)`);
+    try {
+      await work(vm, labVm);
+    } finally {
+      if (this.powerState(vm) !== "poweredOn") labVm.lock();
+    }
+    const cfg = labVm.config;
+    const record: PlatformVm = { ...vm, disks: planned.disks.map((d) => ({ ...d, fileName: cfg.disks.find((x) => x.deviceKey === d.deviceKey)?.fileName ?? d.fileName, keyId: d.encrypted ? cfg.keyId : null })) };
+    await this.state.recordDisks(record);
+    this.o.index.addVm(structuredClone(record));
+    this.summaries.set(vm.externalId, summarizeVmx(cfg));
+    await this.state.changed(vm.externalId);
+    return record;
+  }
+
+  /**
    * A powered-off VM's live disk for writing cleartext (the disk encrypts with its DEK): the VM's
    * keys are loaded (KeyProviderUnavailable when its provider cannot answer) and stay loaded until
    * `release` — then the VM is locked again and other processes learn it changed.
@@ -418,6 +465,11 @@ export class LabRuntime implements RuntimeOperations {
       this.created.delete(id);
     }
     for (const id of this.state.deletedVms) this.o.index.removeVm(id);
+    // Estate VMs whose disks were attached or detached (RST-7): their disks as recorded.
+    for (const [id, disks] of Object.entries(this.state.diskLayouts)) {
+      const vm = this.o.index.findVm(id);
+      if (vm && JSON.stringify(vm.disks) !== JSON.stringify(disks)) this.o.index.addVm({ ...vm, disks: structuredClone(disks) });
+    }
   }
 
   /** Which VMs have files, and the .vmx of those in `only` (all when null). */

@@ -47,6 +47,8 @@ interface LabStateFile {
   createdVms?: Record<string, PlatformVm>;
   /** VMs of the generated estate that were deleted. */
   deletedVms?: string[];
+  /** Disks of VMs of the generated estate whose disks were added, replaced or removed (RST-7): their disk records now. */
+  diskLayouts?: Record<string, PlatformVm["disks"]>;
 }
 
 export interface KeyProviderSetting {
@@ -90,6 +92,19 @@ export class LabStateStore {
     return this.state.deletedVms ?? [];
   }
 
+  get diskLayouts(): Readonly<Record<string, PlatformVm["disks"]>> {
+    return this.state.diskLayouts ?? {};
+  }
+
+  /** Records a VM's disks after one was attached or detached: a created VM's record, or an estate VM's layout. */
+  async recordDisks(vm: PlatformVm): Promise<void> {
+    await this.update((s) => {
+      if (s.createdVms?.[vm.externalId]) s.createdVms = { ...s.createdVms, [vm.externalId]: vm };
+      else s.diskLayouts = { ...(s.diskLayouts ?? {}), [vm.externalId]: vm.disks };
+      s.vmGenerations[vm.externalId] = (s.vmGenerations[vm.externalId] ?? 0) + 1;
+    });
+  }
+
   /** Records a VM created at run time (or its new record), powered off unless said otherwise. */
   async recordCreatedVm(vm: PlatformVm): Promise<void> {
     await this.update((s) => {
@@ -106,6 +121,10 @@ export class LabStateStore {
         const { [vmId]: _gone, ...rest } = s.createdVms;
         s.createdVms = rest;
       } else s.deletedVms = [...new Set([...(s.deletedVms ?? []), vmId])];
+      if (s.diskLayouts?.[vmId]) {
+        const { [vmId]: _layout, ...others } = s.diskLayouts;
+        s.diskLayouts = others;
+      }
       delete s.powerStates[vmId];
       s.vmGenerations[vmId] = (s.vmGenerations[vmId] ?? 0) + 1;
     });
@@ -232,7 +251,8 @@ function parse(text: string, file: string): LabStateFile {
     Object.values(raw.vmGenerations).every((g) => Number.isInteger(g)) &&
     (raw.keyProviderSettings === undefined || (typeof raw.keyProviderSettings === "object" && raw.keyProviderSettings !== null)) &&
     (raw.createdVms === undefined || (typeof raw.createdVms === "object" && raw.createdVms !== null && Object.entries(raw.createdVms).every(([id, vm]) => isVmRecord(id, vm)))) &&
-    (raw.deletedVms === undefined || (Array.isArray(raw.deletedVms) && raw.deletedVms.every((id) => typeof id === "string")));
+    (raw.deletedVms === undefined || (Array.isArray(raw.deletedVms) && raw.deletedVms.every((id) => typeof id === "string"))) &&
+    (raw.diskLayouts === undefined || (typeof raw.diskLayouts === "object" && raw.diskLayouts !== null && Object.values(raw.diskLayouts).every((d) => Array.isArray(d))));
   if (!ok) throw new HostError("FileFault", `${file} is not a lab state file of version ${STATE_VERSION}`);
   return raw as LabStateFile;
 }

@@ -7,10 +7,10 @@
 import type { BackupDisk, ChangedAreasQuery, OpenDiskForBackupOptions, VmBackupHost, VmFiles } from "../backup-host";
 import type { InventorySnapshot, PlatformConnector, PlatformDescription, PlatformVm, VmRuntime } from "../connector";
 import type { DiskArea, DiskWriter } from "../disk-io";
-import type { CreateVmRequest, OpenDiskForWriteOptions, VmRestoreHost } from "../restore-host";
+import type { AttachDiskRequest, CreateVmRequest, OpenDiskForWriteOptions, VmRestoreHost } from "../restore-host";
 import type { ReplicaSnapshot, VmReplicaHost } from "../replica-host";
 
-export type FaultyOperation = "inventory" | "createVm" | "openDiskForWrite" | "write" | "deleteVm" | "powerOn" | "powerOff" | "openDiskForBackup" | "createSnapshot" | "revertToSnapshot" | "removeSnapshot";
+export type FaultyOperation = "inventory" | "createVm" | "openDiskForWrite" | "write" | "deleteVm" | "attachDisk" | "detachDisk" | "powerOn" | "powerOff" | "openDiskForBackup" | "createSnapshot" | "revertToSnapshot" | "removeSnapshot";
 
 export interface Fault {
   operation: FaultyOperation;
@@ -74,6 +74,14 @@ export class FaultyConnector implements FaultablePlatform {
   async deleteVm(vmExternalId: string): Promise<void> {
     this.check("deleteVm");
     return this.inner.deleteVm(vmExternalId);
+  }
+  async attachDisk(request: AttachDiskRequest): Promise<PlatformVm> {
+    this.check("attachDisk");
+    return this.inner.attachDisk(request);
+  }
+  async detachDisk(vmExternalId: string, deviceKey: number): Promise<PlatformVm> {
+    this.check("detachDisk");
+    return this.inner.detachDisk(vmExternalId, deviceKey);
   }
   vmRuntime(vmExternalId: string): Promise<VmRuntime> {
     return this.inner.vmRuntime(vmExternalId);

@@ -8,10 +8,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { BackupDisk, ChangedAreasQuery, OpenDiskForBackupOptions, VmBackupHost, VmFiles } from "../backup-host";
 import type { InventorySnapshot, PlatformConnector, PlatformDescription, PlatformVm, VmRuntime } from "../connector";
-import { planNewVm } from "../create-vm-rules";
+import { planAttachDisk, planNewVm } from "../create-vm-rules";
 import { SECTOR_SIZE, type DiskArea, type DiskWriter, type TransportReader } from "../disk-io";
 import { HostError } from "../errors";
-import type { CreateVmRequest, OpenDiskForWriteOptions, VmRestoreHost } from "../restore-host";
+import type { AttachDiskRequest, CreateVmRequest, OpenDiskForWriteOptions, VmRestoreHost } from "../restore-host";
 import { validReplicaPointName, type ReplicaSnapshot, type VmReplicaHost } from "../replica-host";
 import { checkTransport } from "../transport-policy";
 
@@ -198,6 +198,26 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
     this.vms.delete(vmExternalId);
   }
 
+  async attachDisk(request: AttachDiskRequest): Promise<PlatformVm> {
+    const m = this.created(request.vmExternalId);
+    this.requireIdle(m, "add a disk to");
+    const next = planAttachDisk(request, m.vm, await this.inventory(), (ds) => ds.freeBytes);
+    if (request.disk.encrypted) this.requireReachable(m.vm.keyProviderExternalId!);
+    m.vm = next;
+    m.disks.set(request.disk.deviceKey, new MemoryDisk(request.disk.capacityBytes));
+    return structuredClone(next);
+  }
+
+  async detachDisk(vmExternalId: string, deviceKey: number): Promise<PlatformVm> {
+    const m = this.created(vmExternalId);
+    this.requireIdle(m, "remove a disk of");
+    if (!m.vm.disks.some((d) => d.deviceKey === deviceKey)) throw new HostError("NotFound", `${m.vm.name} has no disk ${deviceKey}`);
+    if (m.vm.disks.length === 1) throw new HostError("InvalidArgument", `${m.vm.name} has only this disk: a VM keeps at least one`);
+    m.vm = { ...m.vm, disks: m.vm.disks.filter((d) => d.deviceKey !== deviceKey) };
+    m.disks.delete(deviceKey);
+    return structuredClone(m.vm);
+  }
+
   async vmRuntime(vmExternalId: string): Promise<VmRuntime> {
     const m = this.created(vmExternalId);
     const vm = m.vm;
@@ -342,6 +362,11 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
     const m = this.vms.get(vmExternalId);
     if (!m) throw new HostError("NotFound", `no VM ${vmExternalId} on this platform`);
     return m;
+  }
+
+  private requireIdle(m: MemoryVm, what: string): void {
+    if (m.vm.powerState !== "poweredOff") throw new HostError("InvalidState", `${m.vm.name} is ${m.vm.powerState}: power it off to ${what} it`);
+    if (m.writers > 0 || m.snapshot) throw new HostError("InvalidState", `${m.vm.name} has a disk open: close it first`);
   }
 
   private keyIds(kp: string): Set<string> {

@@ -153,6 +153,68 @@ export function restoreHostContract(name: string, make: () => Promise<RestoreHos
       );
     });
 
+    it("adds an empty disk to a powered-off VM or replaces one (same device key, the old one deleted), writes it bit for bit, and detaches it (RST-7)", async () => {
+      const f = await open();
+      const t = targets(await f.platform.inventory());
+      const vm = await f.platform.createVm(t.request("attach-01", [t.disk(2000, true), t.disk(2001, false)]));
+      const mode = f.writeModes.find((m) => m !== "san")!;
+      const writeAll = async (deviceKey: number, data: Buffer) => {
+        const w = await f.platform.openDiskForWrite({ vmExternalId: vm.externalId, deviceKey, mode, proxy: t.proxy(mode) });
+        await w.write(0, data);
+        await w.close();
+      };
+      const readAll = async (deviceKey: number) => {
+        const d = await f.platform.openDiskForBackup({ vmExternalId: vm.externalId, deviceKey, mode: "nbdssl", proxy: t.proxy("nbdssl") });
+        try {
+          return await d.reader.read(0, 8 * MiB);
+        } finally {
+          await d.reader.close();
+          await f.platform.releaseSnapshot(vm.externalId);
+        }
+      };
+      await writeAll(2001, randomBytes(8 * MiB));
+      const added = await f.platform.attachDisk({ vmExternalId: vm.externalId, disk: { ...t.disk(2002, true), label: "Hard disk 3" }, replace: false });
+      expect(added.disks.map((d) => [d.deviceKey, d.encrypted])).toEqual([[2000, true], [2001, false], [2002, true]]);
+      const seen = (await f.platform.inventory()).vms.find((v) => v.externalId === vm.externalId)!;
+      expect(seen.disks.find((d) => d.deviceKey === 2002)).toMatchObject({ label: "Hard disk 3", encrypted: true, datastoreExternalId: t.encDs.externalId, capacityBytes: 8 * MiB });
+      expect(sha(await readAll(2002))).toBe(sha(Buffer.alloc(8 * MiB))); // a new disk reads as zeros
+      const data = randomBytes(8 * MiB);
+      await writeAll(2002, data);
+      expect(sha(await readAll(2002))).toBe(sha(data));
+      // Replacing disk 2 (unencrypted) by an encrypted one: the old content is gone.
+      const replaced = await f.platform.attachDisk({ vmExternalId: vm.externalId, disk: t.disk(2001, true), replace: true });
+      expect(replaced.disks.find((d) => d.deviceKey === 2001)).toMatchObject({ encrypted: true, datastoreExternalId: t.encDs.externalId });
+      expect(sha(await readAll(2001))).toBe(sha(Buffer.alloc(8 * MiB)));
+      expect((await f.platform.vmRuntime(vm.externalId)).disks.map((d) => [d.deviceKey, d.encrypted])).toEqual([[2000, true], [2001, true], [2002, true]]);
+      const detached = await f.platform.detachDisk(vm.externalId, 2002);
+      expect(detached.disks.map((d) => d.deviceKey)).toEqual([2000, 2001]);
+      expect((await f.platform.inventory()).vms.find((v) => v.externalId === vm.externalId)!.disks.map((d) => d.deviceKey)).toEqual([2000, 2001]);
+      if (f.reopen) {
+        const again = await f.reopen();
+        expect((await again.inventory()).vms.find((v) => v.externalId === vm.externalId)!.disks.map((d) => [d.deviceKey, d.encrypted])).toEqual([[2000, true], [2001, true]]);
+      }
+    });
+
+    it("refuses a disk vSphere would refuse and changes nothing: encrypted on an unencrypted VM or a non-policy datastore, a taken or missing device key, a running VM (RST-3)", async () => {
+      const f = await open();
+      const t = targets(await f.platform.inventory());
+      const plainVm = await f.platform.createVm(t.request("attach-plain", [t.disk(2000, false)]));
+      const encVm = await f.platform.createVm(t.request("attach-enc", [t.disk(2000, true)]));
+      const disksOf = async (id: string) => (await f.platform.inventory()).vms.find((v) => v.externalId === id)!.disks.map((d) => [d.deviceKey, d.encrypted, d.datastoreExternalId]);
+      const before = [await disksOf(plainVm.externalId), await disksOf(encVm.externalId)];
+      await expectHostError(f.platform.attachDisk({ vmExternalId: plainVm.externalId, disk: t.disk(2001, true), replace: false }), "InvalidArgument", /encrypted VM/);
+      await expectHostError(f.platform.attachDisk({ vmExternalId: plainVm.externalId, disk: t.disk(2000, true), replace: true }), "InvalidArgument", /encrypted VM/);
+      await expectHostError(f.platform.attachDisk({ vmExternalId: encVm.externalId, disk: { ...t.disk(2001, true), datastoreExternalId: t.plainDs.externalId }, replace: false }), "InvalidArgument", /not compatible/);
+      await expectHostError(f.platform.attachDisk({ vmExternalId: encVm.externalId, disk: t.disk(2000, true), replace: false }), "InvalidArgument", /already has disk 2000/);
+      await expectHostError(f.platform.attachDisk({ vmExternalId: encVm.externalId, disk: t.disk(2005, true), replace: true }), "NotFound", /2005/);
+      await expectHostError(f.platform.detachDisk(encVm.externalId, 2000), "InvalidArgument", /only/);
+      await expectHostError(f.platform.attachDisk({ vmExternalId: "vm-nope", disk: t.disk(2001, false), replace: false }), "NotFound");
+      await f.platform.powerOn(encVm.externalId);
+      await expectHostError(f.platform.attachDisk({ vmExternalId: encVm.externalId, disk: t.disk(2001, true), replace: false }), "InvalidState", /power/);
+      await f.platform.powerOff(encVm.externalId);
+      expect([await disksOf(plainVm.externalId), await disksOf(encVm.externalId)]).toEqual(before);
+    });
+
     it("a deleted VM's space is free again", async () => {
       const f = await open();
       const t = targets(await f.platform.inventory());

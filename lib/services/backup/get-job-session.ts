@@ -36,7 +36,11 @@ export interface RestoreItemDto {
   consequences: string[];
   checks: Array<{ ok: boolean; text: string }>;
   poweredOn: boolean;
+  /** How it restores: a new VM ("new-location"), the VM itself in place ("overwrite", "quick-rollback"), or disks attached to an existing VM ("disks"). */
+  mode: RestoreItemMode;
 }
+
+export type RestoreItemMode = "new-location" | "overwrite" | "quick-rollback" | "disks";
 
 export interface JobSessionDto {
   id: string;
@@ -147,8 +151,13 @@ async function restoreItems(sessionId: string): Promise<RestoreItemDto[]> {
       consequences: parseJson<string[]>(i.consequences, []),
       checks: result.checks ?? [],
       poweredOn: result.poweredOn ?? false,
+      mode: modeOf(parseJson<{ mode?: unknown }>(i.choices, {}).mode),
     };
   });
+}
+
+function modeOf(m: unknown): RestoreItemMode {
+  return m === "overwrite" || m === "quick-rollback" || m === "disks" ? m : "new-location";
 }
 
 function parseJson<T>(json: string, fallback: T): T {

@@ -74,6 +74,9 @@ describe("getRestoreOptions", () => {
     expect(o.point.vm?.keyId).toBe(o.source?.keyId);
     expect(o.source).toMatchObject({ name: source.name, encrypted: true });
     expect(o.source?.vmId).toBeTruthy();
+    // RST-1 in place: the VM still exists on its site with every disk of the point at the same size.
+    expect(o.inPlace).toMatchObject({ available: true, why: null });
+    expect(o.inPlace.disks.map((d) => [d.deviceKey, d.usable])).toEqual(source.disks.map((d) => [d.deviceKey, true]));
 
     const inv = await platform().inventory();
     expect(o.sites.map((s) => s.externalId).sort()).toEqual(inv.sites.map((s) => s.externalId).sort());
@@ -116,6 +119,7 @@ describe("getRestoreOptions", () => {
       expect(o.point.keysProblem).toContain(o.point.keyIds[0]);
       expect(o.point.keysProblem).not.toContain(PASSWORD);
       expect(o.defaults).toBeNull();
+      expect(o.inPlace).toMatchObject({ available: false, why: expect.stringMatching(/keys/) });
     } finally {
       await db.backupJob.update({ where: { id: jobId }, data: { passwordKeySealed: job.passwordKeySealed } });
     }

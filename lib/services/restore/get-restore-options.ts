@@ -107,9 +107,22 @@ export interface RestoreOptionsDto {
   };
   /** The source VM as it is now, when it still exists. */
   source: null | { vmId: string | null; name: string; siteName: string; hostName: string; folder: string; powerState: string; encrypted: boolean; keyId: string | null };
+  /**
+   * Whether the VM can be brought back in place (RST-1: overwrite or quick rollback): it still
+   * exists on the site it was backed up on, and per disk of the point whether the live VM still has
+   * it at the same size (only such disks can be written back).
+   */
+  inPlace: InPlaceOptions;
   sites: RestoreOptionSite[];
   /** The wizard's starting choices (null when the point cannot be opened). */
   defaults: RestoreVmInput | null;
+}
+
+export interface InPlaceOptions {
+  available: boolean;
+  /** Why not, in the operator's words (null when available). */
+  why: string | null;
+  disks: Array<{ deviceKey: number; label: string; capacityBytes: number; encrypted: boolean; usable: boolean; why: string | null }>;
 }
 
 /** The wizard's options for one point. Viewing needs "job:read" (every role that may restore has it); restoring needs "restore:run". */
@@ -221,9 +234,25 @@ export async function getRestoreOptions(actor: Actor, raw: unknown): Promise<Res
       encrypted: current.encrypted,
       keyId: current.keyId,
     },
+    inPlace: inPlaceOptions(row.vmName, backedUp, current, disks, keysProblem),
     sites,
     defaults: backedUp ? defaultsFor(row.id, backedUp, saved, sites) : null,
   };
+}
+
+/** RST-1 in place: the point's VM still on its site, and which of the point's disks it still has at the same size. */
+function inPlaceOptions(vmName: string, backedUp: PlatformVm | null, current: PlatformVm | null, disks: RestoreOptionDisk[], keysProblem: string | null): InPlaceOptions {
+  const no = (why: string): InPlaceOptions => ({ available: false, why, disks: [] });
+  if (!backedUp) return no(keysProblem ? "The restore point cannot be opened with the keys this console holds." : "The restore point cannot be opened.");
+  if (!current) return no(`${vmName} no longer exists (it was deleted or removed from the inventory): restore it to a new location instead.`);
+  if (current.siteExternalId !== backedUp.siteExternalId) return no(`${vmName} is no longer on the site it was backed up on: restore it to a new location instead.`);
+  const out = disks.map((d) => {
+    const live = current.disks.find((x) => x.deviceKey === d.deviceKey);
+    const why = !live ? `${current.name} has no ${d.label} any more` : live.capacityBytes !== d.capacityBytes ? `${live.label} changed size since the restore point` : null;
+    return { deviceKey: d.deviceKey, label: d.label, capacityBytes: d.capacityBytes, encrypted: live?.encrypted ?? d.encrypted, usable: why === null, why };
+  });
+  if (!out.some((d) => d.usable)) return { available: false, why: `None of the point's disks is still on ${current.name} at the same size: restore to a new location instead.`, disks: out };
+  return { available: true, why: null, disks: out };
 }
 
 /** Reachability of a key provider as the console last saw it: native ones always answer. */

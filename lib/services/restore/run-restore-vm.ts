@@ -3,6 +3,7 @@ import os from "node:os";
 import { db } from "@/lib/db/client";
 import { planVmRestore, type VmRestoreChoices } from "@/lib/engine/pipeline/restore-plan";
 import { restoreVm, type RestoreEvent, type VmRestoreResult } from "@/lib/engine/pipeline/restore-vm";
+import { restoreDisks } from "@/lib/engine/pipeline/restore-disks";
 import { rollbackVm } from "@/lib/engine/pipeline/rollback-vm";
 import { z } from "zod";
 import { currentWorker } from "@/lib/jobs/engine";
@@ -12,11 +13,12 @@ import { proxyTaskGate } from "@/lib/jobs/proxy-tasks";
 import type { ClaimedJob } from "@/lib/jobs/queue";
 import { SessionEventWriter } from "@/lib/jobs/session-events";
 import { VM_DONE, type VmRunProgress, type VmRunStatus } from "@/lib/jobs/session-progress";
-import { restoreVmSchema } from "@/lib/schemas/restore";
+import { diskRestoreItemSchema, restoreVmSchema } from "@/lib/schemas/restore";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { candidateProxies, keyProviderNames } from "@/lib/services/backup/job-context";
 import { platform, restoreHost } from "@/lib/services/inventory/platform";
 import { syncInventoryFromPlatform } from "@/lib/services/inventory/sync-inventory";
+import { planDiskRestore, pointDisksOf } from "./disk-restore-plan";
 import { finishRestoreSession } from "./finish-restore-session";
 import { openRestorePoint } from "./open-restore-point";
 
@@ -133,10 +135,13 @@ interface OneRestore {
 }
 
 const inPlaceChoices = z.object({ mode: z.enum(["overwrite", "quick-rollback"]), deviceKeys: z.array(z.number().int()).min(1) });
+const diskChoices = z.object({ mode: z.literal("disks"), targetVmExternalId: z.string().min(1), disks: z.array(diskRestoreItemSchema).min(1) });
 
 async function restoreOne(o: OneRestore): Promise<VmRestoreResult> {
   const inPlace = inPlaceChoices.safeParse(JSON.parse(o.item.choices));
   if (inPlace.success) return rollbackOne(o, inPlace.data);
+  const disks = diskChoices.safeParse(JSON.parse(o.item.choices));
+  if (disks.success) return disksOne(o, disks.data);
   const { progress, log } = o;
   const host = restoreHost();
   // A dead attempt's VM: its disks may be half-written; it goes before anything else.
@@ -181,6 +186,50 @@ async function restoreOne(o: OneRestore): Promise<VmRestoreResult> {
         log.event({ type: e.type, level, vmExternalId: progress.vmExternalId, text, data: e });
       },
     });
+  } finally {
+    await opened.close();
+  }
+}
+
+/** A disk restore (RST-7): planned again against the VM as it is now, then the disks attached and written. */
+async function disksOne(o: OneRestore, choices: z.infer<typeof diskChoices>): Promise<VmRestoreResult> {
+  const { progress, log } = o;
+  const failed = (error: string): VmRestoreResult => ({ status: "failed", vm: null, disks: [], checks: [], poweredOn: false, warnings: [], error });
+  const opened = await openRestorePoint(o.item.pointId, `strongroom/${os.hostname()}/${process.pid}/restore-${o.sessionId}`);
+  try {
+    const inventory = await platform().inventory();
+    const backedUp = opened.source.vm;
+    const plan = planDiskRestore({ pointId: o.item.pointId, targetVmExternalId: choices.targetVmExternalId, disks: choices.disks }, { vmName: opened.row.vmName, tenantExternalId: backedUp.tenantExternalId, disks: pointDisksOf(opened.point, backedUp) }, inventory);
+    if (!plan.target || plan.problems.length) return failed(`the disk restore cannot run as it was started: ${plan.problems.map((p) => p.message).join(" ")}`);
+    progress.keyIds = opened.row.keyIds;
+    log.say(`${progress.name}: restore point of ${opened.row.createdAt.toISOString()} opened; ${plan.attach.length} disk(s) go to ${plan.target.name}.`, "info", progress.vmExternalId);
+    const [proxies, names] = await Promise.all([candidateProxies(), keyProviderNames()]);
+    const r = await restoreDisks({
+      host: restoreHost(),
+      point: opened.point,
+      vm: plan.target,
+      inventory,
+      disks: plan.attach,
+      proxies,
+      selection: { proxies: "automatic", failoverToNetwork: true, keyProviderNames: names },
+      tasks: proxyTaskGate({ sessionId: o.sessionId, workerId: o.workerId }),
+      powerOn: o.item.powerOn,
+      signal: o.signal,
+      progressIntervalMs: 250,
+      onProgress: (p) => {
+        const disk = progress.disks.find((d) => d.deviceKey === p.deviceKey);
+        if (disk) Object.assign(disk, { bytesRead: p.bytesDone, bytesTransferred: p.bytesWritten, rate: p.rate, done: p.done });
+      },
+      onEvent: (e: RestoreEvent) => {
+        if (e.type === "disk-planned") {
+          const disk = progress.disks.find((d) => d.deviceKey === e.deviceKey);
+          if (disk) Object.assign(disk, { proxy: e.proxyName, mode: e.mode, reason: e.reason });
+        }
+        const level = e.type === "warning" || e.type === "waiting" || (e.type === "check" && !e.ok) ? "warning" : "info";
+        log.event({ type: e.type, level, vmExternalId: progress.vmExternalId, text: e.type === "task-start" || e.type === "task-end" ? "" : e.text, data: e });
+      },
+    });
+    return { status: r.status, vm: r.vm, disks: r.disks, checks: r.checks, poweredOn: r.poweredOn, warnings: r.warnings, error: r.error };
   } finally {
     await opened.close();
   }

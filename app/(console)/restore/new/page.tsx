@@ -8,8 +8,9 @@ import { requireActor } from "@/lib/auth/session";
 import { orNull } from "@/lib/errors/not-found";
 import { hasPermission } from "@/lib/permissions/roles";
 import { getRestoreOptions } from "@/lib/services/restore/get-restore-options";
+import { listDiskRestoreTargets } from "@/lib/services/restore/list-disk-restore-targets";
 import { listRestorablePoints } from "@/lib/services/restore/list-restorable-vms";
-import { checkRestoreAction, startRestoreAction } from "../actions";
+import { checkDiskRestoreAction, checkRestoreAction, startDiskRestoreAction, startRestoreAction, startRollbackAction } from "../actions";
 
 export const metadata = { title: "Restore a VM" };
 
@@ -30,6 +31,7 @@ export default async function NewRestorePage({ searchParams }: { searchParams: P
     );
   }
   const points = await listRestorablePoints(actor, { vmExternalId: options.point.vmExternalId });
+  const { targets } = options.point.vm ? await listDiskRestoreTargets(actor, { vmExternalId: options.point.vmExternalId, tenantExternalId: options.point.vm.tenant?.externalId ?? null }) : { targets: [] };
   return (
     <>
       <div className="mb-2 text-sm text-slate-500">
@@ -37,9 +39,9 @@ export default async function NewRestorePage({ searchParams }: { searchParams: P
       </div>
       <PageHeader
         title={`Restore ${options.point.vmName}`}
-        description="Entire VM restore: choose the point, where the VM goes, which disks stay encrypted and with which key. Each step checks your input before you move on; the pre-restore check asks the platform before anything is written."
+        description="Choose the point and how to restore: a new VM where you choose (which disks stay encrypted, with which key), the VM itself in place (overwrite or quick rollback), or chosen disks attached to an existing VM. Each step checks your input before you move on."
       />
-      <RestoreWizard key={options.point.id} options={options} points={points} checkAction={checkRestoreAction} startAction={startRestoreAction} />
+      <RestoreWizard key={options.point.id} options={options} points={points} checkAction={checkRestoreAction} startAction={startRestoreAction} rollbackAction={startRollbackAction} diskTargets={targets} diskRestoreAction={startDiskRestoreAction} diskCheckAction={checkDiskRestoreAction} />
     </>
   );
 }

@@ -179,6 +179,53 @@ export class LabVm {
     return d;
   }
 
+  /**
+   * Adds a new, empty disk (AddVirtualDisk, RST-7): `<home name>_r<device key>.vmdk` on its
+   * datastore. An encrypted disk needs an encrypted, unlocked VM and the VM's key provider: a new
+   * DEK goes into the encryption.bundle, sealed again under the VM's KEK. The .vmx names the disk
+   * last, so a failure part-way leaves the VM as it was (and at most orphan files).
+   */
+  async addDisk(d: { deviceKey: number; capacityBytes: number; datastore: string; label: string; encrypted: boolean }, source: KeyEncryptionKeySource | null): Promise<void> {
+    if (this.diskMap.has(d.deviceKey)) throw new HostError("InvalidArgument", `VM ${this.cfg.vmId} already has disk ${d.deviceKey}`);
+    if (this.cfg.snapshot) throw new HostError("InvalidState", `VM ${this.cfg.vmId} has a snapshot: remove it first`);
+    let dek: Buffer | undefined;
+    let bundle = this.cfg.encryptionBundle;
+    if (d.encrypted) {
+      if (!this.cfg.encrypted) throw new HostError("InvalidArgument", "an encrypted disk needs an encrypted VM home");
+      if (!this.secrets || !source) throw new HostError("InvalidState", `VM ${this.cfg.vmId} is locked: its keys are needed to add an encrypted disk`);
+      dek = generateDek();
+      const secrets = this.secrets;
+      const next: VmSecrets = { ...secrets, diskKeys: new Map(secrets.diskKeys).set(d.deviceKey, dek) };
+      bundle = await withKeyProvider(() => sealBundle(next, source, this.cfg.keyId!));
+      secrets.diskKeys.set(d.deviceKey, dek);
+    }
+    const fileName = datastorePath(d.datastore, `${this.cfg.name}/${this.cfg.name}_r${d.deviceKey}${FILE_SUFFIX.descriptor}`);
+    const where = resolveDatastorePath(this.datastoresRoot, fileName);
+    await mkdir(where.dir, { recursive: true });
+    const disk = await VirtualDisk.create(where.dir, where.baseName, { capacityBytes: d.capacityBytes, encrypted: d.encrypted, keyId: d.encrypted ? this.cfg.keyId : null, dek });
+    if (dek) disk.unlock(dek);
+    try {
+      await this.saveConfig({ ...this.cfg, encryptionBundle: bundle, disks: [...this.cfg.disks, { deviceKey: d.deviceKey, fileName, label: d.label, encrypted: d.encrypted }].sort((a, b) => a.deviceKey - b.deviceKey) });
+    } catch (err) {
+      await disk.close();
+      await removeDiskFiles(disk);
+      throw err;
+    }
+    this.diskMap.set(d.deviceKey, disk);
+  }
+
+  /** Detaches a disk and deletes its files (RemoveVirtualDisk with destroy). The VM keeps at least one disk. */
+  async removeDisk(deviceKey: number): Promise<void> {
+    const disk = this.disk(deviceKey);
+    if (this.cfg.snapshot) throw new HostError("InvalidState", `VM ${this.cfg.vmId} has a snapshot: remove it first`);
+    if (this.cfg.disks.length === 1) throw new HostError("InvalidArgument", `VM ${this.cfg.vmId} has only this disk: a VM keeps at least one`);
+    await this.saveConfig({ ...this.cfg, disks: this.cfg.disks.filter((d) => d.deviceKey !== deviceKey) });
+    this.diskMap.delete(deviceKey);
+    this.secrets?.diskKeys.delete(deviceKey);
+    await disk.close();
+    await removeDiskFiles(disk);
+  }
+
   /** Takes the VM's snapshot (one at a time: a second is InvalidState) and records it in the .vmx. */
   async createSnapshot(name: string): Promise<SnapshotRecord> {
     const record = await createVmSnapshot(this.diskMap, name, this.cfg.snapshot);
@@ -241,6 +288,11 @@ export class LabVm {
     await writeFileAtomic(resolveDatastorePath(this.datastoresRoot, this.vmxFileName).file, formatVmx(next));
     this.cfg = next;
   }
+}
+
+async function removeDiskFiles(disk: VirtualDisk): Promise<void> {
+  const all = [disk.baseFile, disk.delta].flatMap((f) => (f ? f.fileNames : []));
+  for (const f of [...all, disk.name + FILE_SUFFIX.changeTracking]) await rm(path.join(disk.dir, f), { force: true });
 }
 
 /** Key provider failures → HostError, as a host reports them (VME-3); the cause keeps the detail. */
