@@ -25,7 +25,7 @@ export function ApprovalCard({ r, actions }: { r: ApprovalRequestDto; actions: {
   const [rejectState, reject, rejecting] = useActionState(actions.reject, null);
   const [cancelState, cancel, cancelling] = useActionState(actions.cancel, null);
   return (
-    <article className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="approval-request" data-state={r.state}>
+    <article id={`request-${r.id}`} className="scroll-mt-4 rounded-lg border border-slate-200 bg-white p-4 shadow-sm target:ring-2 target:ring-brand-600" data-testid="approval-request" data-state={r.state}>
       <header className="flex flex-wrap items-center gap-2">
         <h3 className="font-semibold text-slate-900">{r.kindLabel}</h3>
         <span className="text-sm text-slate-600">— {r.objectName}</span>

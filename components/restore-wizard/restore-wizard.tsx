@@ -412,6 +412,15 @@ export function RestoreWizard({ options, points, checkAction, startAction, rollb
 
         {step === S.summary && form && site && vm && <Summary options={options} form={form} site={site} reason={reason} homeEncrypted={homeEncrypted} check={check?.result ?? null} onPowerOn={(v) => set({ powerOn: v })} />}
 
+        {result?.ok && requestSent(result) && (
+          <div className="mt-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900" data-testid="restore-request-sent" role="status">
+            <strong>Request sent.</strong> Nothing is restored until another Security Officer approves it; the restore then starts as yours.{" "}
+            <Link href={`/approvals#request-${requestSent(result)}`} className="underline" data-testid="restore-request-link">
+              See the request
+            </Link>
+          </div>
+        )}
+
         {result && !result.ok && (
           <div className="mt-4 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="action-error">
             {result.formError}
@@ -432,8 +441,8 @@ export function RestoreWizard({ options, points, checkAction, startAction, rollb
               Next
             </button>
           ) : (
-            <button type="button" className="btn-primary" onClick={submit} disabled={pending} data-testid="wizard-finish">
-              {pending ? "Starting…" : "Start restore"}
+            <button type="button" className="btn-primary" onClick={submit} disabled={pending || (!!result?.ok && !!requestSent(result))} data-testid="wizard-finish">
+              {pending ? "Starting…" : check?.result?.approval ? "Send for approval" : "Start restore"}
             </button>
           )}
           {step < STEPS.length - 1 && firstProblem(step) && (
@@ -618,6 +627,11 @@ function Summary({ options, form, site, reason, homeEncrypted, check, onPowerOn 
         <dt className="text-slate-500">Reason</dt>
         <dd className="whitespace-pre-wrap">{reason}</dd>
       </dl>
+      {check?.approval && (
+        <div className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900" data-testid="restore-needs-approval">
+          <strong>Needs a Security Officer&apos;s approval.</strong> {check.approval}
+        </div>
+      )}
       {check && check.consequences.length > 0 && (
         <div className="rounded-md bg-amber-50 px-3 py-2 text-amber-900">
           <ul className="list-disc space-y-1 pl-5">{check.consequences.map((c, i) => <li key={i}>{c}</li>)}</ul>
@@ -628,9 +642,15 @@ function Summary({ options, form, site, reason, homeEncrypted, check, onPowerOn 
         Power on after restore
         {unreachable && form.powerOn && <span className="text-amber-800">— the key provider is unreachable: the VM would not power on</span>}
       </label>
-      <p className="text-slate-600">Start queues the restore on the job engine and opens its session. The original VM is not touched.</p>
+      <p className="text-slate-600">{check?.approval ? "Send for approval records the request; once approved, the restore is queued on the job engine." : "Start queues the restore on the job engine and opens its session."} The original VM is not touched.</p>
     </div>
   );
+}
+
+/** The approval request a four-eyes restore became (SEC-2), when Start answered one. */
+function requestSent(r: ActionState): string | null {
+  const data = r?.ok ? (r.data as { approvalRequestId?: unknown } | undefined) : undefined;
+  return typeof data?.approvalRequestId === "string" ? data.approvalRequestId : null;
 }
 
 function FragmentRow({ label, children }: { label: string; children: React.ReactNode }) {

@@ -35,6 +35,9 @@ const schema = z.object({
   // job engine's tests, which need a VM that is still being read when a worker dies or a stop comes.
   // Unset: as fast as the lab's files.
   STRONGROOM_LAB_READ_MIB_PER_SECOND: z.coerce.number().positive().max(100_000).optional(),
+  // The same for the lab's restore writes (MiB/s per disk being written): a restore that is still
+  // writing when its worker is killed (lib/services/restore/restore-kill.db.test.ts). Unset: as fast as the files.
+  STRONGROOM_LAB_WRITE_MIB_PER_SECOND: z.coerce.number().positive().max(100_000).optional(),
   // Job engine (lib/jobs). Whether the console itself runs work on PostgreSQL ("on"), or leaves it
   // to worker processes (`npm run worker`, "off"); on SQLite the console always runs it.
   STRONGROOM_CONSOLE_WORKER: z.enum(["on", "off"]).default("on"),

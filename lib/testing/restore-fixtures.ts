@@ -38,3 +38,9 @@ export async function encryptedTwoDiskVm(o: { tenant?: boolean; undo?: (u: UndoV
   vm = (await p.inventory()).vms.find((v) => v.externalId === vm!.externalId)!;
   return vm;
 }
+
+/** The session a started restore queued; fails when it became a four-eyes request instead (SEC-2). */
+export function sessionOf(started: { sessionId: string } | { approvalRequestId: string }): string {
+  if (!("sessionId" in started)) throw new Error(`expected the restore to start, but it became approval request ${started.approvalRequestId}`);
+  return started.sessionId;
+}

@@ -19,8 +19,12 @@ export const approveRequestAction = validatedAction(
   "approval.approve",
   z.object({ requestId: id, proof: z.string().trim().min(1, "Enter your password to confirm").max(128), comment: z.string().max(1000).default("") }),
   async (actor, input) => {
-    await approveRequest(actor, input);
+    const r = await approveRequest(actor, input);
     revalidatePath("/approvals");
+    if (r.sessionId) {
+      revalidatePath("/sessions");
+      return { message: "Approved: the restore started as the requester's.", id: r.sessionId };
+    }
     return "Approved and applied.";
   },
 );

@@ -26,7 +26,7 @@ export default async function ApprovalsPage() {
     <>
       <PageHeader
         title="Approvals"
-        description="Four-eyes approval: while it is on, changing how backups are encrypted, a user's role, who the Security Officers are or how they sign in, or a KMS cluster creates a request that another Security Officer approves or rejects. Approval applies exactly what was requested, once. An officer whose account or password was set by the requester cannot approve that person's requests."
+        description="Four-eyes approval: while it is on, changing how backups are encrypted, a user's role, who the Security Officers are or how they sign in, or a KMS cluster, and restoring an encrypted VM unencrypted, creates a request that another Security Officer approves or rejects. Approval applies exactly what was requested, once. An officer whose account or password was set by the requester cannot approve that person's requests."
         actions={fourEyes.enabled ? <Badge tone="good">Four-eyes on</Badge> : <Badge tone="warn">Four-eyes off</Badge>}
       />
       {decider && (

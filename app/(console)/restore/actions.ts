@@ -14,11 +14,19 @@ export const checkRestoreAction = validatedAction("restore.check", restoreVmSche
   return { message: result.ok ? "The pre-restore check passed." : `The pre-restore check found ${result.problems.length} problem(s).`, data: result };
 });
 
-/** Start: one restore session, checked again on the server; the browser opens the session. */
+/**
+ * Start: one restore session, checked again on the server; the browser opens the session. Under
+ * four-eyes a restore that writes an encrypted VM unencrypted is a request instead (SEC-2): the
+ * wizard says "Request sent" and links to it.
+ */
 export const startRestoreAction = validatedAction("restore.start", startRestoreSchema, async (actor, input) => {
-  const { sessionId } = await startRestore(actor, input);
+  const started = await startRestore(actor, input);
+  if ("approvalRequestId" in started) {
+    revalidatePath("/approvals");
+    return { message: "Request sent: a Security Officer must approve this restore before it starts.", data: { approvalRequestId: started.approvalRequestId } };
+  }
   revalidatePath("/sessions");
-  return { message: "Restore started.", id: sessionId };
+  return { message: "Restore started.", id: started.sessionId };
 });
 
 /** Start an in-place restore (RST-1: overwrite or quick rollback of the VM itself); startRollback authorizes and checks again. */

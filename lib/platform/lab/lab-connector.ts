@@ -45,6 +45,8 @@ export interface LabConnectorOptions extends EstateOptions {
    * time a disk is opened (so a running process can change it); undefined ⇒ as fast as the files.
    */
   readMiBPerSecond?: () => number | undefined;
+  /** The same for restore writes (MiB per second per disk being written), asked at each open. */
+  writeMiBPerSecond?: () => number | undefined;
 }
 
 export class LabConnector implements PlatformConnector, RuntimeOperations, KeyProviderOperations, VmBackupHost, VmRestoreHost, VmReplicaHost {
@@ -87,7 +89,8 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
 
   /** A disk of a powered-off VM opened for writing through a transport mode (lab-disk-writer.ts). */
   openDiskForWrite(o: OpenDiskForWriteOptions): Promise<DiskWriter> {
-    return this.call(() => openLabDiskForWrite(this.runtime(), this.host(), o, this.points()));
+    const mib = this.options.writeMiBPerSecond?.();
+    return this.call(() => openLabDiskForWrite(this.runtime(), this.host(), o, this.points(), mib && mib > 0 ? mib * 1024 * 1024 : undefined));
   }
 
   deleteVm(vmExternalId: string): Promise<void> {

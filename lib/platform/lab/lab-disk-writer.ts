@@ -12,8 +12,10 @@ import { checkTransport } from "../transport-policy";
 import type { LabBackupHost } from "./lab-backup-host";
 import type { LabReplicaPoints } from "./lab-replica-points";
 import type { LabRuntime } from "./lab-runtime";
+import { throttledWriter } from "./read-throttle";
 
-export async function openLabDiskForWrite(runtime: LabRuntime, host: LabBackupHost, o: OpenDiskForWriteOptions, points?: LabReplicaPoints): Promise<DiskWriter> {
+/** `writeBytesPerSecond`: the simulated link speed of the writes (read-throttle.ts); none ⇒ as fast as the files. */
+export async function openLabDiskForWrite(runtime: LabRuntime, host: LabBackupHost, o: OpenDiskForWriteOptions, points?: LabReplicaPoints, writeBytesPerSecond?: number): Promise<DiskWriter> {
   const rt = await runtime.vmRuntime(o.vmExternalId);
   const d = rt.disks.find((x) => x.deviceKey === o.deviceKey);
   if (!d) throw new HostError("NotFound", `VM ${o.vmExternalId} has no disk ${o.deviceKey}`);
@@ -64,7 +66,8 @@ export async function openLabDiskForWrite(runtime: LabRuntime, host: LabBackupHo
         await release();
       }
     };
-    return { capacityBytes: writer.capacityBytes, mode: writer.mode, write: (offset, data) => writer.write(offset, data), close: () => end(() => writer.close()), abort: () => end(() => writer.abort()) };
+    const out: DiskWriter = { capacityBytes: writer.capacityBytes, mode: writer.mode, write: (offset, data) => writer.write(offset, data), close: () => end(() => writer.close()), abort: () => end(() => writer.abort()) };
+    return writeBytesPerSecond ? throttledWriter(out, writeBytesPerSecond) : out;
   } catch (err) {
     await release();
     throw err;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { throttledReader } from "./read-throttle";
+import type { DiskWriter } from "../disk-io";
+import { throttledReader, throttledWriter } from "./read-throttle";
 import type { TransportReader } from "./transport";
 
 const MiB = 1024 * 1024;
@@ -45,5 +46,21 @@ describe("throttledReader (the lab's simulated link speed)", () => {
     const inner = memoryReader();
     expect(throttledReader(inner, 0)).toBe(inner);
     expect(throttledReader(inner, Number.NaN)).toBe(inner);
+  });
+});
+
+describe("throttledWriter (the same link speed for restore writes)", () => {
+  it("takes in no faster than its rate, with writes in parallel, and passes every byte on", async () => {
+    const got: Array<[number, number]> = [];
+    const inner: DiskWriter = { mode: "nbdssl", capacityBytes: 64 * MiB, write: async (o, d) => void got.push([o, d.length]), close: async () => {}, abort: async () => {} };
+    const writer = throttledWriter(inner, 16 * MiB);
+    const started = performance.now();
+    for (let i = 0; i < 4; i++) await Promise.all([writer.write(2 * i * MiB, Buffer.alloc(MiB)), writer.write((2 * i + 1) * MiB, Buffer.alloc(MiB))]);
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(490);
+    expect(took).toBeLessThan(5_000);
+    expect(got.map(([o]) => o / MiB).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(writer.mode).toBe("nbdssl");
+    expect(throttledWriter(inner, 0)).toBe(inner);
   });
 });

@@ -1,6 +1,7 @@
 import "server-only";
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { startRestoreSchema } from "@/lib/schemas/restore";
 
 // What an approval applies, by kind. Payloads never hold a secret (SEC-6): a new password arrives
 // as its derived user key, sealed under the configuration key. The hash of the canonical payload
@@ -33,6 +34,9 @@ export const payloadSchemas = {
   "user.create": z.object({ email: z.string(), name: z.string(), role: z.literal("SECURITY_OFFICER"), passwordHash: z.string().startsWith("$argon2") }),
   "user.password": z.object({ userId: z.string(), passwordHash: z.string().startsWith("$argon2") }),
   "user.enable": z.object({ userId: z.string(), disabled: z.literal(false) }),
+  // A restore that writes an encrypted VM unencrypted (lib/services/restore/restore-approval.ts):
+  // the wizard's validated input, which holds no secret.
+  "restore.unencrypted": startRestoreSchema,
 } as const;
 export type ApprovalKind = keyof typeof payloadSchemas;
 export type ApprovalPayload<K extends ApprovalKind> = z.infer<(typeof payloadSchemas)[K]>;
@@ -47,6 +51,7 @@ export const KIND_LABELS: Record<ApprovalKind, string> = {
   "user.create": "Create a Security Officer",
   "user.password": "Reset a Security Officer's password",
   "user.enable": "Enable a Security Officer",
+  "restore.unencrypted": "Restore an encrypted VM unencrypted",
 };
 
 /** Canonical JSON: keys sorted at every level, so the same payload always hashes the same. */

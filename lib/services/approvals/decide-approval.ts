@@ -9,7 +9,7 @@ import { parseInput } from "@/lib/errors/parse-input";
 import { hasPermission, type Permission, type Role } from "@/lib/permissions/roles";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { payloadHash } from "./approval-payload";
-import { applyApproval } from "./apply-approval";
+import { applyApproval, prepareApproval } from "./apply-approval";
 import { spendApprovalProof } from "./approval-proof";
 import { refuseDependentApprover } from "./approver-independence";
 
@@ -32,10 +32,12 @@ const cancelSchema = z.object({ requestId: z.string().trim().min(1).max(64) });
  * here); not expired, not decided, the payload unchanged since it was requested, the requester
  * still holding the permission the change needed (else the request is void).
  */
-export async function approveRequest(actor: Actor, raw: z.input<typeof approveSchema>): Promise<{ state: string }> {
+export async function approveRequest(actor: Actor, raw: z.input<typeof approveSchema>): Promise<{ state: string; sessionId?: string }> {
   authorize(actor, "approval:decide");
   const input = parseInput(approveSchema, raw);
-  const outcome = await serializableTransaction(async (tx): Promise<{ state: string; message?: string }> => {
+  // Checks that are not database work (a restore checked again against the platform) come first.
+  const prepared = await prepareApproval(actor.id, input.requestId);
+  const outcome = await serializableTransaction(async (tx): Promise<{ state: string; message?: string; sessionId?: string }> => {
     const approver = await tx.user.findUnique({ where: { id: actor.id }, select: { disabled: true } });
     if (!approver || approver.disabled) throw new AppError("FORBIDDEN", "Your account is disabled. Nothing was approved.");
     const req = await pendingRequest(tx, input.requestId, actor);
@@ -46,13 +48,13 @@ export async function approveRequest(actor: Actor, raw: z.input<typeof approveSc
     }
     await refuseDependentApprover(tx, actor.id, r.requestedById);
     await spendApprovalProof(tx, input.proof, { requestId: r.id, payloadHash: r.payloadHash, userId: actor.id });
-    await applyApproval(tx, r, actor);
+    const applied = await applyApproval(tx, r, actor, prepared);
     await tx.approvalRequest.update({ where: { id: r.id }, data: { state: "approved", decidedById: actor.id, decidedAt: new Date(), comment: input.comment || null } });
-    await recordAuditEvent({ actor, action: "approval.approve", objectType: r.objectType, objectId: r.objectId, outcome: "success", details: { request: r.id, kind: r.kind, comment: input.comment } }, tx);
-    return { state: "approved" };
+    await recordAuditEvent({ actor, action: "approval.approve", objectType: r.objectType, objectId: r.objectId, outcome: "success", details: { request: r.id, kind: r.kind, comment: input.comment, ...(applied.sessionId ? { session: applied.sessionId } : {}) } }, tx);
+    return { state: "approved", sessionId: applied.sessionId };
   });
   if (outcome.state !== "approved") throw new AppError("CONFLICT", outcome.message!);
-  return { state: outcome.state };
+  return outcome.sessionId ? { state: outcome.state, sessionId: outcome.sessionId } : { state: outcome.state };
 }
 
 export async function rejectRequest(actor: Actor, raw: z.input<typeof rejectSchema>): Promise<{ state: string }> {

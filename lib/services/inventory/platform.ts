@@ -21,6 +21,7 @@ export function platform(): Platform {
     diskDataMiB: env.STRONGROOM_LAB_DISK_DATA_MIB,
     // Read at each disk's open, so a test can slow a running process's reads down (lib/jobs tests).
     readMiBPerSecond: () => env.STRONGROOM_LAB_READ_MIB_PER_SECOND,
+    writeMiBPerSecond: () => env.STRONGROOM_LAB_WRITE_MIB_PER_SECOND,
   });
   return connector;
 }

@@ -2,7 +2,7 @@ import "server-only";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { db } from "@/lib/db/client";
-import { planVmRestore, RestorePlanError, type VmRestorePlan } from "@/lib/engine/pipeline/restore-plan";
+import { planVmRestore, RestorePlanError, type PointVmAttributes, type VmRestorePlan } from "@/lib/engine/pipeline/restore-plan";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
 import type { InventorySnapshot } from "@/lib/platform/connector";
@@ -11,6 +11,7 @@ import { HostError } from "@/lib/platform/errors";
 import { restoreVmSchema, type RestoreVmInput } from "@/lib/schemas/restore";
 import { platform } from "@/lib/services/inventory/platform";
 import { openRestorePoint } from "./open-restore-point";
+import { approvalNeed } from "./restore-approval";
 
 // The pre-restore check (RST-3…6): everything that would make the restore fail or the VM not power
 // on, said before anything is written — the point opens with the keys at hand; the placement is
@@ -31,19 +32,26 @@ export interface RestoreCheckDto {
   consequences: string[];
   /** Facts worth showing beside the summary ("keeps NVRAM and vTPM", "same key id …"). */
   notes: string[];
+  /**
+   * Why this restore is a request a Security Officer approves (SEC-2: four-eyes is on and it writes
+   * an encrypted VM's home or disk unencrypted), or null when it starts at once.
+   */
+  approval: string | null;
 }
 
 export interface CheckedRestore extends RestoreCheckDto {
   plan: VmRestorePlan | null;
   source: { vmExternalId: string; vmName: string; repositoryId: string; encrypted: boolean; tenantExternalId: string | null };
+  /** What was encrypted at backup time and this restore writes unencrypted ("VM home", disk labels; SEC-2). */
+  decrypted: string[];
 }
 
 /** The wizard's "check" step: the same checks the restore runs again when it starts. */
 export async function checkRestore(actor: Actor, raw: unknown): Promise<RestoreCheckDto> {
   authorize(actor, "restore:run");
   const input = parseInput(restoreVmSchema, raw);
-  const { ok, problems, consequences, notes } = await checkRestoreVm(input, await platform().inventory());
-  return { ok, problems, consequences, notes };
+  const c = await checkRestoreVm(input, await platform().inventory());
+  return { ok: c.ok, problems: c.problems, consequences: c.consequences, notes: c.notes, approval: await approvalNeed([c]) };
 }
 
 export async function checkRestoreVm(input: RestoreVmInput, inventory: InventorySnapshot): Promise<CheckedRestore> {
@@ -56,7 +64,7 @@ export async function checkRestoreVm(input: RestoreVmInput, inventory: Inventory
     }
     throw e;
   });
-  if (!opened) return { ok: false, problems, consequences: [], notes, plan: null, source: { vmExternalId: "", vmName: "", repositoryId: "", encrypted: false, tenantExternalId: null } };
+  if (!opened) return { ok: false, problems, consequences: [], notes, approval: null, plan: null, decrypted: [], source: { vmExternalId: "", vmName: "", repositoryId: "", encrypted: false, tenantExternalId: null } };
   const source = opened.source;
   const sourceInfo = { vmExternalId: opened.row.vmExternalId, vmName: opened.row.vmName, repositoryId: opened.row.repositoryId, encrypted: source.encrypted, tenantExternalId: source.vm.tenantExternalId };
   await opened.close();
@@ -92,7 +100,15 @@ export async function checkRestoreVm(input: RestoreVmInput, inventory: Inventory
     const clashOnSite = inventory.vms.find((v) => v.siteExternalId === input.siteExternalId && v.name === input.name && v.folder !== input.folder);
     if (clashOnSite) problems.push({ field: "name", message: `The lab keeps one VM per name on a datastore, and ${input.name} exists in ${clashOnSite.folder}: choose another name.` });
   }
-  return { ok: problems.length === 0, problems: dedupe(problems), consequences: plan?.consequences ?? [], notes, plan, source: sourceInfo };
+  return { ok: problems.length === 0, problems: dedupe(problems), consequences: plan?.consequences ?? [], notes, approval: null, plan, source: sourceInfo, decrypted: plan ? decryptedBy(source, plan) : [] };
+}
+
+/** SEC-2: the parts of an encrypted VM (at backup time) that the plan writes unencrypted. */
+function decryptedBy(source: PointVmAttributes, plan: VmRestorePlan): string[] {
+  if (!source.encrypted) return [];
+  const out = plan.request.home.crypto.kind === "none" ? ["VM home"] : [];
+  for (const d of plan.request.disks) if (!d.encrypted && source.vm.disks.find((x) => x.deviceKey === d.deviceKey)?.encrypted) out.push(d.label);
+  return out;
 }
 
 /** Whether the target site's key provider answers: native ones do; a KMS needs its cluster registered and not down. */

@@ -21,6 +21,7 @@ import { checkRestore } from "./check-restore";
 import { startRestore } from "./start-restore";
 import { getRepositoryKeyNeeds } from "./repository-key-needs";
 import { unlockRepository } from "./unlock-repository";
+import { sessionOf } from "@/lib/testing/restore-fixtures";
 
 const PASSWORD = "disaster-recovery-password-77";
 let admin: Awaited<ReturnType<typeof makeActor>>;
@@ -106,7 +107,7 @@ describe("disaster recovery on a console without the configuration database (KEY
 
     const after = await checkRestore(operator, choices);
     expect(after.problems).toEqual([]);
-    const { sessionId } = await startRestore(operator, { vms: [choices], reason: "site lost: recovering from the repository alone" });
+    const sessionId = sessionOf(await startRestore(operator, { vms: [choices], reason: "site lost: recovering from the repository alone" }));
     const s = await runBackupSession(sessionId, 90_000);
     expect(s.state, s.error ?? "").toBe("success");
   });

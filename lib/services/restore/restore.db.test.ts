@@ -11,7 +11,7 @@ import type { InventorySnapshot, PlatformVm } from "@/lib/platform/connector";
 import { runBackupSession } from "@/lib/testing/run-jobs";
 import { expectAppError } from "@/lib/testing/db-state";
 import { makeActor, uniqueEmail } from "@/lib/testing/factories";
-import { encryptedTwoDiskVm, type UndoVm } from "@/lib/testing/restore-fixtures";
+import { encryptedTwoDiskVm, sessionOf, type UndoVm } from "@/lib/testing/restore-fixtures";
 import { backupHost, platform } from "../inventory/platform";
 import { syncInventoryFromPlatform } from "../inventory/sync-inventory";
 import { runGuestWrites } from "../vms/run-guest-writes";
@@ -115,7 +115,7 @@ describe("restore to a new location (RST-1…3)", () => {
     const check = await checkRestore(operator, c);
     expect(check.problems).toEqual([]);
     expect(check.notes.join(" ")).toMatch(/Same key/);
-    const { sessionId } = await startRestore(operator, { vms: [c], reason: "ticket 4711: the application team broke the VM" });
+    const sessionId = sessionOf(await startRestore(operator, { vms: [c], reason: "ticket 4711: the application team broke the VM" }));
     const s = await runBackupSession(sessionId, 90_000);
     const dto = await getJobSession(admin, { sessionId });
     expect(s.state, dto.progress.vms.map((v) => v.error).join() + dto.log.map((l) => l.text).join("\n")).toBe("success");
