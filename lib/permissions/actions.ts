@@ -32,6 +32,9 @@ export const ACTION_PERMISSIONS = {
   // restore (RST-1…6)
   "restore.check": "restore:run",
   "restore.start": "restore:run",
+  "restore.rollback": "restore:run", // in place: overwrite or quick rollback (RST-1)
+  "restore.disks.check": "restore:run", // disks to an existing VM (RST-7)
+  "restore.disks.start": "restore:run",
   "restore.unlock-repository": "restore:run", // disaster recovery: the backup password of an adopted repository (KEY-9)
   // key providers and KMS clusters
   "kms.test-connection": "keyprovider:manage",

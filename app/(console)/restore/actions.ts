@@ -30,20 +30,20 @@ export const startRestoreAction = validatedAction("restore.start", startRestoreS
 });
 
 /** Start an in-place restore (RST-1: overwrite or quick rollback of the VM itself); startRollback authorizes and checks again. */
-export const startRollbackAction = validatedAction("restore.start", rollbackVmSchema, async (actor, input) => {
+export const startRollbackAction = validatedAction("restore.rollback", rollbackVmSchema, async (actor, input) => {
   const { sessionId } = await startRollback(actor, input);
   revalidatePath("/sessions");
   return { message: input.mode === "quick-rollback" ? "Quick rollback started." : "Restore in place started.", id: sessionId };
 });
 
 /** The disk restore's check (RST-7), as the wizard's choices change; the start runs it again. */
-export const checkDiskRestoreAction = validatedAction("restore.check", diskRestoreTargetSchema, async (actor, input) => {
+export const checkDiskRestoreAction = validatedAction("restore.disks.check", diskRestoreTargetSchema, async (actor, input) => {
   const result = await checkDiskRestore(actor, input);
   return { message: result.ok ? "The disks can be restored as chosen." : `${result.problems.length} problem(s) to fix.`, data: result };
 });
 
 /** Start a disk restore (RST-7): chosen disks attached to an existing VM; startDiskRestore authorizes and checks again. */
-export const startDiskRestoreAction = validatedAction("restore.start", restoreDisksSchema, async (actor, input) => {
+export const startDiskRestoreAction = validatedAction("restore.disks.start", restoreDisksSchema, async (actor, input) => {
   const { sessionId } = await startDiskRestore(actor, input);
   revalidatePath("/sessions");
   return { message: "Disk restore started.", id: sessionId };

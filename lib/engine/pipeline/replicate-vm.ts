@@ -288,7 +288,7 @@ export function replicaRequest(vm: PlatformVm, files: VmFiles, placement: Replic
     encryptDisk = (e) => e || !vm.encrypted; // an unencrypted source is encrypted whole
     if (vm.vtpm) warn(`${vm.name} has a vTPM: the replica gets a new vTPM under the target's key; what the guest sealed in the source's vTPM does not carry over in re-key mode`);
   } else {
-    if (vm.encrypted) warn(`${vm.name} is encrypted, but its replica is not: the target has no key provider for it (REP-4). Its data sits unencrypted at the DR site`);
+    if (vm.encrypted) warn(`${vm.name} is encrypted, but its replica is not: the target has no key provider for it. Its data sits unencrypted at the DR site`);
     else nvram = files.nvram ?? undefined;
     if (vm.vtpm) {
       vtpm = false;

@@ -205,6 +205,7 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
     if (request.disk.encrypted) this.requireReachable(m.vm.keyProviderExternalId!);
     m.vm = next;
     m.disks.set(request.disk.deviceKey, new MemoryDisk(request.disk.capacityBytes));
+    m.cbt.set(request.disk.deviceKey, new MemoryCbt()); // a new disk: every block of it is changed since any earlier id
     return structuredClone(next);
   }
 
@@ -215,6 +216,7 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
     if (m.vm.disks.length === 1) throw new HostError("InvalidArgument", `${m.vm.name} has only this disk: a VM keeps at least one`);
     m.vm = { ...m.vm, disks: m.vm.disks.filter((d) => d.deviceKey !== deviceKey) };
     m.disks.delete(deviceKey);
+    m.cbt.delete(deviceKey);
     return structuredClone(m.vm);
   }
 
