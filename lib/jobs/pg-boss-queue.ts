@@ -3,7 +3,7 @@
 // one worker; handlers heartbeat while they run and a job whose heartbeat stops (kill -9) is
 // failed by whichever instance supervises next and retried on another worker; cron schedules fire
 // once however many instances run. Enqueueing goes through the service's own Prisma transaction.
-import { PgBoss, fromPrisma } from "pg-boss";
+import { PgBoss, fromPrisma, type JobWithMetadata } from "pg-boss";
 import pg from "pg";
 import type { DbTx } from "@/lib/db/client";
 import { JOB_KINDS, type JobKind } from "./kinds";
@@ -104,9 +104,9 @@ export class PgBossQueue implements JobQueue {
     await this.start();
     await this.boss.work<Record<string, unknown>>(
       kind,
-      { batchSize: 1, localConcurrency: Math.max(1, options.concurrency), pollingIntervalSeconds: 0.5, heartbeatRefreshSeconds: Math.max(1, Math.floor(this.#heartbeatSeconds / 3)) },
+      { batchSize: 1, includeMetadata: true, localConcurrency: Math.max(1, options.concurrency), pollingIntervalSeconds: 0.5, heartbeatRefreshSeconds: Math.max(1, Math.floor(this.#heartbeatSeconds / 3)) },
       async ([job]) => {
-        await handler({ id: job.id, kind, payload: job.data, attempt: job.retryCount, signal: job.signal });
+        await handler({ id: job.id, kind, payload: job.data, attempt: job.retryCount, retryLimit: (job as unknown as JobWithMetadata).retryLimit, signal: job.signal });
       },
     );
   }

@@ -133,9 +133,9 @@ export class TableQueue implements JobQueue {
     }
   }
 
-  async #claim(kind: JobKind): Promise<{ id: string; payload: string; attempt: number } | null> {
+  async #claim(kind: JobKind): Promise<{ id: string; payload: string; attempt: number; retryLimit: number } | null> {
     for (let tries = 0; tries < 5; tries++) {
-      const next = await this.db.queueJob.findFirst({ where: { kind: this.#ns + kind, state: "created", startAfter: { lte: new Date() } }, orderBy: { createdAt: "asc" }, select: { id: true, payload: true, attempt: true } });
+      const next = await this.db.queueJob.findFirst({ where: { kind: this.#ns + kind, state: "created", startAfter: { lte: new Date() } }, orderBy: { createdAt: "asc" }, select: { id: true, payload: true, attempt: true, retryLimit: true } });
       if (!next) return null;
       const now = new Date();
       const won = await this.db.queueJob.updateMany({
@@ -147,7 +147,7 @@ export class TableQueue implements JobQueue {
     return null;
   }
 
-  #run(kind: JobKind, w: Worker, row: { id: string; payload: string; attempt: number }): void {
+  #run(kind: JobKind, w: Worker, row: { id: string; payload: string; attempt: number; retryLimit: number }): void {
     const controller = new AbortController();
     w.running.set(row.id, controller);
     const mine = { id: row.id, state: "active", workerId: this.options.workerId };
@@ -169,7 +169,7 @@ export class TableQueue implements JobQueue {
     } catch {
       payload = null;
     }
-    const job: ClaimedJob = { id: row.id, kind, payload, attempt: row.attempt, signal: controller.signal };
+    const job: ClaimedJob = { id: row.id, kind, payload, attempt: row.attempt, retryLimit: row.retryLimit, signal: controller.signal };
     const done = (async () => {
       try {
         await w.handler(job);
@@ -178,12 +178,18 @@ export class TableQueue implements JobQueue {
       } catch (e) {
         if (this.#crashed) return;
         const message = (e instanceof Error ? e.message : String(e)).slice(0, 2000);
-        const current = await this.db.queueJob.findUnique({ where: { id: row.id }, select: { attempt: true, retryLimit: true } });
-        const retry = current && current.attempt < current.retryLimit;
-        await this.db.queueJob.updateMany({
-          where: mine,
-          data: retry ? { state: "created", attempt: { increment: 1 }, startAfter: new Date(Date.now() + this.#retryDelayMs), workerId: null, leaseUntil: null, error: message } : { state: "failed", completedAt: new Date(), leaseUntil: null, error: message },
-        });
+        try {
+          const current = await this.db.queueJob.findUnique({ where: { id: row.id }, select: { attempt: true, retryLimit: true } });
+          const retry = current && current.attempt < current.retryLimit;
+          await this.db.queueJob.updateMany({
+            where: mine,
+            data: retry ? { state: "created", attempt: { increment: 1 }, startAfter: new Date(Date.now() + this.#retryDelayMs), workerId: null, leaseUntil: null, error: message } : { state: "failed", completedAt: new Date(), leaseUntil: null, error: message },
+          });
+        } catch (settle) {
+          // The database that failed the handler may refuse this too: the job stays active, its
+          // lease runs out and the expired-lease pass gives it its next try (or fails it).
+          console.error(`[jobs] could not record the failure of ${kind} ${row.id}; its lease will run out:`, settle instanceof Error ? settle.message : settle);
+        }
       } finally {
         clearInterval(renew);
         this.#renewals.delete(renew);
