@@ -19,6 +19,8 @@ export interface PgBossQueueOptions {
   schema?: string;
   /** How often due cron schedules are looked at (1–45 s). */
   cronSeconds?: number;
+  /** Connections of this instance's pool (STRONGROOM_QUEUE_POOL_SIZE; default 4). */
+  poolSize?: number;
 }
 
 export class PgBossQueue implements JobQueue {
@@ -37,7 +39,7 @@ export class PgBossQueue implements JobQueue {
     const superviseIntervalSeconds = Math.max(1, options.superviseSeconds ?? 5);
     // Our own pool behind pg-boss's database interface, so crash() can cut it off as a killed
     // process would be cut off (stop() would fail the running jobs politely instead).
-    this.#pool = new pg.Pool({ connectionString: options.connectionString, max: 6, application_name: "strongroom-jobs" });
+    this.#pool = new pg.Pool({ connectionString: options.connectionString, max: Math.max(2, options.poolSize ?? 4), application_name: "strongroom-jobs" });
     this.#pool.on("error", () => undefined);
     const db = {
       executeSql: async (text: string, values?: unknown[]) => {
