@@ -241,7 +241,8 @@ export class BackupSession {
     if (options.protection.kms) ring.addKms(options.protection.kms.wrapper);
     const lock = await RepositoryLock.acquire(repo.store, "shared", { owner: repo.owner, now: repo.now(), random: repo.random });
     try {
-      const catalogue = await repo.loadCatalogue();
+      // Index and point files this repository object read for an earlier session are not read again (BKP-5 at scale).
+      const catalogue = await repo.loadCatalogue({ reuse: true });
       const latest = options.chainId && options.parent !== "none" ? await repo.latestPointOf(options.chainId) : undefined;
       const parent = latest ? await repo.readPoint(idHex(latest.header.pointId), ring, catalogue) : undefined;
       return new BackupSession(repo, options, protection, ring, lock, catalogue, parent);
