@@ -37,6 +37,7 @@ export class TableQueue implements JobQueue {
   readonly #inFlight = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
+  #housekept = -Infinity;
   #stopped = false;
   #crashed = false;
   readonly #renewals = new Set<NodeJS.Timeout>();
@@ -117,9 +118,21 @@ export class TableQueue implements JobQueue {
     if (this.#ticking || this.#stopped) return;
     this.#ticking = true;
     try {
-      await this.#reclaimExpired();
-      await this.#fireSchedules();
+      // Leases and schedules at most once a second (a lease lasts 30 s, a cron slot a minute);
+      // each pass asks only whether any kind with room has work, with one query, not one per kind:
+      // an idle console's queue costs a query or two a second, not twenty.
+      const now = Date.now();
+      if (now - this.#housekept >= Math.max(this.#pollMs, 1_000) - 5) {
+        this.#housekept = now;
+        await this.#reclaimExpired();
+        await this.#fireSchedules();
+      }
+      const room = [...this.#workers].filter(([, w]) => w.running.size < w.concurrency).map(([kind]) => this.#ns + kind);
+      if (room.length === 0) return;
+      const due = await this.db.queueJob.findMany({ where: { kind: { in: room }, state: "created", startAfter: { lte: new Date() } }, select: { kind: true }, distinct: ["kind"] });
+      const ready = new Set(due.map((d) => d.kind));
       for (const [kind, w] of this.#workers) {
+        if (!ready.has(this.#ns + kind)) continue;
         while (!this.#stopped && w.running.size < w.concurrency) {
           const job = await this.#claim(kind);
           if (!job) break;
