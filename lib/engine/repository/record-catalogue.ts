@@ -16,6 +16,15 @@ export interface CataloguedPack {
   source: string;
 }
 
+export interface CatalogueLoadOptions {
+  /** The index/ listing, when the caller has it. */
+  files?: string[];
+  /** Index files the caller decoded before and knows unchanged, by name. */
+  known?: ReadonlyMap<string, IndexFile>;
+  /** Hears of every index file read. */
+  onDecoded?: (file: string, size: number, index: IndexFile) => void;
+}
+
 export class RecordCatalogue {
   readonly packs = new Map<string, CataloguedPack>();
   readonly indexFiles = new Map<string, IndexFile>();
@@ -31,20 +40,24 @@ export class RecordCatalogue {
    * Reads every index file. `files` (the listing, when the caller has it) and `known` (decoded
    * files the caller kept, by name) spare reads; `onDecoded` hears of every file read here.
    */
-  static async load(store: RepositoryStore, o: { files?: string[]; known?: ReadonlyMap<string, IndexFile>; onDecoded?: (file: string, size: number, index: IndexFile) => void } = {}): Promise<RecordCatalogue> {
+  static async load(store: RepositoryStore, o: CatalogueLoadOptions = {}): Promise<RecordCatalogue> {
     const c = new RecordCatalogue(store);
     await c.#fill(o);
     return c;
   }
 
-  /** A catalogue that reads the index files at its first lookup, not before (a point opened only for its keys and disks reads none). */
-  static deferred(store: RepositoryStore): RecordCatalogue {
+  /**
+   * A catalogue that reads the index files at its first lookup, not before (a point opened only for
+   * its keys and disks reads none; a first full backup looks nothing up). `options` gives the
+   * load's options at that moment (the repository's reused files).
+   */
+  static deferred(store: RepositoryStore, options?: () => Promise<CatalogueLoadOptions>): RecordCatalogue {
     const c = new RecordCatalogue(store);
-    c.#pending = () => c.#fill({});
+    c.#pending = async () => c.#fill(options ? await options() : {});
     return c;
   }
 
-  async #fill(o: { files?: string[]; known?: ReadonlyMap<string, IndexFile>; onDecoded?: (file: string, size: number, index: IndexFile) => void }): Promise<void> {
+  async #fill(o: CatalogueLoadOptions): Promise<void> {
     for (const file of o.files ?? (await this.store.list("index/"))) {
       try {
         let index = o.known?.get(file);

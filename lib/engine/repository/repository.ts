@@ -22,7 +22,7 @@ import {
 import { OpenPoint, type PointKeys } from "./open-point";
 import { decodePoint, openPointBody, pointContext, pointFileName, type DecodedPoint } from "./point-file";
 import type { IndexFile } from "./index-file";
-import { RecordCatalogue } from "./record-catalogue";
+import { RecordCatalogue, type CatalogueLoadOptions } from "./record-catalogue";
 import { applyRetention, deletePoint, type RetentionOptions, type RetentionReport } from "./retention";
 import type { RepositoryStore } from "./store";
 import { verifyRepository, type VerifyOptions, type VerifyReport } from "./verify";
@@ -222,21 +222,25 @@ export class Repository {
    * is unchanged are not read again (the backup path, under the session's shared lock, which
    * keeps retention out while it runs); verify and retention read every file.
    */
-  async loadCatalogue(o: { reuse?: boolean } = {}): Promise<RecordCatalogue> {
+  async loadCatalogue(o: { reuse?: boolean; deferred?: boolean } = {}): Promise<RecordCatalogue> {
+    if (o.deferred) return RecordCatalogue.deferred(this.store, o.reuse ? () => this.#reusedIndexes() : undefined);
     if (!o.reuse) return RecordCatalogue.load(this.store);
+    return RecordCatalogue.load(this.store, await this.#reusedIndexes());
+  }
+
+  /** The index listing, and the files decoded before whose size is unchanged (looked at together). */
+  async #reusedIndexes(): Promise<CatalogueLoadOptions> {
     const files = await this.store.list("index/");
     const listed = new Set(files);
     for (const name of this.#indexes.keys()) if (!listed.has(name)) this.#indexes.delete(name);
     const known = new Map<string, IndexFile>();
-    for (const file of files) {
-      const cached = this.#indexes.get(file);
-      if (cached && (await this.store.size(file)) === cached.size) known.set(file, cached.index);
-    }
-    return RecordCatalogue.load(this.store, {
-      files,
-      known,
-      onDecoded: (file, size, index) => this.#indexes.set(file, { size, index }),
-    });
+    await Promise.all(
+      files.map(async (file) => {
+        const cached = this.#indexes.get(file);
+        if (cached && (await this.store.size(file)) === cached.size) known.set(file, cached.index);
+      }),
+    );
+    return { files, known, onDecoded: (file, size, index) => this.#indexes.set(file, { size, index }) };
   }
 
   // ---- opening points ----
