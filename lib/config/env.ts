@@ -45,6 +45,13 @@ const schema = z.object({
   STRONGROOM_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   // Seconds without a heartbeat after which a worker's job is given to another (pg-boss: ≥ 10).
   STRONGROOM_JOB_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(600).default(10),
+  // PostgreSQL connections, per process (the console and each `npm run worker`): the application's
+  // pool (Prisma) and the job queue's (pg-boss). With STRONGROOM_WORKER_PROCESSES, the number of
+  // worker processes planned besides the console, the console checks at start that all of them
+  // fit the server's max_connections with headroom, and says clearly when they do not.
+  STRONGROOM_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(5),
+  STRONGROOM_QUEUE_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(4),
+  STRONGROOM_WORKER_PROCESSES: z.coerce.number().int().min(0).max(1000).default(4),
   // The time zone backup schedules are read in ("daily at 22:00"); the server's own by default.
   STRONGROOM_TIME_ZONE: z
     .string()

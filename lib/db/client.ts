@@ -16,7 +16,9 @@ export function isPostgres(url: string): boolean {
 
 export function createDb(url: string): Db {
   if (isPostgres(url)) {
-    return new PostgresClient({ adapter: new PrismaPg({ connectionString: url }) }) as unknown as Db;
+    // The pool's size per process is a setting (STRONGROOM_DB_POOL_SIZE), so the console and every
+    // worker process together fit the server's max_connections (lib/jobs/connection-budget.ts).
+    return new PostgresClient({ adapter: new PrismaPg({ connectionString: url, max: env.STRONGROOM_DB_POOL_SIZE, application_name: "strongroom" }) }) as unknown as Db;
   }
   return new SqliteClient({ adapter: new PrismaBetterSQLite3({ url }) });
 }

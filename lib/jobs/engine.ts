@@ -5,6 +5,7 @@ import { serializableTransaction } from "@/lib/db/transaction";
 import { jobQueue } from "./index";
 import type { JobKind } from "./kinds";
 import type { ClaimedJob, JobQueue, ScheduleRequest } from "./queue";
+import { checkConnectionBudget } from "./connection-budget";
 import { processWorkerId } from "./process-id";
 import { WorkerRegistration } from "./worker-registry";
 import { WORKER_HEARTBEAT_MS, workerIsAlive } from "./worker-liveness";
@@ -39,6 +40,7 @@ export async function startJobEngine(o: { role: "console" | "worker"; handlers: 
   }
   const worker = new WorkerRegistration(o.role);
   if (!postgres) await claimSqliteRunner(worker.id);
+  else await reportConnectionBudget(worker.id);
   await worker.start();
   const queue = jobQueue();
   await queue.start();
@@ -92,3 +94,25 @@ async function claimSqliteRunner(workerId: string): Promise<void> {
 }
 
 export { WORKER_HEARTBEAT_MS, processWorkerId };
+
+/**
+ * PostgreSQL: whether the console and the worker processes, with their pools, fit the server's
+ * max_connections (lib/jobs/connection-budget.ts). The planned workers (STRONGROOM_WORKER_PROCESSES)
+ * or the live ones, whichever are more. Said once at start; a server that cannot be asked is not
+ * a reason to refuse to start.
+ */
+async function reportConnectionBudget(workerId: string): Promise<void> {
+  try {
+    const [limits] = await db.$queryRawUnsafe<Array<{ max: number; reserved: number }>>(
+      `SELECT current_setting('max_connections')::int AS max, (current_setting('superuser_reserved_connections')::int + COALESCE(current_setting('reserved_connections', true), '0')::int) AS reserved`,
+    );
+    const now = new Date();
+    const live = (await db.jobWorker.findMany({ where: { stoppedAt: null, id: { not: workerId } }, select: { heartbeatAt: true } })).filter((w) => workerIsAlive(w.heartbeatAt, now)).length;
+    const processes = Math.max(1 + env.STRONGROOM_WORKER_PROCESSES, live + 1);
+    const verdict = checkConnectionBudget({ processes, dbPool: env.STRONGROOM_DB_POOL_SIZE, queuePool: env.STRONGROOM_QUEUE_POOL_SIZE }, { maxConnections: Number(limits.max), reserved: Number(limits.reserved) });
+    if (verdict.fits) console.log(`[jobs] ${verdict.message}`);
+    else console.warn(`[jobs] WARNING: ${verdict.message}`);
+  } catch (e) {
+    console.warn(`[jobs] could not check PostgreSQL's connection limit: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

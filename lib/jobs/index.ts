@@ -13,7 +13,7 @@ const g = globalThis as { __strongroomJobQueue?: JobQueue };
 
 export function jobQueue(): JobQueue {
   g.__strongroomJobQueue ??= isPostgres(env.databaseUrl)
-    ? new PgBossQueue({ connectionString: env.databaseUrl, heartbeatSeconds: env.STRONGROOM_JOB_HEARTBEAT_SECONDS })
+    ? new PgBossQueue({ connectionString: env.databaseUrl, heartbeatSeconds: env.STRONGROOM_JOB_HEARTBEAT_SECONDS, poolSize: env.STRONGROOM_QUEUE_POOL_SIZE })
     : new TableQueue(db, { workerId: processWorkerId() });
   return g.__strongroomJobQueue;
 }

@@ -3,7 +3,7 @@
 // one worker; handlers heartbeat while they run and a job whose heartbeat stops (kill -9) is
 // failed by whichever instance supervises next and retried on another worker; cron schedules fire
 // once however many instances run. Enqueueing goes through the service's own Prisma transaction.
-import { PgBoss, fromPrisma } from "pg-boss";
+import { PgBoss, fromPrisma, type JobWithMetadata } from "pg-boss";
 import pg from "pg";
 import type { DbTx } from "@/lib/db/client";
 import { JOB_KINDS, type JobKind } from "./kinds";
@@ -19,6 +19,8 @@ export interface PgBossQueueOptions {
   schema?: string;
   /** How often due cron schedules are looked at (1–45 s). */
   cronSeconds?: number;
+  /** Connections of this instance's pool (STRONGROOM_QUEUE_POOL_SIZE; default 4). */
+  poolSize?: number;
 }
 
 export class PgBossQueue implements JobQueue {
@@ -37,7 +39,7 @@ export class PgBossQueue implements JobQueue {
     const superviseIntervalSeconds = Math.max(1, options.superviseSeconds ?? 5);
     // Our own pool behind pg-boss's database interface, so crash() can cut it off as a killed
     // process would be cut off (stop() would fail the running jobs politely instead).
-    this.#pool = new pg.Pool({ connectionString: options.connectionString, max: 6, application_name: "strongroom-jobs" });
+    this.#pool = new pg.Pool({ connectionString: options.connectionString, max: Math.max(2, options.poolSize ?? 4), application_name: "strongroom-jobs" });
     this.#pool.on("error", () => undefined);
     const db = {
       executeSql: async (text: string, values?: unknown[]) => {
@@ -104,9 +106,9 @@ export class PgBossQueue implements JobQueue {
     await this.start();
     await this.boss.work<Record<string, unknown>>(
       kind,
-      { batchSize: 1, localConcurrency: Math.max(1, options.concurrency), pollingIntervalSeconds: 0.5, heartbeatRefreshSeconds: Math.max(1, Math.floor(this.#heartbeatSeconds / 3)) },
+      { batchSize: 1, includeMetadata: true, localConcurrency: Math.max(1, options.concurrency), pollingIntervalSeconds: 0.5, heartbeatRefreshSeconds: Math.max(1, Math.floor(this.#heartbeatSeconds / 3)) },
       async ([job]) => {
-        await handler({ id: job.id, kind, payload: job.data, attempt: job.retryCount, signal: job.signal });
+        await handler({ id: job.id, kind, payload: job.data, attempt: job.retryCount, retryLimit: (job as unknown as JobWithMetadata).retryLimit, signal: job.signal });
       },
     );
   }

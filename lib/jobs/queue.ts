@@ -25,6 +25,8 @@ export interface ClaimedJob {
   payload: unknown;
   /** 0 on the first try, then 1, 2… after a failure or a lease taken back from a dead worker. */
   attempt: number;
+  /** Retries the queue grants after a failure: a handler on attempt ≥ retryLimit has no next try. */
+  retryLimit: number;
   /** Aborted when this worker lost the job (its lease went to another) or the queue stops. */
   signal: AbortSignal;
 }

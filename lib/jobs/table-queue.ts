@@ -37,6 +37,7 @@ export class TableQueue implements JobQueue {
   readonly #inFlight = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
+  #housekept = -Infinity;
   #stopped = false;
   #crashed = false;
   readonly #renewals = new Set<NodeJS.Timeout>();
@@ -117,9 +118,21 @@ export class TableQueue implements JobQueue {
     if (this.#ticking || this.#stopped) return;
     this.#ticking = true;
     try {
-      await this.#reclaimExpired();
-      await this.#fireSchedules();
+      // Leases and schedules at most once a second (a lease lasts 30 s, a cron slot a minute);
+      // each pass asks only whether any kind with room has work, with one query, not one per kind:
+      // an idle console's queue costs a query or two a second, not twenty.
+      const now = Date.now();
+      if (now - this.#housekept >= Math.max(this.#pollMs, 1_000) - 5) {
+        this.#housekept = now;
+        await this.#reclaimExpired();
+        await this.#fireSchedules();
+      }
+      const room = [...this.#workers].filter(([, w]) => w.running.size < w.concurrency).map(([kind]) => this.#ns + kind);
+      if (room.length === 0) return;
+      const due = await this.db.queueJob.findMany({ where: { kind: { in: room }, state: "created", startAfter: { lte: new Date() } }, select: { kind: true }, distinct: ["kind"] });
+      const ready = new Set(due.map((d) => d.kind));
       for (const [kind, w] of this.#workers) {
+        if (!ready.has(this.#ns + kind)) continue;
         while (!this.#stopped && w.running.size < w.concurrency) {
           const job = await this.#claim(kind);
           if (!job) break;
@@ -133,9 +146,9 @@ export class TableQueue implements JobQueue {
     }
   }
 
-  async #claim(kind: JobKind): Promise<{ id: string; payload: string; attempt: number } | null> {
+  async #claim(kind: JobKind): Promise<{ id: string; payload: string; attempt: number; retryLimit: number } | null> {
     for (let tries = 0; tries < 5; tries++) {
-      const next = await this.db.queueJob.findFirst({ where: { kind: this.#ns + kind, state: "created", startAfter: { lte: new Date() } }, orderBy: { createdAt: "asc" }, select: { id: true, payload: true, attempt: true } });
+      const next = await this.db.queueJob.findFirst({ where: { kind: this.#ns + kind, state: "created", startAfter: { lte: new Date() } }, orderBy: { createdAt: "asc" }, select: { id: true, payload: true, attempt: true, retryLimit: true } });
       if (!next) return null;
       const now = new Date();
       const won = await this.db.queueJob.updateMany({
@@ -147,7 +160,7 @@ export class TableQueue implements JobQueue {
     return null;
   }
 
-  #run(kind: JobKind, w: Worker, row: { id: string; payload: string; attempt: number }): void {
+  #run(kind: JobKind, w: Worker, row: { id: string; payload: string; attempt: number; retryLimit: number }): void {
     const controller = new AbortController();
     w.running.set(row.id, controller);
     const mine = { id: row.id, state: "active", workerId: this.options.workerId };
@@ -169,7 +182,7 @@ export class TableQueue implements JobQueue {
     } catch {
       payload = null;
     }
-    const job: ClaimedJob = { id: row.id, kind, payload, attempt: row.attempt, signal: controller.signal };
+    const job: ClaimedJob = { id: row.id, kind, payload, attempt: row.attempt, retryLimit: row.retryLimit, signal: controller.signal };
     const done = (async () => {
       try {
         await w.handler(job);
@@ -178,12 +191,18 @@ export class TableQueue implements JobQueue {
       } catch (e) {
         if (this.#crashed) return;
         const message = (e instanceof Error ? e.message : String(e)).slice(0, 2000);
-        const current = await this.db.queueJob.findUnique({ where: { id: row.id }, select: { attempt: true, retryLimit: true } });
-        const retry = current && current.attempt < current.retryLimit;
-        await this.db.queueJob.updateMany({
-          where: mine,
-          data: retry ? { state: "created", attempt: { increment: 1 }, startAfter: new Date(Date.now() + this.#retryDelayMs), workerId: null, leaseUntil: null, error: message } : { state: "failed", completedAt: new Date(), leaseUntil: null, error: message },
-        });
+        try {
+          const current = await this.db.queueJob.findUnique({ where: { id: row.id }, select: { attempt: true, retryLimit: true } });
+          const retry = current && current.attempt < current.retryLimit;
+          await this.db.queueJob.updateMany({
+            where: mine,
+            data: retry ? { state: "created", attempt: { increment: 1 }, startAfter: new Date(Date.now() + this.#retryDelayMs), workerId: null, leaseUntil: null, error: message } : { state: "failed", completedAt: new Date(), leaseUntil: null, error: message },
+          });
+        } catch (settle) {
+          // The database that failed the handler may refuse this too: the job stays active, its
+          // lease runs out and the expired-lease pass gives it its next try (or fails it).
+          console.error(`[jobs] could not record the failure of ${kind} ${row.id}; its lease will run out:`, settle instanceof Error ? settle.message : settle);
+        }
       } finally {
         clearInterval(renew);
         this.#renewals.delete(renew);

@@ -377,7 +377,8 @@ async function run(a: { label: string; selectionFile: string; repoDir: string; t
   if (postgres) await jobQueue().start();
   const admin = await makeActor("BACKUP_ADMIN");
   const externalIds = JSON.parse(fs.readFileSync(a.selectionFile, "utf8")) as string[];
-  const vms = await db.vm.findMany({ where: { externalId: { in: externalIds } }, orderBy: { name: "asc" }, select: { id: true, name: true, diskCount: true } });
+  // No orderBy: with one, Prisma cannot split the 1,000 ids over several statements (SQLite binds at most 999).
+  const vms = (await db.vm.findMany({ where: { externalId: { in: externalIds } }, select: { id: true, name: true, diskCount: true } })).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   if (vms.length !== externalIds.length) throw new Error(`${externalIds.length - vms.length} of the selected VMs are not in this database's inventory`);
   const jobId = await makeJob(admin, a.label, a.repoDir, vms);
   const engine = postgres ? null : await startJobEngine({ role: "console", handlers: JOB_HANDLERS, schedules: JOB_SCHEDULES });

@@ -3,7 +3,7 @@ import { MemoryDisk } from "../../platform/lab/transport/testing/memory-disk";
 import { BLOCK, compressible, noise, readImage, testRepository, weakPasswordKey } from "../testing/engine-fixtures";
 import { KeyRing } from "../keys/key-ring";
 import type { BackupSession, DiskSource } from "../repository/backup-session";
-import { backupDisk, blocksOfAreas, type DiskProgress } from "./backup-disk";
+import { backupDisk, blocksOfAreas, READ_AHEAD, type DiskProgress } from "./backup-disk";
 
 // 6 blocks of 4 KiB: random, zeros, compressible, copy of 0, random, and a short last block (1 KiB).
 function image(seed: string): Buffer {
@@ -96,22 +96,37 @@ describe("backupDisk (BKP-2, BKP-3)", () => {
     expect((await readImage(repo, pointId, ring, "d")).equals(after)).toBe(true);
   });
 
-  it("reuses two block buffers instead of allocating one per block", async () => {
-    const seen = new Set<ArrayBufferLike>();
+  it("keeps READ_AHEAD reads in flight, reuses READ_AHEAD + 1 buffers, and never hands over a block being overwritten", async () => {
+    const seen = new Set<Buffer>();
     let count = 0;
+    const data = Buffer.concat(Array.from({ length: 20 }, (_, i) => noise(`b${i}`, BLOCK)));
     const fake = {
       async writeDisk(_id: string, source: DiskSource) {
         for await (const b of source.blocks) {
-          seen.add(b.data.buffer);
+          // The session copies the block before it asks for the next: until then it must be intact,
+          // even while the reader fills the other buffers (a slow consumer gives the reads time to land).
+          await new Promise((r) => setTimeout(r, 1));
+          expect(Buffer.from(b.data).equals(data.subarray(b.index * BLOCK, (b.index + 1) * BLOCK)), `block ${b.index}`).toBe(true);
+          seen.add(b.data as Buffer);
           count++;
         }
         return { diskId: _id, blocksIn: count, zeroBlocks: 0, dedupedBlocks: 0, storedBlocks: count, inheritedBlocks: 0, bytesIn: 0, bytesStored: 0 };
       },
     } as unknown as BackupSession;
-    const data = Buffer.concat(Array.from({ length: 20 }, (_, i) => noise(`b${i}`, BLOCK)));
-    await backupDisk({ session: fake, diskId: "d", reader: new MemoryDisk(data), blockSize: BLOCK, plan: { kind: "full", areas: "all" } });
+    const disk = new MemoryDisk(data);
+    const readInto = disk.readInto.bind(disk);
+    let inFlight = 0;
+    let peak = 0;
+    disk.readInto = async (offset: number, target: Buffer) => {
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((r) => setTimeout(r, 2));
+      await readInto(offset, target);
+      inFlight--;
+    };
+    await backupDisk({ session: fake, diskId: "d", reader: disk, blockSize: BLOCK, plan: { kind: "full", areas: "all" } });
     expect(count).toBe(20);
-    expect(seen.size).toBeLessThanOrEqual(2);
+    expect(seen.size).toBe(READ_AHEAD + 1);
+    expect(peak).toBe(READ_AHEAD);
   });
 
   it("a read error fails the disk and leaves no point", async () => {

@@ -11,8 +11,8 @@
 //   fallback     unknown / reset change id (FileFault): a full plan in a session whose parent is
 //                the chain's latest point, so unchanged blocks deduplicate against it (BKP-2).
 //
-// Hot path: two reusable block buffers (read-ahead of the next block while the session takes the
-// current one), no allocation per block. writeDisk copies a block into a slot of its codec pool
+// Hot path: READ_AHEAD + 1 reusable block buffers (reads of the next blocks in flight while the
+// session takes the current one), no allocation per block. writeDisk copies a block into a slot of its codec pool
 // before it asks for the next, which is what makes the reuse safe; hashing, compression and
 // encryption run on worker threads for disks with at least 64 MiB to read (`bytesHint`), so this
 // thread only reads and compares for zeros.
@@ -55,7 +55,12 @@ export interface BackupDiskOptions {
   progressIntervalMs?: number;
   now?: () => number;
   signal?: AbortSignal;
+  /** Reads in flight ahead of the block being stored (default READ_AHEAD). */
+  readAhead?: number;
 }
+
+/** Blocks read ahead of the one being stored: what bench:transports keeps in flight. */
+export const READ_AHEAD = 4;
 
 export interface DiskBackupResult {
   diskId: string;
@@ -107,25 +112,34 @@ export async function backupDisk(o: BackupDiskOptions): Promise<DiskBackupResult
     o.onProgress({ diskId, bytesToRead, bytesRead, bytesTransferred, zeroBlocks, rate: elapsedMs > 0 ? (bytesRead * 1000) / elapsedMs : 0, elapsedMs, done });
   };
 
-  // Two buffers: one being sealed by the session, one being filled by the reader.
-  const buffers = [Buffer.allocUnsafe(blockSize), Buffer.allocUnsafe(blockSize)];
+  // depth + 1 buffers: `depth` reads in flight ahead of the block the session is taking (a
+  // transport answers several requests at once, as bench:transports reads them), and that one.
+  const depth = Math.max(1, Math.min(16, o.readAhead ?? READ_AHEAD));
+  const buffers = Array.from({ length: depth + 1 }, () => Buffer.allocUnsafe(blockSize));
   const zero = Buffer.alloc(blockSize);
   const view = (buf: Buffer, length: number) => (length === blockSize ? buf : buf.subarray(0, length));
-  const readBlock = async (k: number): Promise<Buffer> => {
+  const readBlock = (k: number): Promise<Buffer> => {
     const i = indexes[k];
-    const target = view(buffers[k % 2], lengthOf(i));
+    const target = view(buffers[k % buffers.length], lengthOf(i));
     // A short last block: read whole sectors into the buffer (capacities are sector multiples).
-    await reader.readInto(i * blockSize, target);
-    return target;
+    const read = reader.readInto(i * blockSize, target).then(() => target);
+    read.catch(() => undefined); // surfaced when awaited; not an unhandled rejection meanwhile
+    return read;
   };
 
   async function* blocks(): AsyncGenerator<DiskBlock> {
-    let pending: Promise<Buffer> | null = indexes.length ? readBlock(0) : null;
+    // Block k's buffer is free again once the session asks for block k + 1 (it copies a block
+    // before it asks for the next), so block k + depth + 1 may be read into it from then on.
+    const pending: Array<Promise<Buffer>> = [];
+    let next = 0;
+    const fill = () => {
+      while (next < indexes.length && pending.length < depth) pending.push(readBlock(next++));
+    };
+    fill();
     for (let k = 0; k < indexes.length; k++) {
       o.signal?.throwIfAborted();
-      const data = await pending!;
-      pending = k + 1 < indexes.length ? readBlock(k + 1) : null;
-      pending?.catch(() => undefined); // surfaced when awaited; not an unhandled rejection meanwhile
+      const data = await pending.shift()!;
+      fill();
       bytesRead += data.length;
       if (isAllZero(data)) {
         zeroBlocks++;

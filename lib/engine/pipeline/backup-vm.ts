@@ -84,6 +84,8 @@ export interface VmBackupResult {
   changeIds: Record<number, string>;
   warnings: string[];
   error?: string;
+  /** The error that failed the VM, as thrown (the caller may tell a passing outage from a real failure). */
+  cause?: unknown;
   log: string[];
 }
 
@@ -234,6 +236,7 @@ export async function backupVm(o: BackupVmOptions): Promise<VmBackupResult> {
     result.status = "failed";
     result.changeIds = {};
     result.error = messageOf(e);
+    result.cause = e;
     say(`Error: ${result.error}`);
   } finally {
     await session?.abort().catch(() => undefined);

@@ -241,7 +241,10 @@ export class BackupSession {
     if (options.protection.kms) ring.addKms(options.protection.kms.wrapper);
     const lock = await RepositoryLock.acquire(repo.store, "shared", { owner: repo.owner, now: repo.now(), random: repo.random });
     try {
-      const catalogue = await repo.loadCatalogue();
+      // Index and point files this repository object read for an earlier session are not read
+      // again, and the index files only when a block is looked up — under this session's shared
+      // lock, which keeps retention out until the commit (BKP-5 at scale: a first full reads none).
+      const catalogue = await repo.loadCatalogue({ reuse: true, deferred: true });
       const latest = options.chainId && options.parent !== "none" ? await repo.latestPointOf(options.chainId) : undefined;
       const parent = latest ? await repo.readPoint(idHex(latest.header.pointId), ring, catalogue) : undefined;
       return new BackupSession(repo, options, protection, ring, lock, catalogue, parent);

@@ -32,7 +32,7 @@ export async function writeChainFile(
     }
     await repo.loadChainKeys(idHex(chainId), ring);
   }
-  const { points } = await repo.scanPoints();
+  const { points } = await repo.scanPoints({ reuse: true });
   const chainPoints = points.filter((p) => p.header.chainId.equals(chainId));
   const storageKeys: Array<{ pointId: Buffer; key: SecretKey }> = [];
   const missing: string[] = [];

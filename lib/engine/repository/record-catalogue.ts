@@ -16,33 +16,76 @@ export interface CataloguedPack {
   source: string;
 }
 
+export interface CatalogueLoadOptions {
+  /** The index/ listing, when the caller has it. */
+  files?: string[];
+  /** Index files the caller decoded before and knows unchanged, by name. */
+  known?: ReadonlyMap<string, IndexFile>;
+  /** Hears of every index file read. */
+  onDecoded?: (file: string, size: number, index: IndexFile) => void;
+}
+
 export class RecordCatalogue {
   readonly packs = new Map<string, CataloguedPack>();
   readonly indexFiles = new Map<string, IndexFile>();
   readonly damagedIndexFiles: Array<{ file: string; error: EngineError }> = [];
 
+  /** Set while the index files are still to be read (deferred): the first lookup reads them. */
+  #pending: (() => Promise<void>) | undefined;
+  #loading: Promise<void> | undefined;
+
   private constructor(private readonly store: RepositoryStore) {}
 
-  static async load(store: RepositoryStore): Promise<RecordCatalogue> {
+  /**
+   * Reads every index file. `files` (the listing, when the caller has it) and `known` (decoded
+   * files the caller kept, by name) spare reads; `onDecoded` hears of every file read here.
+   */
+  static async load(store: RepositoryStore, o: CatalogueLoadOptions = {}): Promise<RecordCatalogue> {
     const c = new RecordCatalogue(store);
-    for (const file of await store.list("index/")) {
+    await c.#fill(o);
+    return c;
+  }
+
+  /**
+   * A catalogue that reads the index files at its first lookup, not before (a point opened only for
+   * its keys and disks reads none; a first full backup looks nothing up). `options` gives the
+   * load's options at that moment (the repository's reused files).
+   */
+  static deferred(store: RepositoryStore, options?: () => Promise<CatalogueLoadOptions>): RecordCatalogue {
+    const c = new RecordCatalogue(store);
+    c.#pending = async () => c.#fill(options ? await options() : {});
+    return c;
+  }
+
+  async #fill(o: CatalogueLoadOptions): Promise<void> {
+    for (const file of o.files ?? (await this.store.list("index/"))) {
       try {
-        const index = decodeIndex(file, await store.get(file));
-        c.indexFiles.set(file, index);
+        let index = o.known?.get(file);
+        if (!index) {
+          const data = await this.store.get(file);
+          index = decodeIndex(file, data);
+          o.onDecoded?.(file, data.length, index);
+        }
+        this.indexFiles.set(file, index);
         for (const p of index.packs) {
           const packId = p.packId.toString("hex");
-          c.packs.set(packId, { packId, packLength: p.packLength, entries: p.entries, source: file });
+          this.packs.set(packId, { packId, packLength: p.packLength, entries: p.entries, source: file });
         }
       } catch (e) {
         if (!(e instanceof EngineError)) throw e;
-        c.damagedIndexFiles.push({ file, error: e });
+        this.damagedIndexFiles.push({ file, error: e });
       }
     }
-    return c;
   }
 
   /** The pack's table, from the index or else from the pack file. Throws NotFoundError / FileDamagedError. */
   async pack(packId: string): Promise<CataloguedPack> {
+    if (this.#pending) {
+      const fill = this.#pending;
+      this.#pending = undefined;
+      this.#loading = fill();
+    }
+    if (this.#loading) await this.#loading;
     const known = this.packs.get(packId);
     if (known) return known;
     const table = await readPackTable(this.store, packId);

@@ -127,3 +127,68 @@ describe("repository round trip", () => {
     await s2.abort();
   });
 });
+
+describe("the backup path's reuse of decoded point and index files (one repository object per worker process)", () => {
+  it("sees what another process's retention deleted and rewrote: the parent is the newest point, rewritten indexes are read again, and the new point reads back (BKP-6)", async () => {
+    const { store, repo: mine, clock } = await testRepository({ packTargetSize: 2 * BLOCK });
+    const other = await openRepository(store, { now: clock.now });
+    const password = await weakPasswordKey();
+    const ring = new KeyRing().addPasswordKey(password);
+    const blocks = (seed: string, from: number, to: number) => Array.from({ length: to - from }, (_, k) => ({ index: from + k, data: noise(`${seed}${from + k}`, BLOCK) }));
+    const capacity = 8 * BLOCK;
+
+    // Point 1: eight blocks in several packs, under one index file. Point 2: blocks 4–7 changed.
+    let session = await mine.beginPoint({ protection: { password } });
+    await session.writeDisk("d", { capacity, blocks: blocks("one", 0, 8) });
+    const p1 = await session.commit();
+    clock.advance(1000);
+    session = await mine.beginPoint({ chainId: p1.chainId, protection: { password } });
+    expect(session.parentPointId).toBe(p1.pointId);
+    await session.writeDisk("d", { capacity, blocks: blocks("two", 4, 8), inherit: true });
+    const p2 = await session.commit();
+    const indexesBefore = new Map(await Promise.all((await store.list("index/")).map(async (f) => [f, (await store.get(f)).length] as const)));
+
+    // Another process keeps one point: point 1 goes, and the packs only it used; its index is rewritten smaller.
+    const report = await other.applyRetention({ keep: 1, chainId: p1.chainId });
+    expect(report.deletedPoints).toEqual([p1.pointId]);
+    expect(report.rewrittenIndexFiles.length + report.deletedIndexFiles.length, JSON.stringify(report)).toBeGreaterThan(0);
+    const indexesAfter = new Map(await Promise.all((await store.list("index/")).map(async (f) => [f, (await store.get(f)).length] as const)));
+    expect(indexesAfter).not.toEqual(indexesBefore);
+
+    // This object's reused view equals a fresh read of the folder.
+    const reused = await mine.loadCatalogue({ reuse: true });
+    const fresh = await mine.loadCatalogue();
+    expect([...reused.packs.keys()].sort()).toEqual([...fresh.packs.keys()].sort());
+    expect([...reused.indexFiles.keys()].sort()).toEqual([...fresh.indexFiles.keys()].sort());
+    expect((await mine.scanPoints({ reuse: true })).points.map((p) => p.file)).toEqual((await mine.scanPoints()).points.map((p) => p.file));
+
+    // The next incremental extends point 2, and every point left reads back.
+    clock.advance(1000);
+    session = await mine.beginPoint({ chainId: p1.chainId, protection: { password } });
+    expect(session.parentPointId).toBe(p2.pointId);
+    await session.writeDisk("d", { capacity, blocks: blocks("three", 0, 2), inherit: true });
+    const p3 = await session.commit();
+    const expected = Buffer.concat([...blocks("three", 0, 2), ...blocks("one", 2, 4), ...blocks("two", 4, 8)].map((b) => b.data));
+    expect((await readImage(mine, p3.pointId, ring, "d")).equals(expected)).toBe(true);
+    expect((await readImage(other, p2.pointId, ring, "d")).equals(Buffer.concat([...blocks("one", 0, 4), ...blocks("two", 4, 8)].map((b) => b.data)))).toBe(true);
+    const verified = await other.verify({ keyRing: ring });
+    expect(verified.ok, JSON.stringify(verified)).toBe(true);
+  });
+
+  it("opening a point for its keys and disks reads no index file; reading a block does", async () => {
+    const { store, repo } = await testRepository();
+    const password = await weakPasswordKey();
+    const committed = await backupSample(repo, { password });
+    const gets: string[] = [];
+    const get = store.get.bind(store);
+    store.get = async (name: string) => {
+      gets.push(name);
+      return get(name);
+    };
+    const point = await repo.readPoint(committed.pointId, new KeyRing().addPasswordKey(password));
+    expect(point.disks).toHaveLength(1);
+    expect(gets.filter((n) => n.startsWith("index/"))).toEqual([]);
+    expect((await point.readBlock("scsi0:0", 0)).equals(committed.disk.blocks[0].data)).toBe(true);
+    expect(gets.filter((n) => n.startsWith("index/")).length).toBeGreaterThan(0);
+  });
+});

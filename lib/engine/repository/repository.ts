@@ -21,7 +21,8 @@ import {
 } from "./config-file";
 import { OpenPoint, type PointKeys } from "./open-point";
 import { decodePoint, openPointBody, pointContext, pointFileName, type DecodedPoint } from "./point-file";
-import { RecordCatalogue } from "./record-catalogue";
+import type { IndexFile } from "./index-file";
+import { RecordCatalogue, type CatalogueLoadOptions } from "./record-catalogue";
 import { applyRetention, deletePoint, type RetentionOptions, type RetentionReport } from "./retention";
 import type { RepositoryStore } from "./store";
 import { verifyRepository, type VerifyOptions, type VerifyReport } from "./verify";
@@ -103,6 +104,18 @@ export class Repository {
   readonly random: RandomSource;
   readonly now: () => number;
   readonly owner: string;
+  /**
+   * Decoded point files by file name, for the backup path's scans (`scanPoints({ reuse: true })`).
+   * Point files are written once, atomically, and never rewritten — only deleted by retention —
+   * so a name still listed holds what was decoded; names no longer listed are dropped.
+   */
+  readonly #points = new Map<string, DecodedPoint>();
+  /**
+   * Decoded index files by name, with their size (`loadCatalogue({ reuse: true })`). Retention
+   * rewrites an index under its name when packs go, always with fewer packs, hence fewer bytes:
+   * a file whose size changed is read again; one no longer listed is dropped.
+   */
+  readonly #indexes = new Map<string, { size: number; index: IndexFile }>();
 
   constructor(
     readonly store: RepositoryStore,
@@ -127,13 +140,29 @@ export class Repository {
     return decoded;
   }
 
-  /** Every point header; unreadable files are returned beside, never dropped. */
-  async scanPoints(): Promise<{ points: DecodedPoint[]; unreadable: Array<{ file: string; error: EngineError }> }> {
+  /**
+   * Every point header; unreadable files are returned beside, never dropped. With `reuse`, files
+   * this object decoded before are not read again (the backup path: a session's VMs each look for
+   * their chain's newest point, and a repository holds thousands); checks and listings read all.
+   */
+  async scanPoints(o: { reuse?: boolean } = {}): Promise<{ points: DecodedPoint[]; unreadable: Array<{ file: string; error: EngineError }> }> {
     const points: DecodedPoint[] = [];
     const unreadable: Array<{ file: string; error: EngineError }> = [];
-    for (const file of await this.store.list("points/")) {
+    const files = await this.store.list("points/");
+    if (o.reuse) {
+      const listed = new Set(files);
+      for (const name of this.#points.keys()) if (!listed.has(name)) this.#points.delete(name);
+    }
+    for (const file of files) {
+      const known = o.reuse ? this.#points.get(file) : undefined;
+      if (known) {
+        points.push(known);
+        continue;
+      }
       try {
-        points.push(await this.readPointFile(file.slice("points/".length)));
+        const decoded = await this.readPointFile(file.slice("points/".length));
+        points.push(decoded);
+        this.#points.set(file, decoded);
       } catch (e) {
         if (!(e instanceof EngineError)) throw e;
         unreadable.push({ file, error: e });
@@ -188,8 +217,30 @@ export class Repository {
     }
   }
 
-  async loadCatalogue(): Promise<RecordCatalogue> {
-    return RecordCatalogue.load(this.store);
+  /**
+   * Every index file's tables. With `reuse`, index files this object decoded before and whose size
+   * is unchanged are not read again (the backup path, under the session's shared lock, which
+   * keeps retention out while it runs); verify and retention read every file.
+   */
+  async loadCatalogue(o: { reuse?: boolean; deferred?: boolean } = {}): Promise<RecordCatalogue> {
+    if (o.deferred) return RecordCatalogue.deferred(this.store, o.reuse ? () => this.#reusedIndexes() : undefined);
+    if (!o.reuse) return RecordCatalogue.load(this.store);
+    return RecordCatalogue.load(this.store, await this.#reusedIndexes());
+  }
+
+  /** The index listing, and the files decoded before whose size is unchanged (looked at together). */
+  async #reusedIndexes(): Promise<CatalogueLoadOptions> {
+    const files = await this.store.list("index/");
+    const listed = new Set(files);
+    for (const name of this.#indexes.keys()) if (!listed.has(name)) this.#indexes.delete(name);
+    const known = new Map<string, IndexFile>();
+    await Promise.all(
+      files.map(async (file) => {
+        const cached = this.#indexes.get(file);
+        if (cached && (await this.store.size(file)) === cached.size) known.set(file, cached.index);
+      }),
+    );
+    return { files, known, onDecoded: (file, size, index) => this.#indexes.set(file, { size, index }) };
   }
 
   // ---- opening points ----
@@ -243,16 +294,20 @@ export class Repository {
     }
   }
 
+  /**
+   * Opens a point. Without a catalogue, the index files are read only when the first block is
+   * (RecordCatalogue.deferred): opening a point to look at its keys and disks reads no index.
+   */
   async readPoint(pointId: string, ring: KeyRing, catalogue?: RecordCatalogue): Promise<OpenPoint> {
     const decoded = await this.readPointFile(pointId);
     const keys = await this.openPointKeys(decoded, ring);
     const body = openPointBody(decoded, keys.metakey);
-    return new OpenPoint(this.store, catalogue ?? (await this.loadCatalogue()), this.config.blockSize, decoded, keys, body);
+    return new OpenPoint(this.store, catalogue ?? RecordCatalogue.deferred(this.store), this.config.blockSize, decoded, keys, body);
   }
 
-  /** The newest committed point of a chain, if any. */
+  /** The newest committed point of a chain, if any (point files this object decoded before are reused). */
   async latestPointOf(chainId: string): Promise<DecodedPoint | undefined> {
-    const { points } = await this.scanPoints();
+    const { points } = await this.scanPoints({ reuse: true });
     return points.filter((p) => idHex(p.header.chainId) === chainId).at(-1);
   }
 

@@ -32,7 +32,12 @@ export async function resolveSelection(selection: readonly SelectionItem[]) {
     ...(siteIds.length ? [{ siteId: { in: siteIds } }] : []),
     ...folders.flatMap((f) => [{ siteId: f.siteId, folder: f.folder }, { siteId: f.siteId, folder: { startsWith: f.folder.endsWith("/") ? f.folder : `${f.folder}/` } }]),
   ];
-  const vms = or.length ? await db.vm.findMany({ where: { OR: or }, include: selectedVmInclude, orderBy: { name: "asc" } }) : [];
+  // SQLite binds at most 999 values per statement: Prisma splits a long `in` list into several
+  // statements, but not with an orderBy (it cannot merge the order), so a selection longer than
+  // the job form's 500 VMs (a bench, an API) is sorted here instead.
+  const long = vmIds.length > 500;
+  const vms = or.length ? await db.vm.findMany({ where: { OR: or }, include: selectedVmInclude, ...(long ? {} : { orderBy: { name: "asc" as const } }) }) : [];
+  if (long) vms.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const missing = selection.filter((s) => s.kind === "vm" && !vms.some((v) => v.id === s.id));
   return { vms, missing };
 }

@@ -10,7 +10,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { PrismaClientKnownRequestError } from "@prisma/client/runtime/client";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { env } from "@/lib/config/env";
 import { db } from "@/lib/db/client";
 import type { VmRunProgress } from "@/lib/jobs/session-progress";
@@ -376,7 +377,62 @@ describe("stopping a running session (BKP-6)", () => {
   }, 300_000);
 });
 
-// ───────────────────────────── 4. two consoles, one SQLite folder ─────────────────────────────
+// ───────────────────────────── 4. a transient database error ─────────────────────────────
+
+describe("a transient database error inside a VM's backup", () => {
+  it(`hands the VM back to the queue, which runs it again after its back-off: the VM finishes with its point instead of failing (${PG ? "PostgreSQL" : "SQLite"})`, async () => {
+    const vms = await vmsNamed(["acme-web-03"]);
+    await guestWrites(vms);
+    const job = await passwordJob(vms);
+    await ensureJobEngine();
+    // What Prisma throws when the server drops the connection (P1017) — once, in the middle of the VM's handler.
+    const dropped = new PrismaClientKnownRequestError("Server has closed the connection.", { code: "P1017", clientVersion: "test" });
+    const spy = vi.spyOn(db.jobVmState, "findUnique").mockRejectedValueOnce(dropped);
+    try {
+      const { sessionId } = await runBackupJobNow(admin, { jobId: job.id });
+      const ended = await waitForEnd(sessionId, 120_000);
+      const story = await describeSession(sessionId);
+      expect(spy, "the error was injected").toHaveBeenCalledTimes(2);
+      expect(ended.state, story).toBe("success");
+      const [row] = await db.sessionVm.findMany({ where: { sessionId } });
+      expect(row.state, story).toBe("success");
+      expect(row.attempt, "the VM ran a second time").toBe(2);
+      expect((JSON.parse(row.progress) as VmRunProgress).error).toBeNull();
+      // The queue retried the VM's job (not the handler looping on its own).
+      const tries = PG
+        ? await db.$queryRawUnsafe<Array<{ retries: number }>>(`SELECT retry_count AS retries FROM pgboss.job WHERE name = 'backup-vm' AND data->>'sessionId' = $1`, sessionId)
+        : await db.queueJob.findMany({ where: { kind: "backup-vm", payload: { contains: sessionId } }, select: { attempt: true } }).then((r) => r.map((j) => ({ retries: j.attempt })));
+      expect(tries.map((t) => Number(t.retries))).toEqual([1]);
+      const log = await db.sessionEvent.findMany({ where: { sessionId, type: "log", level: "warning" }, select: { text: true } });
+      expect(log.map((l) => l.text).join("\n")).toMatch(/the database failed while this VM was backed up \(Server has closed the connection\.\); it is tried again \(try 2 of 4\)/);
+      const points = await db.restorePoint.findMany({ where: { sessionId } });
+      expect(points).toHaveLength(1);
+      const report = (await runRepositoryVerify(repositoryId))!;
+      expect(report.points.find((p) => p.pointId === points[0].id)?.ok, JSON.stringify(report.problems)).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+  }, 180_000);
+
+  it("is not retried when it is not transient: the VM fails at once with the error", async () => {
+    const vms = await vmsNamed(["acme-web-03"]);
+    const job = await passwordJob(vms);
+    await ensureJobEngine();
+    const spy = vi.spyOn(db.jobVmState, "findUnique").mockRejectedValueOnce(new PrismaClientKnownRequestError("The column `x` does not exist in the current database.", { code: "P2022", clientVersion: "test" }));
+    try {
+      const { sessionId } = await runBackupJobNow(admin, { jobId: job.id });
+      const ended = await waitForEnd(sessionId, 120_000);
+      expect(ended.state, await describeSession(sessionId)).toBe("failed");
+      const [row] = await db.sessionVm.findMany({ where: { sessionId } });
+      expect([row.state, row.attempt]).toEqual(["failed", 1]);
+      expect((JSON.parse(row.progress) as VmRunProgress).error).toMatch(/does not exist in the current database/);
+    } finally {
+      spy.mockRestore();
+    }
+  }, 180_000);
+});
+
+// ───────────────────────────── 5. two consoles, one SQLite folder ─────────────────────────────
 
 const CONSOLE_CHILD = "lib/testing/console-engine-child.ts";
 

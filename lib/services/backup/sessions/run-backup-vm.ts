@@ -1,5 +1,6 @@
 import "server-only";
 import { db } from "@/lib/db/client";
+import { isTransientDbError, withTransientRetry } from "@/lib/db/transient-error";
 import { backupVm, type VmBackupResult } from "@/lib/engine/pipeline/backup-vm";
 import type { BackupEvent } from "@/lib/engine/pipeline/events";
 import type { ClaimedJob } from "@/lib/jobs/queue";
@@ -82,7 +83,7 @@ export async function runBackupVm(job: ClaimedJob): Promise<void> {
       if (result.pointId && !controller.signal.aborted) await recordPoint(c, sessionId, result, progress, log, fence);
     });
   } catch (e) {
-    result = { vmExternalId, vmName: row.name, status: "failed", disks: [], changeIds: {}, warnings: [], error: e instanceof Error ? e.message : String(e), log: [] };
+    result = { vmExternalId, vmName: row.name, status: "failed", disks: [], changeIds: {}, warnings: [], error: e instanceof Error ? e.message : String(e), cause: e, log: [] };
   } finally {
     clearInterval(watch);
     untrack?.();
@@ -97,12 +98,23 @@ export async function runBackupVm(job: ClaimedJob): Promise<void> {
     // Fenced out or the queue took the job back: the new holder reports this VM.
     await log.flush();
     throw new Error(`${row.name}: ${String((controller.signal.reason as Error)?.message ?? "aborted")}`);
+  } else if (status === "failed" && !r.pointId && isTransientDbError(r.cause) && job.attempt < job.retryLimit) {
+    // The database, not the VM, failed (it was unreachable, out of connections, busy): nothing of
+    // this try became a point (BKP-6), so the queue runs the VM again after its back-off instead
+    // of the session reporting it failed. The row goes back to pending for the next try when the
+    // database takes the write (else the next try finds it running, under this attempt's fence).
+    log.say(`${row.name}: the database failed while this VM was backed up (${error}); it is tried again (try ${job.attempt + 2} of ${job.retryLimit + 1}). Nothing of this try became a restore point.`, "warning", vmExternalId);
+    await log.flush();
+    Object.assign(progress, { status: "pending", error: null });
+    await db.sessionVm.updateMany({ where: fence, data: { state: "pending", workerId: null, progress: JSON.stringify(progress) } }).catch(() => undefined);
+    throw new Error(`${row.name}: a transient database error; the queue tries it again: ${error}`, { cause: r.cause });
   }
   Object.assign(progress, { status, error, pointId: r.pointId ?? null, keyIds: r.keyIds ?? [], warnings: r.warnings, endedAt: new Date().toISOString() });
   for (const d of progress.disks) d.rate = 0;
   if (error) log.say(`${row.name}: ${error}`, status === "failed" ? "error" : "warning", vmExternalId);
   void dirty;
-  await save({ state: status, endedAt: new Date() });
+  // The VM's outcome must land, above all once its point is catalogued: a passing outage is waited out.
+  await withTransientRetry(() => save({ state: status, endedAt: new Date() }));
   await log.flush();
   await finishBackupSession(sessionId);
 }
@@ -170,7 +182,8 @@ async function recordPoint(c: BackupSessionContext, sessionId: string, result: V
     return;
   }
   const vm = c.vms.get(result.vmExternalId);
-  await db.$transaction(async (tx) => {
+  // The point file exists now: a passing database outage is waited out rather than leaving it uncatalogued.
+  await withTransientRetry(() => db.$transaction(async (tx) => {
     const still = await tx.sessionVm.count({ where: fence });
     if (still !== 1) throw new Error("another worker took this VM over before its point was catalogued");
     // A concurrent session's catalogue check may have adopted the new point file already (it is
@@ -196,5 +209,5 @@ async function recordPoint(c: BackupSessionContext, sessionId: string, result: V
       create: { jobId: c.job.id, vmExternalId: result.vmExternalId, chainId: result.chainId!, changeIds: JSON.stringify(result.changeIds), lastPointId: result.pointId },
       update: { chainId: result.chainId!, changeIds: JSON.stringify(result.changeIds), lastPointId: result.pointId },
     });
-  });
+  }));
 }
