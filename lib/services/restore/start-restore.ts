@@ -68,7 +68,7 @@ export async function startRestore(actor: Actor, raw: unknown): Promise<{ sessio
           objectType: "vm",
           objectId: c.source.vmExternalId,
           outcome: "success",
-          details: { session: s.id, point: vm.pointId, target: `${vm.siteExternalId}/${vm.hostExternalId}`, name: vm.name, keys: plan.request.home.crypto.kind, disks: plan.request.disks.map((d) => `${d.label}: ${d.encrypted ? "encrypted" : "unencrypted"}`).join(", "), reason: input.reason },
+          details: { session: s.id, point: vm.pointId, target: `${vm.siteExternalId}/${vm.hostExternalId}`, name: vm.name, keys: plan.request.home.crypto.kind, disks: plan.request.disks.map((d) => `${d.label}: ${d.encrypted ? "encrypted" : "unencrypted"}`).join(", "), networks: (plan.request.nics ?? []).map((n) => `${n.label}: ${n.networkExternalId ?? "disconnected"}`).join(", "), reason: input.reason },
         },
         tx,
       );
