@@ -186,7 +186,7 @@ describe("restore to a new location (RST-1…3)", () => {
 
     // Restored: the first adapter moved to another network of the host, the others disconnected.
     const other = siteNets.find((n) => n.hostExternalIds.includes(source.hostExternalId) && n.externalId !== nic.networkExternalId)!;
-    const c = { ...(await choices(uniqueEmail("net").replace(/[^A-Za-z0-9]/g, "").slice(0, 30), source.disks.map(() => false))), powerOn: false };
+    const c = { ...(await choices(uniqueEmail("net").replace(/[^A-Za-z0-9]/g, "").slice(0, 30), source.disks.map(() => true))), powerOn: false };
     c.networks = c.networks.map((m, i) => ({ ...m, networkExternalId: i === 0 ? other.externalId : null }));
     expect((await checkRestore(operator, c)).problems).toEqual([]);
     const { sessionId } = await startRestore(operator, { vms: [c], reason: "network mapping test" });
