@@ -81,7 +81,7 @@ export interface PlatformKeyProvider {
 }
 
 /**
- * A port group of a site (a standard vSwitch port group, vSphere's `Network`): VMs' NICs connect to
+ * A port group of a site (INV-1; a standard vSwitch port group, vSphere's `Network`): VMs' NICs connect to
  * it by name on the host they run on, so a network exists on a host only when that host has the port
  * group (`hostExternalIds`).
  */

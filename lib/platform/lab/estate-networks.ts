@@ -1,4 +1,4 @@
-// The lab's networks: the port groups of each site (which hosts have them, their VLANs) and each
+// The lab's networks (INV-1: a site has networks): the port groups of each site (which hosts have them, their VLANs) and each
 // VM's network adapters. Drawn from their own random streams after everything else, so adding
 // networks changed none of the estate's other ids, VMs or disks.
 //
