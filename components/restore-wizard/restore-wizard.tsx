@@ -13,7 +13,7 @@ import { restoreVmSchema, startRestoreSchema, type RestoreVmInput } from "@/lib/
 import type { RestoreCheckDto } from "@/lib/services/restore/check-restore";
 import type { RestoreOptionsDto, RestoreOptionSite } from "@/lib/services/restore/get-restore-options";
 import type { RestorablePointDto } from "@/lib/services/restore/list-restorable-vms";
-import { remapNetworks } from "@/lib/platform/network-mapping";
+import { defaultNetworkMapping, remapNetworks } from "@/lib/platform/network-mapping";
 import { NetworkStep, NetworkSummary, networkStepErrors } from "./network-step";
 
 const STEPS = ["Restore point", "Restore mode", "Target", "Placement", "Storage policy", "Keys", "Network", "Name and folder", "Pre-restore check", "Reason", "Summary"] as const;
@@ -173,7 +173,7 @@ export function RestoreWizard({ options, points, checkAction, startAction }: Res
         return { ...d, ...placementFor(s, src.datastoreExternalId, src.storagePolicyExternalId, "disk", d.encrypted, src.capacityBytes) };
       }),
       keys: s.sameKeyPossible ? { kind: "same-key" } : { kind: "new-key", keyProviderExternalId: kp?.externalId ?? "" },
-      networks: remapNetworks(vm.nics, form.networks, site?.networks ?? [], s.networks, host?.externalId ?? ""),
+      networks: defaultNetworkMapping(vm.nics, s.networks, host?.externalId ?? ""), // another site: its defaults, choices do not carry
       folder: s.folders.includes(form.folder) ? form.folder : form.folder,
     });
   };
