@@ -270,15 +270,15 @@ test("the DR path on a fresh console", async ({ page, browser }) => {
   await choice.getByTestId("restore-point-open").click();
   await expect(dr.getByTestId("wizard-step-0")).toBeVisible();
   await expect(dr.getByTestId("point-details")).toContainText("Keys available");
-  for (let step = 1; step <= 6; step++) await next(dr, step);
+  for (let step = 1; step <= 7; step++) await next(dr, step); // … keys, network (defaults), name
   const restoredName = `${VM}-dr${Date.now().toString(36)}`;
   await dr.getByTestId("restore-name").fill(restoredName);
   await dr.getByTestId("restore-folder").fill("/Recovered/dr");
-  await next(dr, 7);
-  await expect(dr.getByTestId("check-ok")).toBeVisible({ timeout: 30_000 });
   await next(dr, 8);
-  await dr.getByTestId("restore-reason").fill("e2e: DR drill, the console's configuration database was lost");
+  await expect(dr.getByTestId("check-ok")).toBeVisible({ timeout: 30_000 });
   await next(dr, 9);
+  await dr.getByTestId("restore-reason").fill("e2e: DR drill, the console's configuration database was lost");
+  await next(dr, 10);
   await expect(dr.getByTestId("restore-summary")).toContainText(restoredName);
   await dr.getByTestId("wizard-finish").click();
   await expect(dr).toHaveURL(/\/sessions\/[^/]+$/, { timeout: 30_000 });

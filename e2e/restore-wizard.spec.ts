@@ -131,6 +131,7 @@ test("a Restore Operator restores an encrypted two-disk VM to a new location, di
   await shoot(page, "restore-07-step-keys-new-key");
   await next(page, 6);
   await next(page, 7);
+  await next(page, 8);
   await expect(page.getByTestId("check-problem").first()).toHaveAttribute("data-field", "keys");
   await expect(page.getByTestId("check-problems")).toContainText("cannot reach Provider KMS");
   await blocked(page, "problem(s) to fix");
@@ -142,7 +143,17 @@ test("a Restore Operator restores an encrypted two-disk VM to a new location, di
   await shoot(page, "restore-07-step-keys");
   await next(page, 6);
 
-  // 7. Name and folder: empty and taken names are refused as they are typed.
+  // 7. Network: each adapter starts on the host's network of the same name; disconnected is a choice.
+  const nic = page.getByTestId("network-select-4000");
+  await expect(nic.locator("option:checked")).toContainText("same name as at backup");
+  await expect(page.getByTestId("network-hint-4000")).toContainText("Same network name as at backup");
+  await nic.selectOption("");
+  await expect(page.getByTestId("network-hint-4000")).toContainText("Created disconnected");
+  await nic.selectOption((await nic.locator("option", { hasText: "same name as at backup" }).getAttribute("value"))!);
+  await shoot(page, "restore-08b-step-network");
+  await next(page, 7);
+
+  // 8. Name and folder: empty and taken names are refused as they are typed.
   const name = page.getByTestId("restore-name");
   await expect(name).toHaveValue(`${VM}-restored`);
   await name.fill("");
@@ -155,24 +166,25 @@ test("a Restore Operator restores an encrypted two-disk VM to a new location, di
   await name.fill(restoredName);
   await page.getByTestId("restore-folder").fill("/Restored/e2e");
   await shoot(page, "restore-09-step-name");
-  await next(page, 7);
+  await next(page, 8);
 
   // 8. Pre-restore check passes.
   await expect(page.getByTestId("check-ok")).toBeVisible({ timeout: 20_000 });
   await shoot(page, "restore-10-check-ok");
-  await next(page, 8);
+  await next(page, 9);
 
   // 9. Reason is required.
   await blocked(page, "Say why you restore");
   await expect(page.getByTestId("error-reason")).toContainText("Say why you restore");
   await shoot(page, "restore-11-step-reason-empty");
   await page.getByTestId("restore-reason").fill("e2e: ticket 4711, the application team broke the VM");
-  await next(page, 9);
+  await next(page, 10);
 
   // 10. Summary with "Power on after restore", then Start → the session.
   const summary = page.getByTestId("restore-summary");
   await expect(summary).toContainText(restoredName);
   await expect(summary).toContainText("Hard disk 1");
+  await expect(page.getByTestId("summary-network")).toContainText("Network adapter 1");
   await expect(page.getByTestId("restore-power-on")).toBeChecked();
   await shoot(page, "restore-12-summary");
   const [req] = await Promise.all([

@@ -171,6 +171,7 @@ async function run(work: string): Promise<void> {
       home: { datastoreExternalId: ds.externalId, storagePolicyExternalId: plain },
       disks: source.disks.map((d) => ({ deviceKey: d.deviceKey, datastoreExternalId: ds.externalId, storagePolicyExternalId: plain, encrypted: true })),
       keys: { kind: "same-key" },
+      networks: source.nics.map((n) => ({ nicDeviceKey: n.deviceKey, networkExternalId: null })),
     };
     const plan = planVmRestore(pointVmAttributes(point.attributes), choices, inv);
     const proxy: CandidateProxy = { ...reading, externalId: `bench-${mode}`, name: `bench-${mode}`, kind: mode === "hotadd" ? "vm" : "physical", transportModes: [mode], keyProviderExternalId: source.keyProviderExternalId };

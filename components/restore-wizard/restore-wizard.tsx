@@ -18,9 +18,11 @@ import { InPlaceFlow } from "./in-place-flow";
 import { ModeStep, type RestoreMode } from "./mode-step";
 import { PointStep } from "./point-step";
 import { Field } from "./wizard-parts";
+import { defaultNetworkMapping, remapNetworks } from "@/lib/platform/network-mapping";
+import { NetworkStep, NetworkSummary, networkStepErrors } from "./network-step";
 
-const STEPS = ["Restore point", "Restore mode", "Target", "Placement", "Storage policy", "Keys", "Name and folder", "Pre-restore check", "Reason", "Summary"] as const;
-const S = { point: 0, mode: 1, target: 2, placement: 3, policy: 4, keys: 5, name: 6, check: 7, reason: 8, summary: 9 } as const;
+const STEPS = ["Restore point", "Restore mode", "Target", "Placement", "Storage policy", "Keys", "Network", "Name and folder", "Pre-restore check", "Reason", "Summary"] as const;
+const S = { point: 0, mode: 1, target: 2, placement: 3, policy: 4, keys: 5, network: 6, name: 7, check: 8, reason: 9, summary: 10 } as const;
 
 type Action = (prev: ActionState, input: Record<string, unknown>) => Promise<ActionState>;
 
@@ -51,6 +53,7 @@ function stepOf(field: string): number {
   if (/storagePolicyExternalId$/.test(field)) return S.policy;
   if (field.startsWith("home") || field.startsWith("disks")) return S.placement;
   if (field.startsWith("keys")) return S.keys;
+  if (field.startsWith("networks")) return S.network;
   if (field === "name" || field === "folder") return S.name;
   return S.check;
 }
@@ -109,6 +112,7 @@ export function RestoreWizard({ options, points, checkAction, startAction, rollb
         if (!site.keyProviders.some((k) => k.externalId === kpId)) e[S.keys]["keys.keyProviderExternalId"] ??= "Choose the key provider for the new key";
       }
     }
+    Object.assign(e[S.network], networkStepErrors(vm, site, form.hostExternalId, form.networks), e[S.network]);
     if (site.vmNames.includes(form.name.trim())) e[S.name].name ??= `A VM named ${form.name.trim()} already exists on ${site.name}: choose another name`;
     const key = JSON.stringify(form);
     if (!check || check.key !== key || checking) e[S.check]._ = "Checking…";
@@ -181,6 +185,7 @@ export function RestoreWizard({ options, points, checkAction, startAction, rollb
         return { ...d, ...placementFor(s, src.datastoreExternalId, src.storagePolicyExternalId, "disk", d.encrypted, src.capacityBytes) };
       }),
       keys: s.sameKeyPossible ? { kind: "same-key" } : { kind: "new-key", keyProviderExternalId: kp?.externalId ?? "" },
+      networks: defaultNetworkMapping(vm.nics, s.networks, host?.externalId ?? ""), // another site: its defaults, choices do not carry
       folder: s.folders.includes(form.folder) ? form.folder : form.folder,
     });
   };
@@ -251,7 +256,7 @@ export function RestoreWizard({ options, points, checkAction, startAction, rollb
               <div className="max-h-72 overflow-y-auto rounded-md border border-slate-200" data-testid="restore-hosts">
                 {site?.hosts.map((h) => (
                   <label key={h.externalId} className={`flex items-center gap-3 border-b border-slate-100 px-3 py-2 text-sm last:border-0 ${h.usable ? "" : "text-slate-400"}`} data-testid="restore-host" data-host={h.name}>
-                    <input type="radio" name="host" disabled={!h.usable} checked={form.hostExternalId === h.externalId} onChange={() => set({ hostExternalId: h.externalId })} />
+                    <input type="radio" name="host" disabled={!h.usable} checked={form.hostExternalId === h.externalId} onChange={() => set({ hostExternalId: h.externalId, networks: remapNetworks(vm?.nics ?? [], form.networks, site.networks, site.networks, h.externalId) })} />
                     <span className="w-48 font-medium">{h.name}</span>
                     <span className="text-xs text-slate-500">{h.cluster}</span>
                     {h.externalId === vm?.hostExternalId && <Badge tone="info">original host</Badge>}
@@ -378,6 +383,8 @@ export function RestoreWizard({ options, points, checkAction, startAction, rollb
             <CheckFindings check={check?.key === JSON.stringify(form) ? check : null} checking={checking} only="consequences" />
           </div>
         )}
+
+        {step === S.network && form && site && vm && <NetworkStep vm={vm} site={site} hostExternalId={form.hostExternalId} networks={form.networks} onChange={(networks) => set({ networks })} error={(f) => err(S.network, f)} />}
 
         {step === S.name && form && site && (
           <div className="max-w-xl space-y-4">
@@ -622,6 +629,7 @@ function Summary({ options, form, site, reason, homeEncrypted, check, onPowerOn 
             {dsName(d.datastoreExternalId)} · {polName(d.storagePolicyExternalId)} · {d.encrypted ? <Badge tone="lock">Encrypted</Badge> : <Badge>Unencrypted</Badge>}
           </FragmentRow>
         ))}
+        <NetworkSummary vm={vm} site={site} networks={form.networks} />
         <dt className="text-slate-500">Keys</dt>
         <dd>{!homeEncrypted ? "None (nothing encrypted)" : form.keys.kind === "same-key" ? `Same key (${vm.keyId ?? "original"}) from ${vm.keyProvider?.name ?? "the original provider"}` : `New key from ${kp?.name ?? "?"}`}</dd>
         <dt className="text-slate-500">Reason</dt>

@@ -80,6 +80,38 @@ export interface PlatformKeyProvider {
   isDefault: boolean;
 }
 
+/**
+ * A port group of a site (INV-1; a standard vSwitch port group, vSphere's `Network`): VMs' NICs connect to
+ * it by name on the host they run on, so a network exists on a host only when that host has the port
+ * group (`hostExternalIds`).
+ */
+export interface PlatformNetwork {
+  externalId: string; // "network-14"
+  siteExternalId: string;
+  name: string; // "VM Network", "Prod-App VLAN 110"
+  /** 802.1Q VLAN id of the port group; 0 = untagged. */
+  vlanId: number;
+  /** The hosts that have this port group. */
+  hostExternalIds: string[];
+}
+
+export type NicAdapterType = "vmxnet3" | "e1000e";
+export const NIC_ADAPTER_TYPES: readonly NicAdapterType[] = ["vmxnet3", "e1000e"] as const;
+
+/** A virtual network adapter in a VM's configuration (vSphere's VirtualEthernetCard). */
+export interface PlatformNic {
+  deviceKey: number; // 4000, 4001, …
+  label: string; // "Network adapter 1"
+  adapterType: NicAdapterType;
+  macAddress: string; // "00:50:56:8a:12:34"
+  /** The port group it is backed by (ids of the VM's site), or null: backed by no network. */
+  networkExternalId: string | null;
+  /** The port group's name as the configuration holds it (a standard backing's deviceName), or null. */
+  networkName: string | null;
+  /** Connected (and connected at power-on); a NIC without a network is never connected. */
+  connected: boolean;
+}
+
 export interface PlatformDisk {
   externalId: string; // "vm-1042:2000" (VM + device key)
   label: string; // "Hard disk 1"
@@ -116,6 +148,8 @@ export interface PlatformVm {
   vtpm: boolean; // requires encrypted = true (INV-2)
   guestOsEncrypted: boolean; // VME-5: invisible to the host, known to the inventory
   disks: PlatformDisk[]; // one to four
+  /** Network adapters (the lab's VMs have one or two); records written before NICs existed are read as none. */
+  nics: PlatformNic[];
 }
 
 export interface PlatformProxy {
@@ -140,6 +174,8 @@ export interface InventorySnapshot {
   hosts: PlatformHost[];
   storagePolicies: PlatformStoragePolicy[];
   datastores: PlatformDatastore[];
+  /** Port groups per site, with the hosts that have them. */
+  networks: PlatformNetwork[];
   keyProviders: PlatformKeyProvider[];
   vms: PlatformVm[];
   proxies: PlatformProxy[];
@@ -184,6 +220,8 @@ export interface VmRuntime {
   keyProviderExternalId: string | null;
   keyId: string | null;
   disks: VmDiskRuntime[];
+  /** The VM's network adapters as the host has them configured. */
+  nics: PlatformNic[];
 }
 
 export interface GuestWriteResult {

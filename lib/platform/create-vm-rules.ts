@@ -3,7 +3,8 @@
 // suite can hold them to it. It answers the VM record to register, or throws the HostError vSphere
 // would answer — before anything exists (see restore-host.ts for the order).
 
-import type { InventorySnapshot, PlatformDatastore, PlatformStoragePolicy, PlatformVm } from "./connector";
+import { randomBytes } from "node:crypto";
+import { NIC_ADAPTER_TYPES, type InventorySnapshot, type PlatformDatastore, type PlatformNic, type PlatformStoragePolicy, type PlatformVm } from "./connector";
 import { SECTOR_SIZE } from "./disk-io";
 import { HostError } from "./errors";
 import { spaceNeeded, type AttachDiskRequest, type CreateVmRequest } from "./restore-host";
@@ -11,6 +12,9 @@ import { spaceNeeded, type AttachDiskRequest, type CreateVmRequest } from "./res
 /** VM names the lab can use as folder and file names; vSphere allows more, this is the common subset. */
 const VM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 const MAX_DISKS = 16;
+/** vSphere's limit of network adapters per VM. */
+export const MAX_NICS = 10;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 export interface PlannedVm {
   vm: PlatformVm;
@@ -43,6 +47,8 @@ export function planNewVm(request: CreateVmRequest, inventory: InventorySnapshot
       throw new HostError("InvalidArgument", `${d.label}: capacity ${d.capacityBytes} must be a positive multiple of ${SECTOR_SIZE} bytes`);
     }
   }
+
+  const nics = planNics(r, inventory, site.name, host.name, keys);
 
   const datastore = (id: string, what: string) => {
     const ds = inventory.datastores.find((x) => x.externalId === id && x.siteExternalId === site.externalId);
@@ -122,6 +128,7 @@ export function planNewVm(request: CreateVmRequest, inventory: InventorySnapshot
       encrypted: d.encrypted,
       keyId: null,
     })),
+    nics,
   };
   return { vm, space };
 }
@@ -169,6 +176,48 @@ export function planAttachDisk(request: AttachDiskRequest, vm: PlatformVm, inven
   };
   const disks = request.replace ? vm.disks.map((x) => (x.deviceKey === d.deviceKey ? disk : x)) : [...vm.disks, disk].sort((a, b) => a.deviceKey - b.deviceKey);
   return { ...vm, disks };
+}
+
+/**
+ * The new VM's adapters: device keys unique (disks' included), a known adapter type, each network a
+ * port group of the target host (vSphere connects a standard backing by name on that host), a NIC
+ * without a network never connected; MACs assigned new unless one is kept, and never one another VM
+ * of the site has.
+ */
+function planNics(r: CreateVmRequest, inventory: InventorySnapshot, siteName: string, hostName: string, deviceKeys: Set<number>): PlatformNic[] {
+  const asked = r.nics ?? [];
+  if (asked.length > MAX_NICS) throw new HostError("InvalidArgument", `a VM has at most ${MAX_NICS} network adapters, not ${asked.length}`);
+  const inUse = new Set(inventory.vms.filter((v) => v.siteExternalId === r.siteExternalId).flatMap((v) => (v.nics ?? []).map((n) => n.macAddress)));
+  const keys = new Set(deviceKeys);
+  return asked.map((n) => {
+    if (!Number.isInteger(n.deviceKey) || n.deviceKey < 0 || keys.has(n.deviceKey)) throw new HostError("InvalidArgument", `${n.label}: device key ${n.deviceKey} is invalid or already used by another device`);
+    keys.add(n.deviceKey);
+    if (!NIC_ADAPTER_TYPES.includes(n.adapterType)) throw new HostError("InvalidArgument", `${n.label}: adapter type ${String(n.adapterType)} is not one of ${NIC_ADAPTER_TYPES.join(", ")}`);
+    let networkName: string | null = null;
+    if (n.networkExternalId !== null) {
+      const net = inventory.networks.find((x) => x.externalId === n.networkExternalId && x.siteExternalId === r.siteExternalId);
+      if (!net) throw new HostError("NotFound", `${n.label}: no network ${n.networkExternalId} in ${siteName}`);
+      if (!net.hostExternalIds.includes(r.hostExternalId)) throw new HostError("InvalidArgument", `${n.label}: network ${net.name} is not on host ${hostName}: choose a network of that host, or leave the adapter disconnected`);
+      networkName = net.name;
+    } else if (n.connected) throw new HostError("InvalidArgument", `${n.label}: an adapter without a network cannot be connected`);
+    let mac = n.macAddress?.toLowerCase();
+    if (mac !== undefined) {
+      if (!MAC.test(mac)) throw new HostError("InvalidArgument", `${n.label}: ${n.macAddress} is not a MAC address (six hex pairs separated by colons)`);
+      if (inUse.has(mac)) throw new HostError("InvalidArgument", `${n.label}: MAC ${mac} is already used by another VM of ${siteName}`);
+    } else {
+      do mac = assignedMac();
+      while (inUse.has(mac));
+    }
+    inUse.add(mac);
+    return { deviceKey: n.deviceKey, label: n.label, adapterType: n.adapterType, macAddress: mac, networkExternalId: n.networkExternalId, networkName, connected: n.networkExternalId !== null && n.connected };
+  });
+}
+
+/** A vCenter-assigned MAC: VMware's OUI 00:50:56, fourth byte 0x80–0xBF. */
+function assignedMac(): string {
+  const b = randomBytes(3);
+  b[0] = 0x80 | (b[0] & 0x3f);
+  return `00:50:56:${[...b].map((x) => x.toString(16).padStart(2, "0")).join(":")}`;
 }
 
 function gib(bytes: number): string {

@@ -9,12 +9,12 @@
 // (testing/restore-host-contract.ts) holds them to the same answers.
 //
 // Refusals are HostErrors, checked before anything is created, in this order: the target (host,
-// datastores, policies, key provider) exists → the placement is valid (INV-3/RST-3: an encrypted
+// datastores, policies, key provider, each NIC's network on the host) exists → the placement is valid (INV-3/RST-3: an encrypted
 // home or disk only on a datastore compatible with the VM Encryption Policy; an encrypted disk
 // needs an encrypted home; a vTPM needs an encrypted VM, INV-2) → the name is free in the folder →
 // each datastore has space → the key provider answers (VME-3). A failure part-way leaves no VM.
 
-import type { PlatformVm, TransportMode } from "./connector";
+import type { NicAdapterType, PlatformVm, TransportMode } from "./connector";
 import type { NetworkTransportTuning } from "./backup-host";
 import type { DiskWriter } from "./disk-io";
 import type { PolicyProxy } from "./transport-policy";
@@ -43,6 +43,22 @@ export interface NewVmDisk {
   encrypted: boolean;
 }
 
+/**
+ * A network adapter of the new VM. With a network it is backed by that port group, which the host
+ * must have; without one (null) it is created backed by no network and not connected — what a
+ * restore's "disconnected" mapping asks for.
+ */
+export interface NewVmNic {
+  deviceKey: number;
+  label: string;
+  adapterType: NicAdapterType;
+  networkExternalId: string | null;
+  /** Connected (at power-on too); only with a network. */
+  connected: boolean;
+  /** A manual MAC to keep; omitted: the platform assigns a new one (a copy must not clash with its original). */
+  macAddress?: string;
+}
+
 export interface CreateVmRequest {
   siteExternalId: string;
   hostExternalId: string;
@@ -55,6 +71,8 @@ export interface CreateVmRequest {
   memoryMiB: number;
   home: { datastoreExternalId: string; storagePolicyExternalId: string; crypto: HomeCryptoSpec };
   disks: NewVmDisk[];
+  /** Network adapters (none when omitted). */
+  nics?: NewVmNic[];
   /** Add a vTPM (needs an encrypted home, INV-2). */
   vtpm: boolean;
   /**

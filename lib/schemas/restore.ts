@@ -12,6 +12,12 @@ export const restoreDiskSchema = z.object({
   encrypted: z.boolean(),
 });
 
+/** One network adapter of the point to a network of the target host, or null: created disconnected. */
+export const restoreNetworkSchema = z.object({
+  nicDeviceKey: z.coerce.number().int().min(0).max(1_000_000),
+  networkExternalId: id.nullable(),
+});
+
 export const restoreKeysSchema = z.discriminatedUnion("kind", [z.object({ kind: z.literal("same-key") }), z.object({ kind: z.literal("new-key"), keyProviderExternalId: id })]);
 
 export const restoreVmSchema = z.object({
@@ -28,6 +34,8 @@ export const restoreVmSchema = z.object({
   home: z.object({ datastoreExternalId: id, storagePolicyExternalId: id }),
   disks: z.array(restoreDiskSchema).min(1, "Choose at least one disk to restore").max(16),
   keys: restoreKeysSchema,
+  /** Every adapter the point recorded, mapped (lib/platform/network-mapping.ts); none for a point without adapters. */
+  networks: z.array(restoreNetworkSchema).max(10, "A VM has at most 10 network adapters").default([]),
   powerOn: z.boolean().default(false),
 });
 

@@ -8,11 +8,16 @@
 //            target site has that key provider; without a saved bundle it is CryptoSpecEncrypt with
 //            the same key id (RST-4). "new key" asks the chosen provider for a new key: a generic
 //            NVRAM, and the vTPM's contents are lost (said as a consequence).
+//   networks each adapter the point recorded, mapped to a port group of the target host or left
+//            disconnected (network-mapping.ts); its adapter type kept, a new MAC (the original VM
+//            may still run), connected when mapped and connected at backup. A point made before
+//            adapters were recorded restores without any, which is said.
 //   policy   each encrypted home/disk carries the target site's VM encryption policy unless the
 //            operator chose another; the platform checks datastore compatibility (RST-3/RST-4).
 
-import type { InventorySnapshot, PlatformVm } from "../../platform/connector";
-import type { CreateVmRequest, HomeCryptoSpec, NewVmDisk } from "../../platform/restore-host";
+import type { InventorySnapshot, PlatformNic, PlatformVm } from "../../platform/connector";
+import { networkMappingProblems, type NetworkChoice } from "../../platform/network-mapping";
+import type { CreateVmRequest, HomeCryptoSpec, NewVmDisk, NewVmNic } from "../../platform/restore-host";
 import { diskIdOf } from "./backup-vm";
 
 /** What the backup kept about the VM (the point's attributes, BKP-4). */
@@ -24,6 +29,8 @@ export interface PointVmAttributes {
   encryptionBundle?: string | null;
   /** base64 of the NVRAM file as stored. */
   nvram?: string | null;
+  /** The VM's adapters at backup (`vm.nics`); false for a point made before they were recorded. */
+  nicsRecorded: boolean;
 }
 
 export interface RestoreDiskChoice {
@@ -46,6 +53,8 @@ export interface VmRestoreChoices {
   disks: RestoreDiskChoice[];
   /** For an encrypted home: the same key (RST-4/5) or a new one from a provider. */
   keys: RestoreKeyChoice;
+  /** Each adapter of the point to a network of the target host, or null (disconnected). */
+  networks?: NetworkChoice[];
 }
 
 export interface VmRestorePlan {
@@ -69,7 +78,7 @@ export class RestorePlanError extends Error {
   }
 }
 
-export function planVmRestore(source: PointVmAttributes, choices: VmRestoreChoices, target: Pick<InventorySnapshot, "keyProviders">): VmRestorePlan {
+export function planVmRestore(source: PointVmAttributes, choices: VmRestoreChoices, target: Pick<InventorySnapshot, "keyProviders" | "networks" | "hosts">): VmRestorePlan {
   const vm = source.vm;
   if (choices.disks.length === 0) throw new RestorePlanError("disks", "Choose at least one disk to restore.");
   const seen = new Set<number>();
@@ -115,6 +124,9 @@ export function planVmRestore(source: PointVmAttributes, choices: VmRestoreChoic
   if (vm.vtpm && !keepsVtpm) consequences.push("The VM's vTPM cannot be kept without VM encryption: it is left out, and whatever the guest sealed in it (BitLocker keys, credentials) is lost.");
   else if (vm.vtpm && !keepsNvram) consequences.push("The vTPM is added new: whatever the guest sealed in the old one (BitLocker keys, credentials) is lost.");
 
+  const nics = planNics(source, choices, target);
+  if (!source.nicsRecorded) consequences.push("This restore point was made before Strongroom recorded network adapters: the VM is restored without any. Add its adapters in vSphere after the restore.");
+
   const request: CreateVmRequest = {
     siteExternalId: choices.siteExternalId,
     hostExternalId: choices.hostExternalId,
@@ -126,10 +138,24 @@ export function planVmRestore(source: PointVmAttributes, choices: VmRestoreChoic
     memoryMiB: vm.memoryMiB,
     home: { ...choices.home, crypto },
     disks,
+    nics,
     vtpm: keepsVtpm,
     nvram,
   };
   return { request, disks: disks.map((d) => ({ deviceKey: d.deviceKey, sourceDiskId: diskIdOf(d.deviceKey), label: d.label })), consequences, keepsNvram, keepsVtpm };
+}
+
+function planNics(source: PointVmAttributes, choices: VmRestoreChoices, target: Pick<InventorySnapshot, "networks" | "hosts">): NewVmNic[] {
+  const nics: PlatformNic[] = source.vm.nics;
+  const mapping = choices.networks ?? [];
+  const host = target.hosts.find((h) => h.externalId === choices.hostExternalId && h.siteExternalId === choices.siteExternalId);
+  const networks = target.networks.filter((n) => n.siteExternalId === choices.siteExternalId);
+  const problem = networkMappingProblems(nics, mapping, networks, choices.hostExternalId, host?.name ?? choices.hostExternalId)[0];
+  if (problem) throw new RestorePlanError(problem.nicDeviceKey === null ? "networks" : `networks.${problem.nicDeviceKey}`, problem.message);
+  return nics.map((nic) => {
+    const networkExternalId = mapping.find((m) => m.nicDeviceKey === nic.deviceKey)!.networkExternalId;
+    return { deviceKey: nic.deviceKey, label: nic.label, adapterType: nic.adapterType, networkExternalId, connected: networkExternalId !== null && nic.connected };
+  });
 }
 
 /** The point's attributes as the backup wrote them, checked (a point from another tool fails here). */
@@ -137,5 +163,8 @@ export function pointVmAttributes(attributes: Record<string, unknown>): PointVmA
   const vm = attributes.vm as PlatformVm | undefined;
   if (attributes.kind !== "vm" || !vm || typeof vm !== "object" || !Array.isArray(vm.disks)) throw new RestorePlanError("point", "The restore point does not describe a VM.");
   const str = (k: string) => (typeof attributes[k] === "string" ? (attributes[k] as string) : null);
-  return { vm, encrypted: attributes.encrypted === true, keyId: str("keyId"), keyProviderExternalId: str("keyProviderExternalId"), encryptionBundle: str("encryptionBundle"), nvram: str("nvram") };
+  // Points made before adapters were recorded have no `nics`: they restore with none.
+  const nicsRecorded = Array.isArray(vm.nics);
+  const restored: PlatformVm = { ...vm, nics: nicsRecorded ? vm.nics : [] };
+  return { vm: restored, encrypted: attributes.encrypted === true, keyId: str("keyId"), keyProviderExternalId: str("keyProviderExternalId"), encryptionBundle: str("encryptionBundle"), nvram: str("nvram"), nicsRecorded };
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { InventorySnapshot, PlatformVm } from "../../platform/connector";
 import type { DiskArea } from "../../platform/disk-io";
 import { HostError } from "../../platform/errors";
+import { defaultNetworkMapping, networksOnHost } from "../../platform/network-mapping";
 import { useTempFolder } from "../../platform/lab/data-plane/testing/temp-folder";
 import { LabConnector } from "../../platform/lab/lab-connector";
 import { SwitchableKeySources, isNative, pickVm } from "../../platform/lab/testing/lab-fixtures";
@@ -73,6 +74,7 @@ function choicesFor(inv: InventorySnapshot, vm: PlatformVm, name: string, encryp
     home: anyEnc ? { datastoreExternalId: p.encDs.externalId, storagePolicyExternalId: p.encPolicy } : { datastoreExternalId: p.plainDs.externalId, storagePolicyExternalId: p.plainPolicy },
     disks: vm.disks.map((d, i) => ({ deviceKey: d.deviceKey, encrypted: encrypted[i], datastoreExternalId: encrypted[i] ? p.encDs.externalId : p.plainDs.externalId, storagePolicyExternalId: encrypted[i] ? p.encPolicy : p.plainPolicy })),
     keys,
+    networks: defaultNetworkMapping(vm.nics, inv.networks.filter((n) => n.siteExternalId === vm.siteExternalId), vm.hostExternalId),
   };
 }
 
@@ -92,8 +94,8 @@ function restoreProxy(vm: PlatformVm) {
   return [candidate(vm, { externalId: "proxy-restore", name: "proxy-restore", kind: "vm", transportModes: ["hotadd"], keyProviderExternalId: vm.keyProviderExternalId })];
 }
 
-async function run(s: Awaited<ReturnType<typeof setup>>, host: RestorePlatform, point: Awaited<ReturnType<typeof backUp>>["point"], choices: VmRestoreChoices, powerOn = true) {
-  const plan = planVmRestore(pointVmAttributes(point.attributes), choices, await s.lab.inventory());
+async function run(s: Awaited<ReturnType<typeof setup>>, host: RestorePlatform, point: Awaited<ReturnType<typeof backUp>>["point"], choices: VmRestoreChoices, powerOn = true, attributes = point.attributes) {
+  const plan = planVmRestore(pointVmAttributes(attributes), choices, await s.lab.inventory());
   const events: RestoreEvent[] = [];
   const proxyVm = { ...pointVmAttributes(point.attributes).vm, siteExternalId: choices.siteExternalId, keyProviderExternalId: plan.request.home.crypto.kind === "none" ? null : plan.request.home.crypto.keyProviderExternalId };
   const result = await restoreVm({ host, point, plan, proxies: restoreProxy(proxyVm), selection: { proxies: "automatic", failoverToNetwork: true }, powerOn, onEvent: (e) => events.push(e) });
@@ -225,6 +227,54 @@ describe("restoreVm (RST-1…6)", { timeout: 120_000 }, () => {
     expect(result.error).toMatch(/block \d+/);
     expect(live.disks.map((d) => diskIdOf(d.deviceKey)).some((id) => result.error!.includes(`disk ${id}`))).toBe(true);
     expect((await s.lab.inventory()).vms.length).toBe(vmsBefore);
+    await s.lab.close();
+  });
+  it("network adapters come back as mapped — one moved to another network of the host, one disconnected — with new MACs, checked after the restore; a point made before adapters were recorded restores without any and says so", async () => {
+    const s = await setup();
+    const { point, live } = await backUp(s, plainVm);
+    const inv = await s.lab.inventory();
+    const onHost = networksOnHost(inv.networks.filter((n) => n.siteExternalId === live.siteExternalId), live.hostExternalId);
+    const other = onHost.find((n) => n.externalId !== live.nics[0].networkExternalId)!;
+    // Two adapters in the point: the VM's own and a second one, so both choices are exercised.
+    const attributes = structuredClone(point.attributes) as { vm: PlatformVm };
+    const second = { ...live.nics[0], deviceKey: 4001, label: "Network adapter 2", adapterType: "e1000e" as const, macAddress: "00:50:56:bf:00:99" };
+    attributes.vm.nics = [live.nics[0], second];
+    const twoNics = { attributes: attributes as unknown as typeof point.attributes };
+    const choices = { ...choicesFor(inv, live, "net-mapped", live.disks.map(() => false), { kind: "same-key" }), networks: [{ nicDeviceKey: live.nics[0].deviceKey, networkExternalId: other.externalId }, { nicDeviceKey: 4001, networkExternalId: null }] };
+    const { result, plan } = await run(s, s.lab, point, choices, false, twoNics.attributes);
+    expect(result.status, result.error ?? "").toBe("success");
+    expect(plan.request.nics).toEqual([
+      { deviceKey: live.nics[0].deviceKey, label: "Network adapter 1", adapterType: live.nics[0].adapterType, networkExternalId: other.externalId, connected: live.nics[0].connected },
+      { deviceKey: 4001, label: "Network adapter 2", adapterType: "e1000e", networkExternalId: null, connected: false },
+    ]);
+    const rt = await s.lab.vmRuntime(result.vm!.externalId);
+    expect(rt.nics.map((n) => [n.deviceKey, n.networkExternalId, n.networkName, n.connected, n.adapterType])).toEqual([
+      [live.nics[0].deviceKey, other.externalId, other.name, live.nics[0].connected, live.nics[0].adapterType],
+      [4001, null, null, false, "e1000e"],
+    ]);
+    expect(rt.nics.map((n) => n.macAddress)).not.toContain(live.nics[0].macAddress);
+    expect(result.checks.filter((c) => /Network adapter/.test(c.text)).map((c) => [c.ok, c.text])).toEqual([
+      [true, `Network adapter 1: on ${other.name}${live.nics[0].connected ? "" : ", not connected"}, as planned`],
+      [true, "Network adapter 2: disconnected, as planned"],
+    ]);
+
+    // A network the host does not have is refused before anything is created.
+    const lacking = inv.networks.find((n) => n.siteExternalId === live.siteExternalId && !n.hostExternalIds.includes(live.hostExternalId));
+    const elsewhere = inv.networks.find((n) => n.siteExternalId !== live.siteExternalId)!;
+    const bad = lacking ?? elsewhere;
+    expect(() => planVmRestore(pointVmAttributes(twoNics.attributes), { ...choices, name: "net-bad", networks: [{ nicDeviceKey: live.nics[0].deviceKey, networkExternalId: bad.externalId }, { nicDeviceKey: 4001, networkExternalId: null }] }, inv)).toThrow(/is not on host|does not exist on the target site/);
+    expect(() => planVmRestore(pointVmAttributes(twoNics.attributes), { ...choices, name: "net-bad", networks: [{ nicDeviceKey: live.nics[0].deviceKey, networkExternalId: null }] }, inv)).toThrow("Network adapter 2 is not mapped");
+
+    // An old point: its VM record has no `nics`.
+    const old = structuredClone(point.attributes) as { vm: Partial<PlatformVm> };
+    delete old.vm.nics;
+    const oldPoint = { attributes: old as unknown as typeof point.attributes };
+    const attrs = pointVmAttributes(oldPoint.attributes);
+    expect(attrs.nicsRecorded).toBe(false);
+    const r2 = await run(s, s.lab, point, { ...choicesFor(inv, live, "net-old", live.disks.map(() => false), { kind: "same-key" }), networks: [] }, false, oldPoint.attributes);
+    expect(r2.result.status, r2.result.error ?? "").toBe("warning");
+    expect(r2.result.warnings.join(" ")).toMatch(/before Strongroom recorded network adapters: the VM is restored without any/);
+    expect((await s.lab.vmRuntime(r2.result.vm!.externalId)).nics).toEqual([]);
     await s.lab.close();
   });
 });

@@ -1,6 +1,7 @@
 // One VM back from a restore point (RST-1…6): create the VM the plan describes (restore-plan.ts),
 // write each disk through a proxy and transport mode the policy allows for writing (an encrypted
-// disk never over SAN, TRN-2), check that the VM is as planned — encryption, key id, disks, vTPM —
+// disk never over SAN, TRN-2), check that the VM is as planned — encryption, key id, disks, vTPM,
+// network adapters —
 // and power it on when asked. A failure at any step deletes the VM it created: a restore is never
 // half-succeeded, and the original VM (a new-location restore) is never touched.
 //
@@ -149,6 +150,15 @@ export async function restoreVm(o: RestoreVmOptions): Promise<VmRestoreResult> {
       check(!!got && got.encrypted === d.encrypted, `${d.label}: ${got ? (got.encrypted ? "encrypted" : "unencrypted") : "missing"}${got && got.encrypted === d.encrypted ? ", as planned" : `, planned ${d.encrypted ? "encrypted" : "unencrypted"}`}`);
     }
     if (plan.request.vtpm) check(created.vtpm, created.vtpm ? "vTPM present" : "vTPM missing");
+    for (const n of plan.request.nics ?? []) {
+      const got = rt.nics.find((x) => x.deviceKey === n.deviceKey);
+      const want = n.networkExternalId === null ? "disconnected" : `on ${n.networkExternalId}${n.connected ? "" : ", not connected"}`;
+      const is = !got ? "missing" : got.networkExternalId === null ? "disconnected" : `on ${got.networkName ?? got.networkExternalId}${got.connected ? "" : ", not connected"}`;
+      const ok = !!got && got.networkExternalId === n.networkExternalId && got.connected === n.connected && got.adapterType === n.adapterType;
+      check(ok, `${n.label}: ${is}${ok ? ", as planned" : `, planned ${want}`}`);
+    }
+    const extra = rt.nics.filter((x) => !(plan.request.nics ?? []).some((n) => n.deviceKey === x.deviceKey));
+    if (extra.length) check(false, `Unplanned network adapters: ${extra.map((x) => x.label).join(", ")}`);
     const failed = result.checks.filter((x) => !x.ok);
     if (failed.length) throw new Error(`the restored VM is not as planned: ${failed.map((x) => x.text).join("; ")}`);
     result.vm = created;

@@ -111,6 +111,7 @@ export function buildVms(specs: readonly VmSpec[], layouts: Record<SiteKey, Site
       vtpm: spec.protection.startsWith("vtpm"),
       guestOsEncrypted: spec.protection.endsWith("-guest"),
       disks,
+      nics: [], // estate-networks.ts assigns them once every VM is placed
     };
   });
 }

@@ -310,3 +310,48 @@ describe("generateEstate: scale", () => {
     expect(vmfs.every((d) => d.capacityBytes <= 64 * 2 ** 40 && d.freeBytes >= 0)).toBe(true);
   });
 });
+
+describe("generateEstate: networks and network adapters", () => {
+  it("gives every site port groups, with VLANs and the hosts that have them; DR names its own besides VM Network", () => {
+    for (const site of estate.sites) {
+      const nets = estate.networks.filter((n) => n.siteExternalId === site.externalId);
+      const hostIds = new Set(estate.hosts.filter((h) => h.siteExternalId === site.externalId).map((h) => h.externalId));
+      expect(nets.length, site.name).toBeGreaterThanOrEqual(5);
+      expect(nets.some((n) => n.name === "VM Network" && n.vlanId === 0 && n.hostExternalIds.length === hostIds.size), site.name).toBe(true);
+      for (const n of nets) {
+        expect(n.hostExternalIds.length, n.name).toBeGreaterThan(0);
+        expect(n.hostExternalIds.every((h) => hostIds.has(h)), n.name).toBe(true);
+        expect(Number.isInteger(n.vlanId) && n.vlanId >= 0 && n.vlanId <= 4094, n.name).toBe(true);
+      }
+      // Some port group is missing on some host: "not on this host" is a case the wizard meets.
+      expect(nets.some((n) => n.hostExternalIds.length < hostIds.size), site.name).toBe(true);
+    }
+    expect(new Set(estate.networks.map((n) => n.externalId)).size).toBe(estate.networks.length);
+    const names = (role: string) => new Set(estate.networks.filter((n) => estate.sites.find((s) => s.externalId === n.siteExternalId)!.role === role).map((n) => n.name));
+    const shared = [...names("production")].filter((n) => names("dr").has(n));
+    expect(shared).toEqual(["VM Network"]);
+  });
+
+  it("gives every VM one or two adapters on port groups of its own host, with unique vCenter MACs", () => {
+    const macs = new Set<string>();
+    for (const vm of estate.vms) {
+      expect(vm.nics.length, vm.name).toBeGreaterThanOrEqual(1);
+      expect(vm.nics.length, vm.name).toBeLessThanOrEqual(2);
+      vm.nics.forEach((n, i) => {
+        expect(n).toMatchObject({ deviceKey: 4000 + i, label: `Network adapter ${i + 1}` });
+        expect(["vmxnet3", "e1000e"]).toContain(n.adapterType);
+        const net = estate.networks.find((x) => x.externalId === n.networkExternalId)!;
+        expect(net, `${vm.name} ${n.label}`).toBeDefined();
+        expect(net.siteExternalId).toBe(vm.siteExternalId);
+        expect(net.hostExternalIds).toContain(vm.hostExternalId);
+        expect(n.networkName).toBe(net.name);
+        expect(n.macAddress).toMatch(/^00:50:56:[89ab][0-9a-f](:[0-9a-f]{2}){2}$/);
+        macs.add(n.macAddress);
+      });
+    }
+    expect(macs.size).toBe(estate.vms.reduce((sum, vm) => sum + vm.nics.length, 0));
+    // Tenants' VMs sit on their own tenant's network.
+    const acme = estate.vms.find((v) => v.tenantExternalId === "tenant-acme" && v.siteExternalId === "vc-prod-ams")!;
+    expect(acme.nics[0].networkName).toBe("Acme-Prod VLAN 310");
+  });
+});

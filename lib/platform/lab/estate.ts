@@ -7,6 +7,7 @@
 import type { InventorySnapshot } from "../connector";
 import { OWNERS, type SiteKey } from "./estate-catalogue";
 import { buildSiteLayout, type SiteLayout } from "./estate-infra";
+import { assignNics, buildNetworks, networkIds, type SiteNetworks } from "./estate-networks";
 import { buildProxies } from "./estate-proxies";
 import { buildVms, planVms, sizeDatastores } from "./estate-vms";
 import { MorefAllocator, Rng } from "./random";
@@ -42,6 +43,10 @@ export function generateEstate(options: EstateOptions = {}): InventorySnapshot {
   const vms = buildVms(specs, layouts, ids, root.fork("vms"));
   const datastores = sites.flatMap((l) => l.datastores);
   sizeDatastores(datastores, vms, root.fork("capacity"));
+  // Networks last, from streams of their own: the estate's other ids and VMs are as before they existed.
+  const netIds = networkIds(root.fork("network-ids"));
+  const networks = new Map<string, SiteNetworks>(sites.map((l) => [l.site.externalId, buildNetworks(l.key, l.site.externalId, l.hosts, netIds)]));
+  assignNics(vms, specs, networks, root.fork("nics"));
 
   return {
     sites: sites.map((l) => l.site),
@@ -49,6 +54,7 @@ export function generateEstate(options: EstateOptions = {}): InventorySnapshot {
     hosts: sites.flatMap((l) => l.hosts),
     storagePolicies: sites.flatMap((l) => Object.values(l.policies)),
     datastores,
+    networks: [...networks.values()].flatMap((n) => n.networks),
     keyProviders: sites.flatMap((l) => Object.values(l.keyProviders)),
     vms,
     proxies: sites.flatMap((l) => buildProxies(l, ids, root.fork(`proxies-${l.key}`))),

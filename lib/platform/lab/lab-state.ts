@@ -254,6 +254,8 @@ function parse(text: string, file: string): LabStateFile {
     (raw.deletedVms === undefined || (Array.isArray(raw.deletedVms) && raw.deletedVms.every((id) => typeof id === "string"))) &&
     (raw.diskLayouts === undefined || (typeof raw.diskLayouts === "object" && raw.diskLayouts !== null && Object.values(raw.diskLayouts).every((d) => Array.isArray(d))));
   if (!ok) throw new HostError("FileFault", `${file} is not a lab state file of version ${STATE_VERSION}`);
+  // Records written before VMs had network adapters: they have none.
+  for (const vm of Object.values(raw.createdVms ?? {})) vm.nics ??= [];
   return raw as LabStateFile;
 }
 
@@ -268,7 +270,8 @@ function isVmRecord(id: string, vm: unknown): boolean {
     typeof v.siteExternalId === "string" &&
     typeof v.homeDatastoreExternalId === "string" &&
     Array.isArray(v.disks) &&
-    v.disks.every((d) => typeof d?.deviceKey === "number" && typeof d.capacityBytes === "number" && typeof d.datastoreExternalId === "string")
+    v.disks.every((d) => typeof d?.deviceKey === "number" && typeof d.capacityBytes === "number" && typeof d.datastoreExternalId === "string") &&
+    (v.nics === undefined || (Array.isArray(v.nics) && v.nics.every((n) => typeof n?.deviceKey === "number" && typeof n.macAddress === "string" && (n.networkExternalId === null || typeof n.networkExternalId === "string") && typeof n.connected === "boolean")))
   );
 }
 

@@ -4,7 +4,7 @@
 
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import type { PlatformVm, PowerState, VmRuntime } from "../connector";
+import type { PlatformNic, PlatformVm, PowerState, VmRuntime } from "../connector";
 import { CBT_BLOCK_SIZE, parseVmx, resolveDatastorePath, type KeyEncryptionKeySource, type LabDataPlane, type LabVm } from "./data-plane";
 import { summarizeVmx, type EstateIndex, type VmFilesSummary } from "./lab-estate-index";
 
@@ -52,7 +52,7 @@ export async function createVmFiles(
 export function describeVm(vm: PlatformVm, labVm: LabVm | null, powerState: PowerState): VmRuntime {
   if (!labVm) {
     const disks = vm.disks.map((d) => ({ deviceKey: d.deviceKey, capacityBytes: d.capacityBytes, allocatedBytes: 0, encrypted: d.encrypted, changeId: null }));
-    return { vmExternalId: vm.externalId, powerState, hasFiles: false, encrypted: vm.encrypted, keyProviderExternalId: vm.keyProviderExternalId, keyId: vm.keyId, disks };
+    return { vmExternalId: vm.externalId, powerState, hasFiles: false, encrypted: vm.encrypted, keyProviderExternalId: vm.keyProviderExternalId, keyId: vm.keyId, disks, nics: nicsOf(vm) };
   }
   const cfg = labVm.config;
   const disks = cfg.disks.map((d) => {
@@ -60,7 +60,12 @@ export function describeVm(vm: PlatformVm, labVm: LabVm | null, powerState: Powe
     const allocatedBytes = disk.allocatedBlocks("live").reduce((sum, b) => sum + Math.min(CBT_BLOCK_SIZE, disk.capacityBytes - b * CBT_BLOCK_SIZE), 0);
     return { deviceKey: d.deviceKey, capacityBytes: disk.capacityBytes, allocatedBytes, encrypted: disk.encrypted, changeId: disk.tracker.currentChangeId() };
   });
-  return { vmExternalId: vm.externalId, powerState, hasFiles: true, encrypted: cfg.encrypted, keyProviderExternalId: cfg.keyProviderId, keyId: cfg.keyId, disks };
+  return { vmExternalId: vm.externalId, powerState, hasFiles: true, encrypted: cfg.encrypted, keyProviderExternalId: cfg.keyProviderId, keyId: cfg.keyId, disks, nics: nicsOf(vm) };
+}
+
+/** The lab keeps a VM's adapters in its inventory record (the estate's, or lab-state.json for created VMs), not in the .vmx. */
+function nicsOf(vm: PlatformVm): PlatformNic[] {
+  return (vm.nics ?? []).map((n) => ({ ...n }));
 }
 
 /** Reads the .vmx of each VM into `into`; an unreadable one is skipped (the inventory shows the estate's view). */

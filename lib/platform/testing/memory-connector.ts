@@ -231,6 +231,7 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
       keyProviderExternalId: vm.keyProviderExternalId,
       keyId: vm.keyId,
       disks: vm.disks.map((d) => ({ deviceKey: d.deviceKey, capacityBytes: d.capacityBytes, allocatedBytes: m.disks.get(d.deviceKey)!.chunks.size * CHUNK, encrypted: d.encrypted, changeId: null })),
+      nics: vm.nics.map((n) => ({ ...n })),
     };
   }
 

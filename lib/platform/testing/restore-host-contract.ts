@@ -226,11 +226,68 @@ export function restoreHostContract(name: string, make: () => Promise<RestoreHos
       expect(await free()).toBe(start);
     });
 
+    it("creates each network adapter on the port group asked, or disconnected without one; new MACs unless one is kept", async () => {
+      const f = await open();
+      const inv = await f.platform.inventory();
+      const t = targets(inv);
+      const onHost = inv.networks.filter((n) => n.siteExternalId === t.site && n.hostExternalIds.includes(t.host));
+      expect(onHost.length).toBeGreaterThan(0);
+      const net = onHost[0];
+      const vm = await f.platform.createVm({
+        ...t.request("wired", [t.disk(2000, false)]),
+        nics: [
+          { deviceKey: 4000, label: "Network adapter 1", adapterType: "vmxnet3", networkExternalId: net.externalId, connected: true },
+          { deviceKey: 4001, label: "Network adapter 2", adapterType: "e1000e", networkExternalId: null, connected: false },
+          { deviceKey: 4002, label: "Network adapter 3", adapterType: "vmxnet3", networkExternalId: net.externalId, connected: false, macAddress: "00:50:56:3F:00:01" },
+        ],
+      });
+      const want = [
+        { deviceKey: 4000, adapterType: "vmxnet3", networkExternalId: net.externalId, networkName: net.name, connected: true },
+        { deviceKey: 4001, adapterType: "e1000e", networkExternalId: null, networkName: null, connected: false },
+        { deviceKey: 4002, adapterType: "vmxnet3", networkExternalId: net.externalId, networkName: net.name, connected: false, macAddress: "00:50:56:3f:00:01" },
+      ];
+      expect(vm.nics).toMatchObject(want);
+      expect((await f.platform.inventory()).vms.find((v) => v.externalId === vm.externalId)!.nics).toMatchObject(want);
+      expect((await f.platform.vmRuntime(vm.externalId)).nics).toMatchObject(want);
+      const macs = vm.nics.map((n) => n.macAddress);
+      expect(new Set(macs).size).toBe(3);
+      for (const m of macs.slice(0, 2)) expect(m).toMatch(/^00:50:56:[89ab][0-9a-f](:[0-9a-f]{2}){2}$/);
+      const others = new Set(inv.vms.flatMap((v) => v.nics.map((n) => n.macAddress)));
+      for (const m of macs) expect(others.has(m)).toBe(false);
+    });
+
+    it("refuses an adapter on a network the host does not have, an unknown network, a connected one without a network and a device key in use — and creates nothing", async () => {
+      const f = await open();
+      const inv = await f.platform.inventory();
+      const t = targets(inv);
+      const base = t.request("miswired", [t.disk(2000, false)]);
+      const nic = (networkExternalId: string | null, extra: Partial<{ connected: boolean; deviceKey: number }> = {}) => ({ deviceKey: 4000, label: "Network adapter 1", adapterType: "vmxnet3" as const, networkExternalId, connected: networkExternalId !== null, ...extra });
+      const usable = inv.hosts.filter((h) => h.siteExternalId === t.site && h.connectionState === "connected");
+      const partial = inv.networks.find((n) => n.siteExternalId === t.site && usable.some((h) => !n.hostExternalIds.includes(h.externalId)));
+      expect(partial, "the site has a port group that some of its hosts lack").toBeDefined();
+      const lacking = usable.find((h) => !partial!.hostExternalIds.includes(h.externalId))!;
+      await expectHostError(f.platform.createVm({ ...base, hostExternalId: lacking.externalId, nics: [nic(partial!.externalId)] }), "InvalidArgument", new RegExp(`network ${partial!.name} is not on host ${lacking.name}`));
+      const otherSite = inv.networks.find((n) => n.siteExternalId !== t.site);
+      expect(otherSite, "another site has networks").toBeDefined();
+      await expectHostError(f.platform.createVm({ ...base, nics: [nic(otherSite!.externalId)] }), "NotFound", /no network/);
+      await expectHostError(f.platform.createVm({ ...base, nics: [nic("network-404")] }), "NotFound", /no network network-404/);
+      await expectHostError(f.platform.createVm({ ...base, nics: [nic(null, { connected: true })] }), "InvalidArgument", /cannot be connected/);
+      await expectHostError(f.platform.createVm({ ...base, nics: [nic(null, { deviceKey: 2000 })] }), "InvalidArgument", /already used/);
+      expect((await f.platform.inventory()).vms.some((v) => v.name === "miswired")).toBe(false);
+    });
+
     it("keeps created VMs and their disks across a restart", async (ctx) => {
       const f = await open();
       if (!f.reopen) return ctx.skip();
       const t = targets(await f.platform.inventory());
-      const vm = await f.platform.createVm(t.request("durable", [t.disk(2000, true)]));
+      const net = (await f.platform.inventory()).networks.find((n) => n.siteExternalId === t.site && n.hostExternalIds.includes(t.host))!;
+      const vm = await f.platform.createVm({
+        ...t.request("durable", [t.disk(2000, true)]),
+        nics: [
+          { deviceKey: 4000, label: "Network adapter 1", adapterType: "vmxnet3", networkExternalId: net.externalId, connected: true },
+          { deviceKey: 4001, label: "Network adapter 2", adapterType: "e1000e", networkExternalId: null, connected: false },
+        ],
+      });
       const w = await f.platform.openDiskForWrite({ vmExternalId: vm.externalId, deviceKey: 2000, mode: f.writeModes[0], proxy: t.proxy(f.writeModes[0]) });
       const data = randomBytes(MiB);
       await w.write(MiB, data);
@@ -238,6 +295,8 @@ export function restoreHostContract(name: string, make: () => Promise<RestoreHos
       const again = await f.reopen();
       const seen = (await again.inventory()).vms.find((v) => v.externalId === vm.externalId);
       expect(seen).toMatchObject({ name: "durable", encrypted: true, keyId: vm.keyId });
+      expect(seen!.nics).toEqual(vm.nics);
+      expect((await again.vmRuntime(vm.externalId)).nics).toEqual(vm.nics);
       const disk = await again.openDiskForBackup({ vmExternalId: vm.externalId, deviceKey: 2000, mode: "nbdssl", proxy: t.proxy("nbdssl") });
       expect(sha(await disk.reader.read(MiB, MiB))).toBe(sha(data));
       await disk.reader.close();

@@ -16,12 +16,13 @@ import { approvalNeed } from "./restore-approval";
 // The pre-restore check (RST-3…6): everything that would make the restore fail or the VM not power
 // on, said before anything is written — the point opens with the keys at hand; the placement is
 // valid (an encrypted home or disk only on a datastore under the VM Encryption Policy); the name is
-// free in the folder; each datastore has space; the key provider is one the VM's tenant may use
+// free in the folder; each network adapter of the point is mapped to a network of the target host
+// or disconnected; each datastore has space; the key provider is one the VM's tenant may use
 // (never another tenant's) and the target site reaches it; a vTPM is possible. Problems block the
 // restore and name the field to fix; consequences (NVRAM, vTPM) are said and do not block.
 
 export interface RestoreProblem {
-  /** The wizard field to fix: "name", "home", "disks.2000", "keys", "target", "point". */
+  /** The wizard field to fix: "name", "home", "disks.2000", "keys", "networks.4000", "target", "point". */
   field: string;
   message: string;
 }
@@ -97,6 +98,8 @@ export async function checkRestoreVm(input: RestoreVmInput, inventory: Inventory
       else if (crypto.kind === "key-id") notes.push(`Same key id (${crypto.keyId}).`);
       else notes.push(`A new key from ${kp?.name ?? crypto.keyProviderExternalId}.`);
     } else notes.push("The VM is restored unencrypted.");
+    const nets = plan.request.nics ?? [];
+    if (nets.length) notes.push(`Network: ${nets.map((n) => `${n.label} ${n.networkExternalId ? `on ${inventory.networks.find((x) => x.externalId === n.networkExternalId)?.name ?? n.networkExternalId}${n.connected ? "" : " (not connected, as at backup)"}` : "disconnected"}`).join("; ")}; new MAC addresses.`);
     const clashOnSite = inventory.vms.find((v) => v.siteExternalId === input.siteExternalId && v.name === input.name && v.folder !== input.folder);
     if (clashOnSite) problems.push({ field: "name", message: `The lab keeps one VM per name on a datastore, and ${input.name} exists in ${clashOnSite.folder}: choose another name.` });
   }
@@ -124,6 +127,7 @@ function fieldOf(e: HostError, plan: VmRestorePlan): string {
   const m = e.message;
   if (e.code === "DuplicateName" || /VM name/.test(m)) return "name";
   if (/VM home/.test(m) || /vTPM/.test(m)) return "home";
+  for (const n of plan.request.nics ?? []) if (m.startsWith(`${n.label}:`)) return `networks.${n.deviceKey}`;
   for (const d of plan.request.disks) if (m.includes(d.label)) return `disks.${d.deviceKey}`;
   if (e.code === "InsufficientSpace") return "disks";
   if (/host/.test(m)) return "target";

@@ -81,6 +81,8 @@ describe("disaster recovery on a console without the configuration database (KEY
       home: { datastoreExternalId: ds.externalId, storagePolicyExternalId: policy.externalId },
       disks: vm.disks.map((d) => ({ deviceKey: d.deviceKey, datastoreExternalId: ds.externalId, storagePolicyExternalId: policy.externalId, encrypted: false })),
       keys: { kind: "same-key" as const },
+      // Disconnected on a recovered console: nobody has said yet which networks the VM may join.
+      networks: vm.nics.map((n) => ({ nicDeviceKey: n.deviceKey, networkExternalId: null })),
       powerOn: true,
     };
     // Before the password: the check says which key the point needs.

@@ -105,8 +105,17 @@ describe("getRestoreOptions", () => {
     expect(d.disks.map((x) => x.encrypted)).toEqual(source.disks.map((x) => x.encrypted));
     const site = o.sites.find((s) => s.externalId === d.siteExternalId)!;
     for (const x of [d.home, ...d.disks]) expect(site.datastores.find((ds) => ds.externalId === x.datastoreExternalId)?.encryptionCompatible).toBe(true);
+    // Each adapter on the host's network of the same name (the original host has the VM's own).
+    expect(o.point.vm!.nicsRecorded).toBe(true);
+    expect(o.point.vm!.nics.map((n) => [n.deviceKey, n.networkName])).toEqual(source.nics.map((n) => [n.deviceKey, n.networkName]));
+    expect(d.networks).toEqual(source.nics.map((n) => ({ nicDeviceKey: n.deviceKey, networkExternalId: n.networkExternalId })));
+    // On the DR site the production networks' names are not there: every adapter defaults to disconnected except "VM Network".
+    const dr = o.sites.find((s) => s.role === "dr")!;
+    expect(dr.networks.length).toBeGreaterThan(0);
+    expect(dr.networks.map((n) => n.name)).not.toContain(source.nics[0].networkName);
     const check = await checkRestore(operator, d);
     expect(check.problems).toEqual([]);
+    expect(check.notes.join(" ")).toMatch(/Network: Network adapter 1 on /);
   });
 
   it("a point whose keys are missing says which keys it needs, and offers no defaults", async () => {

@@ -9,6 +9,7 @@ import type { PlatformVm } from "@/lib/platform/connector";
 import type { RestoreVmInput } from "@/lib/schemas/restore";
 import { platform } from "@/lib/services/inventory/platform";
 import { placementFor } from "@/lib/restore/placement";
+import { defaultNetworkMapping } from "@/lib/platform/network-mapping";
 import { openRestorePoint } from "./open-restore-point";
 
 // What the restore wizard offers for one restore point (RST-1…6), in one round trip: the point as
@@ -28,6 +29,25 @@ export interface RestoreOptionDisk {
   /** Where it was at backup time (ids at the source site). */
   datastoreExternalId: string;
   storagePolicyExternalId: string;
+}
+
+/** A network adapter as the backup recorded it. */
+export interface RestoreOptionNic {
+  deviceKey: number;
+  label: string;
+  adapterType: string;
+  macAddress: string;
+  /** Its port group at backup (a name of the source site), or null. */
+  networkName: string | null;
+  connected: boolean;
+}
+
+/** A port group of a site, with the hosts that have it. */
+export interface RestoreOptionNetwork {
+  externalId: string;
+  name: string;
+  vlanId: number;
+  hostExternalIds: string[];
 }
 
 export interface RestoreOptionDatastore {
@@ -62,6 +82,8 @@ export interface RestoreOptionSite {
   hosts: Array<{ externalId: string; name: string; cluster: string; connectionState: string; usable: boolean; why: string | null }>;
   datastores: RestoreOptionDatastore[];
   storagePolicies: Array<{ externalId: string; name: string; encryption: boolean; description: string }>;
+  /** Port groups of the site (a NIC maps to one its target host has). */
+  networks: RestoreOptionNetwork[];
   /** The site's sample VM encryption policy: the default for encrypted items whose policy is gone. */
   vmEncryptionPolicyExternalId: string | null;
   keyProviders: RestoreOptionKeyProvider[];
@@ -103,6 +125,9 @@ export interface RestoreOptionsDto {
       vtpm: boolean;
       home: { datastoreExternalId: string; storagePolicyExternalId: string };
       disks: RestoreOptionDisk[];
+      /** The VM's network adapters at backup; `nicsRecorded` false for a point made before they were recorded. */
+      nics: RestoreOptionNic[];
+      nicsRecorded: boolean;
     };
   };
   /** The source VM as it is now, when it still exists. */
@@ -134,7 +159,7 @@ export async function getRestoreOptions(actor: Actor, raw: unknown): Promise<Res
   const inventory = await platform().inventory();
 
   let backedUp: PlatformVm | null = null;
-  let saved = { encrypted: row.vmEncrypted, keyId: null as string | null, keyProviderExternalId: null as string | null, savedKeys: false };
+  let saved = { encrypted: row.vmEncrypted, keyId: null as string | null, keyProviderExternalId: null as string | null, savedKeys: false, nicsRecorded: false };
   let keysProblem: string | null = null;
   try {
     const opened = await openRestorePoint(row.id, `strongroom/${process.pid}/restore-options`);
@@ -145,6 +170,7 @@ export async function getRestoreOptions(actor: Actor, raw: unknown): Promise<Res
         keyId: opened.source.keyId ?? null,
         keyProviderExternalId: opened.source.keyProviderExternalId ?? null,
         savedKeys: Boolean(opened.source.encryptionBundle && opened.source.nvram && opened.source.keyId),
+        nicsRecorded: opened.source.nicsRecorded,
       };
     } finally {
       await opened.close();
@@ -186,6 +212,10 @@ export async function getRestoreOptions(actor: Actor, raw: unknown): Promise<Res
         .map((d) => ({ externalId: d.externalId, name: d.name, type: d.type, capacityBytes: d.capacityBytes, freeBytes: d.freeBytes, encryptionCompatible: d.compatiblePolicyExternalIds.some((id) => encIds.has(id)), compatiblePolicyExternalIds: d.compatiblePolicyExternalIds }))
         .sort((a, b) => a.name.localeCompare(b.name)),
       storagePolicies: policies.map((p) => ({ externalId: p.externalId, name: p.name, encryption: p.encryption, description: p.description })).sort((a, b) => Number(b.encryption) - Number(a.encryption) || a.name.localeCompare(b.name)),
+      networks: inventory.networks
+        .filter((n) => n.siteExternalId === site.externalId)
+        .map((n) => ({ externalId: n.externalId, name: n.name, vlanId: n.vlanId, hostExternalIds: [...n.hostExternalIds] }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
       vmEncryptionPolicyExternalId: sample?.externalId ?? null,
       keyProviders,
       sameKeyPossible: saved.encrypted && !!saved.keyId && !!saved.keyProviderExternalId && keyProviders.some((k) => k.holdsOriginalKey),
@@ -222,6 +252,8 @@ export async function getRestoreOptions(actor: Actor, raw: unknown): Promise<Res
         vtpm: backedUp.vtpm,
         home: { datastoreExternalId: backedUp.homeDatastoreExternalId, storagePolicyExternalId: backedUp.homeStoragePolicyExternalId },
         disks,
+        nics: backedUp.nics.map((n) => ({ deviceKey: n.deviceKey, label: n.label, adapterType: n.adapterType, macAddress: n.macAddress, networkName: n.networkName, connected: n.connected })),
+        nicsRecorded: saved.nicsRecorded,
       },
     },
     source: current && {
@@ -265,6 +297,7 @@ function reachOf(kind: "native" | "standard", cluster: { status: string } | null
 }
 
 /**
+ * Each network adapter to the target host's network of the same name, else disconnected.
  * Original site, host and folder when they can take it, name "<vm>-restored", the home and each
  * disk encrypted as at backup on the datastore it was on when that fits (else the compatible
  * datastore with most free space), the storage policy as backed up when it exists (else the site's
@@ -289,6 +322,7 @@ function defaultsFor(pointId: string, vm: PlatformVm, saved: { encrypted: boolea
     home,
     disks: vm.disks.map((d) => ({ deviceKey: d.deviceKey, encrypted: d.encrypted, ...placementFor(site, d.datastoreExternalId, d.storagePolicyExternalId, "disk", d.encrypted, d.capacityBytes) })),
     keys: sameKey && saved.encrypted ? { kind: "same-key" } : { kind: "new-key", keyProviderExternalId: newKeyProvider?.externalId ?? "" },
+    networks: defaultNetworkMapping(vm.nics, site.networks, host?.externalId ?? ""),
     powerOn: true,
   };
 }

@@ -86,6 +86,7 @@ export async function queueRestoreSession(
           name: vm.name,
           keys: plan.request.home.crypto.kind,
           disks: plan.request.disks.map((d) => `${d.label}: ${d.encrypted ? "encrypted" : "unencrypted"}`).join(", "),
+          networks: (plan.request.nics ?? []).map((n) => `${n.label}: ${n.networkExternalId ?? "disconnected"}`).join(", "),
           reason: input.reason,
           ...(approval ? { approvalRequest: approval.requestId, approvedBy: approval.approvedBy } : {}),
         },

@@ -12,7 +12,7 @@ import { runBackupSession } from "@/lib/testing/run-jobs";
 import { expectAppError } from "@/lib/testing/db-state";
 import { makeActor, uniqueEmail } from "@/lib/testing/factories";
 import { encryptedTwoDiskVm, sessionOf, type UndoVm } from "@/lib/testing/restore-fixtures";
-import { backupHost, platform } from "../inventory/platform";
+import { backupHost, platform, restoreHost } from "../inventory/platform";
 import { syncInventoryFromPlatform } from "../inventory/sync-inventory";
 import { runGuestWrites } from "../vms/run-guest-writes";
 import { createBackupRepository } from "../backup/create-repository";
@@ -90,6 +90,7 @@ async function choices(name: string, encrypted: boolean[]) {
     home: encrypted.some(Boolean) ? { datastoreExternalId: p.encDs, storagePolicyExternalId: p.encPolicy } : { datastoreExternalId: p.plainDs, storagePolicyExternalId: p.plainPolicy },
     disks: source.disks.map((d, i) => ({ deviceKey: d.deviceKey, encrypted: encrypted[i], datastoreExternalId: encrypted[i] ? p.encDs : p.plainDs, storagePolicyExternalId: encrypted[i] ? p.encPolicy : p.plainPolicy })),
     keys: { kind: "same-key" as const },
+    networks: source.nics.map((n) => ({ nicDeviceKey: n.deviceKey, networkExternalId: n.networkExternalId as string | null })),
     powerOn: true,
   };
 }
@@ -161,6 +162,45 @@ describe("restore to a new location (RST-1…3)", () => {
     await expectAppError(startRestore(operator, { vms: [onPlain], reason: "should not run" }), "CONFLICT");
     expect(await db.jobSession.count({ where: { kind: "restore" } })).toBe(sessions);
     await expectAppError(startRestore(operator, { vms: [base], reason: "" }), "INVALID_INPUT");
+  });
+
+  it("network mapping: a network the target host does not have is refused with the adapter named and nothing is created; the restored VM's adapters are as mapped", async () => {
+    const inv = await platform().inventory();
+    const siteNets = inv.networks.filter((n) => n.siteExternalId === source.siteExternalId);
+    const base = await choices("net-check", source.disks.map(() => false));
+    const nic = source.nics[0];
+    // A port group some host of the site lacks, asked on such a host.
+    const partial = siteNets.find((n) => inv.hosts.some((h) => h.siteExternalId === source.siteExternalId && h.connectionState === "connected" && !n.hostExternalIds.includes(h.externalId)))!;
+    const lacking = inv.hosts.find((h) => h.siteExternalId === source.siteExternalId && h.connectionState === "connected" && !partial.hostExternalIds.includes(h.externalId))!;
+    const onLacking = { ...base, hostExternalId: lacking.externalId, networks: base.networks.map((m, i) => (i === 0 ? { ...m, networkExternalId: partial.externalId } : { ...m, networkExternalId: null })) };
+    const r1 = await checkRestore(operator, onLacking);
+    expect(r1.ok).toBe(false);
+    expect(r1.problems).toContainEqual({ field: `networks.${nic.deviceKey}`, message: `${nic.label}: the network ${partial.name} is not on host ${lacking.name}. Choose a network of that host, or leave the adapter disconnected.` });
+    const unmapped = await checkRestore(operator, { ...base, networks: [] });
+    expect(unmapped.problems[0]).toMatchObject({ field: `networks.${nic.deviceKey}`, message: expect.stringMatching(/is not mapped/) });
+    const sessions = await db.jobSession.count({ where: { kind: "restore" } });
+    const vms = (await platform().inventory()).vms.length;
+    await expectAppError(startRestore(operator, { vms: [onLacking], reason: "should not run" }), "CONFLICT");
+    expect(await db.jobSession.count({ where: { kind: "restore" } })).toBe(sessions);
+    expect((await platform().inventory()).vms.length).toBe(vms);
+
+    // Restored: the first adapter moved to another network of the host, the others disconnected.
+    const other = siteNets.find((n) => n.hostExternalIds.includes(source.hostExternalId) && n.externalId !== nic.networkExternalId)!;
+    const c = { ...(await choices(uniqueEmail("net").replace(/[^A-Za-z0-9]/g, "").slice(0, 30), source.disks.map(() => true))), powerOn: false };
+    c.networks = c.networks.map((m, i) => ({ ...m, networkExternalId: i === 0 ? other.externalId : null }));
+    expect((await checkRestore(operator, c)).problems).toEqual([]);
+    const sessionId = sessionOf(await startRestore(operator, { vms: [c], reason: "network mapping test" }));
+    const s = await runBackupSession(sessionId, 90_000);
+    const dto = await getJobSession(admin, { sessionId });
+    expect(s.state, dto.log.map((l) => l.text).join("\n")).toBe("success");
+    const item = await db.restoreItem.findFirstOrThrow({ where: { sessionId } });
+    const restored = (await platform().inventory()).vms.find((v) => v.externalId === item.targetVmExternalId)!;
+    expect(restored.nics.map((n) => [n.deviceKey, n.adapterType, n.networkExternalId, n.networkName, n.connected])).toEqual(
+      source.nics.map((n, i) => [n.deviceKey, n.adapterType, i === 0 ? other.externalId : null, i === 0 ? other.name : null, i === 0 ? n.connected : false]),
+    );
+    for (const n of restored.nics) expect(source.nics.map((x) => x.macAddress)).not.toContain(n.macAddress);
+    expect(dto.log.some((l) => l.text.includes(`Network adapter 1: on ${other.name}`))).toBe(true);
+    await restoreHost().deleteVm(restored.externalId);
   });
 
   it("a Viewer may not check or start a restore (SEC-1)", async () => {
