@@ -15,6 +15,7 @@
 import type { DiskFile } from "./disk-file";
 import { CBT_BLOCK_SIZE, HostError, SECTOR_SIZE, type DiskReader } from "./types";
 import type { XtsCipher } from "./xts";
+import { labXtsPool } from "./xts-pool";
 
 export type ViewMode = "raw" | "cleartext";
 
@@ -96,7 +97,7 @@ export class DiskView {
       const segEnd = Math.min(end, blockEnd);
       const segment = data.subarray(at - offset, segEnd - offset);
       if (top.isAllocated(block) || (at === blockStart && segEnd === blockEnd)) {
-        await top.writeStored(at, this.stored(at, segment, scratch));
+        await top.writeStored(at, await this.stored(at, segment, scratch));
       } else {
         await this.initialiseAndWrite(block, blockStart, blockEnd, at, segment);
       }
@@ -131,11 +132,14 @@ export class DiskView {
     }
   }
 
-  /** The bytes to store for cleartext `segment` at `at`: ciphertext in `scratch`, or itself. */
-  private stored(at: number, segment: Buffer, scratch: Buffer): Buffer {
+  /**
+   * The bytes to store for cleartext `segment` at `at`: ciphertext in `scratch` (encrypted on the
+   * host's XTS threads, xts-pool.ts), or itself.
+   */
+  private async stored(at: number, segment: Buffer, scratch: Buffer): Promise<Buffer> {
     if (!this.xts) return segment;
     const out = scratch.subarray(0, segment.length);
-    this.xts.encryptSectors(at / SECTOR_SIZE, segment, out);
+    await labXtsPool().encrypt(this.xts, at / SECTOR_SIZE, segment, out);
     return out;
   }
 }
