@@ -89,6 +89,7 @@ export class XtsPool {
   private readonly waiters: Array<(slot: number) => void> = [];
   private readonly lanes: Lane[] = [];
   private nextId = 1;
+  private started = false;
   /** Pieces encrypted per lane kind (tests look). */
   readonly jobs = { inline: 0, threads: 0 };
 
@@ -127,7 +128,14 @@ export class XtsPool {
 
   /** The least busy ready thread; none (inline) while they start. The first call starts them. */
   private pickLane(): Lane | undefined {
-    if (this.lanes.length === 0) for (let i = 0; i < this.threads; i++) this.lanes.push(new Lane(this.arena));
+    if (!this.started) {
+      this.started = true;
+      try {
+        for (let i = 0; i < this.threads; i++) this.lanes.push(new Lane(this.arena));
+      } catch {
+        // No worker threads here (the entry cannot be found or loaded): the host encrypts inline.
+      }
+    }
     let best: Lane | undefined;
     for (const l of this.lanes) if (l.state === "ready" && (!best || l.inflight < best.inflight)) best = l;
     return best;
