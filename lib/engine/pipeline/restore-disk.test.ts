@@ -175,4 +175,80 @@ describe("restoreDiskToFile on a small repository", () => {
     await expect(restoreDiskToWriter({ point, diskId: "d", writer: failing, targetIsEmpty: true })).rejects.toThrow(/host went away/);
     await expect(restoreDiskToWriter({ point, diskId: "d", writer: { ...writer, capacityBytes: 512 }, targetIsEmpty: true })).rejects.toThrow(/target disk holds 512/);
   });
+
+  it("opens a record that dedupe stored once only once, and writes it to every block that holds it (file and writer)", async () => {
+    const { point, image } = await samplePoint();
+    const map = point.blockMap("d");
+    const e0 = map.get(0)!;
+    const e3 = map.get(3)!;
+    expect(e0.kind === "data" && e3.kind === "data" && e0.packId === e3.packId && e0.entryIndex === e3.entryIndex).toBe(true); // block 3 repeats block 0
+    const asked: number[][] = [];
+    const readBlocks = point.readBlocks.bind(point);
+    point.readBlocks = (diskId, indexes, options) => {
+      asked.push([...indexes]);
+      return readBlocks(diskId, indexes, options);
+    };
+    const file = path.join(folder(), "d.img");
+    const r = await restoreDiskToFile({ point, diskId: "d", file });
+    expect(r).toMatchObject({ dataBlocks: 5, bytesWritten: 4 * point.blockSize + 1000 });
+    expect((await readFile(file)).equals(image)).toBe(true);
+    const target = Buffer.alloc(image.length, 0xee);
+    const w = await restoreDiskToWriter({ point, diskId: "d", writer: memoryWriter(target), targetIsEmpty: false });
+    expect(w).toMatchObject({ dataBlocks: 5, bytesWritten: image.length });
+    expect(target.equals(image)).toBe(true);
+    expect(asked).toEqual([[0, 2, 4, 5], [0, 2, 4, 5]]);
+  });
+
+  it("writes in parallel up to inFlight, in whatever order the writes complete, and stays within that bound", async () => {
+    const { point, image } = await samplePoint();
+    const target = Buffer.alloc(image.length, 0xee);
+    let running = 0;
+    let peak = 0;
+    const order: number[] = [];
+    // Later blocks finish first: each write waits less than the one before it.
+    let delay = 40;
+    const writer = {
+      ...memoryWriter(target),
+      async write(offset: number, data: Buffer) {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, (delay = Math.max(0, delay - 8))));
+        data.copy(target, offset);
+        order.push(offset / point.blockSize);
+        running--;
+      },
+    };
+    await restoreDiskToWriter({ point, diskId: "d", writer, targetIsEmpty: false, inFlight: 3 });
+    expect(target.equals(image)).toBe(true);
+    expect(peak).toBe(3);
+    expect(order).not.toEqual([...order].sort((a, b) => a - b)); // completed out of order
+  });
+
+  it("a write failing mid-way fails the restore naming the disk and the block, and no later block is started", async () => {
+    const { point, image } = await samplePoint();
+    const target = Buffer.alloc(image.length);
+    const started: number[] = [];
+    const writer = {
+      ...memoryWriter(target),
+      async write(offset: number, data: Buffer) {
+        started.push(offset / point.blockSize);
+        if (offset === 2 * point.blockSize) throw new Error("datastore full");
+        data.copy(target, offset);
+      },
+    };
+    await expect(restoreDiskToWriter({ point, diskId: "d", writer, targetIsEmpty: true, inFlight: 1 })).rejects.toThrow(/block 2 of disk d failed: datastore full/);
+    expect(started).toEqual([0, 3, 2]);
+  });
 });
+
+function memoryWriter(target: Buffer) {
+  return {
+    capacityBytes: target.length,
+    mode: "hotadd" as const,
+    async write(offset: number, data: Buffer) {
+      data.copy(target, offset);
+    },
+    async close() {},
+    async abort() {},
+  };
+}

@@ -6,7 +6,8 @@
 // an interrupted restore never leaves a plausible-looking image.
 //
 // Blocks come from OpenPoint.readBlocks: records are read ahead and opened (authenticated,
-// decompressed, hash-checked) on worker threads for large disks while this thread writes. Whole,
+// decompressed, hash-checked) on worker threads for large disks while this thread writes. A
+// record that dedupe stored once for several blocks is opened once and written to each of them. Whole,
 // page-aligned blocks are written with direct I/O where the filesystem allows it (no copy into the
 // page cache, nothing left to flush at the final fsync); anything else goes through the cache.
 
@@ -16,6 +17,7 @@ import { NotFoundError } from "../errors";
 import { IO_ALIGNMENT } from "../repository/aligned-memory";
 import type { OpenPoint } from "../repository/open-point";
 import { blockLength } from "../repository/open-point";
+import type { BlockEntry } from "../repository/point-file";
 import type { DiskWriter } from "../../platform/disk-io";
 
 export interface RestoreProgress {
@@ -56,7 +58,7 @@ export async function restoreDiskToFile(o: RestoreDiskOptions): Promise<RestoreD
   const now = o.now ?? Date.now;
   const started = now();
   const interval = o.progressIntervalMs ?? 500;
-  const data = [...o.point.blockMap(o.diskId)].filter(([, e]) => e.kind === "data").map(([i]) => i).sort((a, b) => a - b);
+  const { first, copies, dataBlocks } = dedupePlan(o.point.blockMap(o.diskId));
   const partial = `${o.file}.partial`;
   const handle = await open(partial, "w", 0o600);
   // A second descriptor with O_DIRECT for aligned blocks; none where the filesystem refuses it.
@@ -71,24 +73,32 @@ export async function restoreDiskToFile(o: RestoreDiskOptions): Promise<RestoreD
     const ms = t - started;
     o.onProgress({ diskId: o.diskId, bytesTotal: info.capacity, bytesDone, bytesWritten, rate: ms > 0 ? (bytesDone * 1000) / ms : 0, done });
   };
+  const writeAt = async (block: Buffer, aligned: boolean, position: number) => {
+    if (direct && aligned && block.length % IO_ALIGNMENT === 0 && position % IO_ALIGNMENT === 0) {
+      try {
+        await writeFully(direct, block, position);
+        return;
+      } catch (e) {
+        if ((e as { code?: string }).code !== "EINVAL") throw e;
+        const refused = direct; // refused after all: the cache for the rest
+        direct = undefined;
+        await refused?.close().catch(() => undefined);
+      }
+    }
+    await writeFully(handle, block, position);
+  };
   try {
     await handle.truncate(info.capacity);
-    for await (const { index, data: block, aligned } of o.point.readBlocks(o.diskId, data, { workers: o.workers })) {
+    // Each stored record is opened once; a block that dedupe stored once for several places of the
+    // disk is written to all of them (side by side) while the codec opens the next records.
+    for await (const { index, data: block, aligned } of o.point.readBlocks(o.diskId, first, { workers: o.workers })) {
       o.signal?.throwIfAborted();
-      const position = index * blockSize;
-      let done = false;
-      if (direct && aligned && block.length % IO_ALIGNMENT === 0 && position % IO_ALIGNMENT === 0) {
-        try {
-          await writeFully(direct, block, position);
-          done = true;
-        } catch (e) {
-          if ((e as { code?: string }).code !== "EINVAL") throw e;
-          await direct.close(); // refused after all: the cache for the rest
-          direct = undefined;
-        }
-      }
-      if (!done) await writeFully(handle, block, position);
-      bytesWritten += block.length;
+      const places = copies.get(index);
+      const positions = places ? [index, ...places] : [index];
+      const writes = await Promise.allSettled(positions.map((i) => writeAt(block, aligned, i * blockSize)));
+      const failed = writes.findIndex((w) => w.status === "rejected");
+      if (failed >= 0) throw new RestoreWriteError(o.diskId, positions[failed], (writes[failed] as PromiseRejectedResult).reason);
+      bytesWritten += block.length * positions.length;
       report(Math.min(info.capacity, (index + 1) * blockSize), false);
     }
     await handle.sync(); // the file's data (both descriptors) and size
@@ -102,7 +112,45 @@ export async function restoreDiskToFile(o: RestoreDiskOptions): Promise<RestoreD
     throw e;
   }
   report(info.capacity, true);
-  return { diskId: o.diskId, file: o.file, capacity: info.capacity, dataBlocks: data.length, bytesWritten, durationMs: now() - started };
+  return { diskId: o.diskId, file: o.file, capacity: info.capacity, dataBlocks, bytesWritten, durationMs: now() - started };
+}
+
+/** A write of a restored block failed: names the disk and the block (the restore fails with it). */
+export class RestoreWriteError extends Error {
+  constructor(
+    readonly diskId: string,
+    readonly blockIndex: number,
+    cause: unknown,
+  ) {
+    super(`writing block ${blockIndex} of disk ${diskId} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "RestoreWriteError";
+  }
+}
+
+/**
+ * The data blocks of a disk map grouped by the record that holds them (pack + entry): `first` the
+ * block that reads each record (ascending), `copies` the other blocks with the same record. Dedupe
+ * stored a repeated block once; a restore opens it once and writes it to every place.
+ */
+export function dedupePlan(map: ReadonlyMap<number, BlockEntry>, wanted: (index: number) => boolean = () => true): { first: number[]; copies: Map<number, number[]>; dataBlocks: number } {
+  const data = [...map].filter(([i, e]) => e.kind === "data" && wanted(i)).sort((a, b) => a[0] - b[0]);
+  const firstOf = new Map<string, number>();
+  const first: number[] = [];
+  const copies = new Map<number, number[]>();
+  for (const [index, e] of data) {
+    if (e.kind !== "data") continue;
+    const key = `${e.packId}/${e.entryIndex}`;
+    const f = firstOf.get(key);
+    if (f === undefined) {
+      firstOf.set(key, index);
+      first.push(index);
+    } else {
+      const list = copies.get(f);
+      if (list) list.push(index);
+      else copies.set(f, [index]);
+    }
+  }
+  return { first, copies, dataBlocks: data.length };
 }
 
 async function writeFully(fh: FileHandle, data: Buffer, position: number): Promise<void> {
@@ -154,7 +202,7 @@ export async function restoreDiskToWriter(o: RestoreToWriterOptions): Promise<Re
   const interval = o.progressIntervalMs ?? 500;
   const map = o.point.blockMap(o.diskId);
   const wanted = (i: number) => !o.only || o.only.has(i);
-  const data = [...map].filter(([i, e]) => e.kind === "data" && wanted(i)).map(([i]) => i).sort((a, b) => a - b);
+  const { first, copies, dataBlocks } = dedupePlan(map, wanted);
   const zeros: number[] = [];
   if (!o.targetIsEmpty) for (let i = 0; i < info.blockCount; i++) if (map.get(i)?.kind !== "data" && wanted(i)) zeros.push(i);
 
@@ -191,7 +239,7 @@ export async function restoreDiskToWriter(o: RestoreToWriterOptions): Promise<Re
           report(false);
         },
         (e: unknown) => {
-          failure ??= e;
+          failure ??= new RestoreWriteError(o.diskId, index, e);
         },
       )
       .finally(() => {
@@ -202,12 +250,15 @@ export async function restoreDiskToWriter(o: RestoreToWriterOptions): Promise<Re
   };
 
   try {
-    for await (const { index, data: block } of o.point.readBlocks(o.diskId, data, { workers: o.workers })) {
+    for await (const { index, data: block } of o.point.readBlocks(o.diskId, first, { workers: o.workers })) {
       o.signal?.throwIfAborted();
-      // The reader reuses its buffer for the next block: a write in flight needs its own copy.
-      const b = take(block.length);
-      block.copy(b.view);
-      await submit(index, b);
+      // The reader reuses its buffer for the next block: a write in flight needs its own copy (one
+      // per place the record is restored to: a deduplicated block is opened once).
+      for (const at of [index, ...(copies.get(index) ?? [])]) {
+        const b = take(block.length);
+        block.copy(b.view);
+        await submit(at, b);
+      }
     }
     for (const index of zeros) {
       o.signal?.throwIfAborted();
@@ -222,7 +273,7 @@ export async function restoreDiskToWriter(o: RestoreToWriterOptions): Promise<Re
     throw failure ?? e;
   }
   report(true);
-  return { diskId: o.diskId, capacity: info.capacity, dataBlocks: data.length, zeroBlocksWritten: zeros.length, bytesWritten, durationMs: now() - started };
+  return { diskId: o.diskId, capacity: info.capacity, dataBlocks, zeroBlocksWritten: zeros.length, bytesWritten, durationMs: now() - started };
 }
 
 // ───────────────────────── a restore point's disk → a raw image stream ─────────────────────────

@@ -31,6 +31,7 @@ export interface CreateDiskOptions {
 
 export class DiskFile {
   private closed = false;
+  private mapWrites: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly dir: string,
@@ -162,11 +163,17 @@ export class DiskFile {
     }
   }
 
-  /** Records block `block` as holding data (one byte written in place). */
-  async markAllocated(block: number): Promise<void> {
+  /**
+   * Records block `block` as holding data (one byte written in place). The map writes of
+   * concurrent writers go one after the other: two bits of one byte set by two writes at once
+   * must not have an older copy of the byte land last.
+   */
+  markAllocated(block: number): Promise<void> {
     const i = block >> 3;
     this.bitmap[i] |= 1 << (block & 7);
-    await this.map.write(this.bitmap, i, 1, HEADER_SIZE.allocationMap + i);
+    const written = this.mapWrites.then(() => this.map.write(this.bitmap, i, 1, HEADER_SIZE.allocationMap + i)).then(() => undefined);
+    this.mapWrites = written.catch(() => undefined);
+    return written;
   }
 
   /** HostError CryptoKeyMismatch unless `dek` is this disk's key. */

@@ -8,18 +8,23 @@
 // ciphertext stays valid because the XTS tweak is the disk's sector number, not a file offset) or,
 // when no extent has it, zeros (encrypted zeros on an encrypted disk).
 //
-// Buffers: reads go straight into the caller's buffer and are decrypted in place; writes use two
-// 1 MiB buffers owned by the view, allocated on first write and reused.
+// Buffers: reads go straight into the caller's buffer and are decrypted in place; writes use
+// 1 MiB buffers owned by the view (one or two per write in progress), allocated on first use and
+// reused. Writes may run concurrently when they touch different blocks (VirtualDisk locks blocks).
 
 import type { DiskFile } from "./disk-file";
 import { CBT_BLOCK_SIZE, HostError, SECTOR_SIZE, type DiskReader } from "./types";
 import type { XtsCipher } from "./xts";
+import { labXtsPool } from "./xts-pool";
 
 export type ViewMode = "raw" | "cleartext";
 
+/** Idle write buffers a view keeps (more are allocated while more writes run, then dropped). */
+const MAX_SPARE = 16;
+
 export class DiskView {
-  private scratch: Buffer | null = null;
-  private blockBuffer: Buffer | null = null;
+  /** Idle 1 MiB write buffers (ciphertext of a write, or a block being initialised). */
+  private readonly spare: Buffer[] = [];
 
   /** `xts` null: raw view (or a disk that is not encrypted). */
   constructor(
@@ -69,13 +74,21 @@ export class DiskView {
   }
 
   /**
-   * Writes cleartext `data` at `offset` into the top extent.
-   * Not re-entrant: the owner (VirtualDisk) serialises writes.
+   * Writes cleartext `data` at `offset` into the top extent. Concurrent writes must touch
+   * different blocks: the owner (VirtualDisk) orders writes to one block.
    */
   async write(offset: number, data: Buffer): Promise<void> {
     checkRange(offset, data.length, this.capacityBytes);
+    const scratch = this.spare.pop() ?? Buffer.alloc(CBT_BLOCK_SIZE);
+    try {
+      await this.writeWith(offset, data, scratch);
+    } finally {
+      if (this.spare.length < MAX_SPARE) this.spare.push(scratch);
+    }
+  }
+
+  private async writeWith(offset: number, data: Buffer, scratch: Buffer): Promise<void> {
     const top = this.layers[0];
-    this.scratch ??= Buffer.alloc(CBT_BLOCK_SIZE);
     const end = offset + data.length;
     for (let at = offset; at < end; ) {
       const block = blockOf(at);
@@ -84,7 +97,7 @@ export class DiskView {
       const segEnd = Math.min(end, blockEnd);
       const segment = data.subarray(at - offset, segEnd - offset);
       if (top.isAllocated(block) || (at === blockStart && segEnd === blockEnd)) {
-        await top.writeStored(at, this.stored(at, segment, this.scratch));
+        await top.writeStored(at, await this.stored(at, segment, scratch));
       } else {
         await this.initialiseAndWrite(block, blockStart, blockEnd, at, segment);
       }
@@ -102,24 +115,31 @@ export class DiskView {
       await top.writeStored(at, segment);
       return;
     }
-    this.blockBuffer ??= Buffer.alloc(CBT_BLOCK_SIZE);
-    const whole = this.blockBuffer.subarray(0, blockEnd - blockStart);
-    if (below) await below.readStored(blockStart, whole);
-    else {
-      whole.fill(0);
-      this.xts!.encryptSectors(blockStart / SECTOR_SIZE, whole, whole);
+    const buffer = this.spare.pop() ?? Buffer.alloc(CBT_BLOCK_SIZE);
+    try {
+      const whole = buffer.subarray(0, blockEnd - blockStart);
+      if (below) await below.readStored(blockStart, whole);
+      else {
+        whole.fill(0);
+        this.xts!.encryptSectors(blockStart / SECTOR_SIZE, whole, whole);
+      }
+      const slot = whole.subarray(at - blockStart, at - blockStart + segment.length);
+      if (this.xts) this.xts.encryptSectors(at / SECTOR_SIZE, segment, slot);
+      else segment.copy(slot);
+      await top.writeStored(blockStart, whole);
+    } finally {
+      if (this.spare.length < MAX_SPARE) this.spare.push(buffer);
     }
-    const slot = whole.subarray(at - blockStart, at - blockStart + segment.length);
-    if (this.xts) this.xts.encryptSectors(at / SECTOR_SIZE, segment, slot);
-    else segment.copy(slot);
-    await top.writeStored(blockStart, whole);
   }
 
-  /** The bytes to store for cleartext `segment` at `at`: ciphertext in `scratch`, or itself. */
-  private stored(at: number, segment: Buffer, scratch: Buffer): Buffer {
+  /**
+   * The bytes to store for cleartext `segment` at `at`: ciphertext in `scratch` (encrypted on the
+   * host's XTS threads, xts-pool.ts), or itself.
+   */
+  private async stored(at: number, segment: Buffer, scratch: Buffer): Promise<Buffer> {
     if (!this.xts) return segment;
     const out = scratch.subarray(0, segment.length);
-    this.xts.encryptSectors(at / SECTOR_SIZE, segment, out);
+    await labXtsPool().encrypt(this.xts, at / SECTOR_SIZE, segment, out);
     return out;
   }
 }

@@ -3,14 +3,21 @@
 // memory. Guest writes (the workload) come here: CBT records them, then they land in the top
 // extent. snapshot.ts adds and removes the delta.
 //
-// Writes and snapshot changes are serialised by one queue per disk, so a snapshot never cuts a
-// write in half. Reads are not queued: a block is visible to readers only after its data is
-// written (the allocation bit comes last), so a concurrent read sees the old or the new content.
+// Writes run side by side, as a host serves a restoring proxy's parallel writes: writes to
+// different 1 MiB blocks at once, writes touching the same block one after the other (a first
+// partial write of a block reads, patches and writes the whole block; CBT records it first).
+// Snapshot changes, a CBT reset and close are exclusive: they wait for the writes in progress and
+// hold back the ones after them (arrivals served in order), so a snapshot never cuts a write in
+// half. Every block is still encrypted by this host (VME-1) before it is stored. Reads are not
+// queued: a block is visible to readers only after its data is written (the allocation bit comes
+// last), so a concurrent read sees the old or the new content.
 
 import path from "node:path";
 import { ChangeTracker } from "./cbt";
 import { DiskFile, blockCountOf, type CreateDiskOptions } from "./disk-file";
-import { DiskView, checkRange, readerOf, type ViewMode } from "./disk-view";
+import { BlockLocks } from "./block-locks";
+import { DiskView, blockOf, checkRange, readerOf, type ViewMode } from "./disk-view";
+import { WriteGate } from "../transport/write-gate";
 import { FILE_SUFFIX } from "./formats";
 import { HostError, type DiskArea, type DiskReader, type GuestDisk } from "./types";
 import { XtsCipher } from "./xts";
@@ -19,7 +26,10 @@ export class VirtualDisk implements GuestDisk {
   private deltaFile: DiskFile | null = null;
   private xts: XtsCipher | null = null;
   private view: DiskView;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Writes shared, snapshot changes / CBT reset / close exclusive (FIFO). */
+  private readonly gate = new WriteGate();
+  /** Writes in progress per 1 MiB block: a write waits for the earlier ones on its blocks. */
+  private readonly blockLocks = new BlockLocks();
   /** Open readers of the frozen (snapshot) content; a snapshot cannot be removed under them. */
   snapshotReaders = 0;
   /** Set while snapshot.ts merges the delta: no new snapshot reader may start. */
@@ -97,12 +107,18 @@ export class VirtualDisk implements GuestDisk {
 
   /** A guest write of cleartext: recorded by CBT first, then stored in the top extent. */
   async write(offset: number, data: Buffer): Promise<void> {
-    await this.exclusive(async () => {
+    await this.gate.run(false, async () => {
       this.requireKey();
       // Validate before recording, so a refused write does not show up as a change.
       checkRange(offset, data.length, this.capacityBytes);
-      await this.tracker.recordChange(offset, data.length);
-      await this.view.write(offset, data);
+      if (data.length === 0) return;
+      const release = await this.blockLocks.acquire(blockOf(offset), blockOf(offset + data.length - 1));
+      try {
+        await this.tracker.recordChange(offset, data.length);
+        await this.view.write(offset, data);
+      } finally {
+        release();
+      }
     });
   }
 
@@ -143,9 +159,7 @@ export class VirtualDisk implements GuestDisk {
 
   /** Runs `work` with no guest write or snapshot change in progress. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => work());
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.gate.run(true, work);
   }
 
   /** snapshot.ts: put a delta on top (or take it away after merging). Call inside exclusive(). */

@@ -27,7 +27,12 @@ const CHUNK_BYTES = 32 * 1024;
 // little-endian host (x86-64, arm64). Fail loudly rather than encrypt wrongly elsewhere.
 if (endianness() !== "LE") throw new Error("xts.ts assumes a little-endian host");
 
+let nextCipherId = 1;
+
 export class XtsCipher {
+  /** Names this key for the lab host's XTS threads (xts-pool.ts), which cache ciphers by it. */
+  readonly id = nextCipherId++;
+  private readonly key: Buffer;
   private readonly dataEnc: Cipher;
   private readonly dataDec: Decipher;
   private readonly tweakEnc: Cipher;
@@ -42,9 +47,15 @@ export class XtsCipher {
     if (key.length !== KEY_SIZE.dek) throw new RangeError(`an XTS-AES-256 key is ${KEY_SIZE.dek} bytes, got ${key.length}`);
     // Equal halves void XTS's security proof; OpenSSL refuses them too.
     if (timingSafeEqual(key.subarray(0, 32), key.subarray(32))) throw new RangeError("the two halves of an XTS key must differ");
+    this.key = Buffer.from(key);
     this.dataEnc = ecb(createCipheriv("aes-256-ecb", key.subarray(0, 32), null));
     this.dataDec = ecb(createDecipheriv("aes-256-ecb", key.subarray(0, 32), null));
     this.tweakEnc = ecb(createCipheriv("aes-256-ecb", key.subarray(32), null));
+  }
+
+  /** A copy of the DEK, for the host's XTS threads (the caller wipes it once sent). */
+  keyBytes(): Uint8Array {
+    return new Uint8Array(this.key);
   }
 
   /** Encrypts whole sectors; `firstSector` is the disk sector number of input[0]. */
