@@ -161,7 +161,7 @@ describe("replicateVm (lab)", { timeout: 60_000 }, () => {
     const s = await setup();
     const { r } = await s.run("unencrypted", null);
     expect(r.status).toBe("warning");
-    expect(r.warnings.join(" ")).toMatch(/REP-4/);
+    expect(r.warnings.join(" ")).toMatch(/is encrypted, but its replica is not/);
     expect((await s.lab.inventory()).vms.find((v) => v.externalId === r.replicaVmExternalId)!.encrypted).toBe(false);
     await s.sameAsSource(r.replicaVmExternalId!);
   });

@@ -162,7 +162,7 @@ describe("replicateVm (memory platform)", { timeout: 30_000 }, () => {
     const s = await setup();
     const { r, events } = await s.run("unencrypted", null);
     expect(r.status).toBe("warning");
-    expect(r.warnings.join(" ")).toMatch(/REP-4/);
+    expect(r.warnings.join(" ")).toMatch(/is encrypted, but its replica is not/);
     expect(events.some((e) => e.type === "warning" && /unencrypted/.test(e.text))).toBe(true);
     const replica = (await s.memory.inventory()).vms.find((v) => v.externalId === r.replicaVmExternalId)!;
     expect(replica.encrypted).toBe(false);
