@@ -777,6 +777,7 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "backup/repository-key-ring#repositoryKeyRing": "helper of verifies and restores (after they authorized)",
   "inventory/platform#restoreHost": "chooses the platform connector (restores)",
   "restore/check-restore#checkRestoreVm": "helper of checkRestore and startRestore (after they authorized)",
+  "restore/check-disk-restore#decryptionRefusal": "helper of checkDiskRestore and startDiskRestore (after they authorized): four-eyes for a disk written unencrypted (SEC-2)",
   "restore/check-disk-restore#planDiskRestoreNow": "helper of checkDiskRestore, startDiskRestore (after they authorized) and the restore-disks job",
   "restore/disk-restore-plan#planDiskRestore": "pure helper: the disk restore's plan against an inventory",
   "restore/disk-restore-plan#pointDisksOf": "pure helper",

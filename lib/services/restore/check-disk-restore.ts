@@ -1,10 +1,12 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
+import { db, type DbTx } from "@/lib/db/client";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
 import type { InventorySnapshot } from "@/lib/platform/connector";
 import { diskRestoreTargetSchema, type DiskRestoreTargetInput } from "@/lib/schemas/restore";
+import { readFourEyes } from "@/lib/services/approvals/four-eyes-state";
 import { platform } from "@/lib/services/inventory/platform";
 import { planDiskRestore, pointDisksOf, type DiskRestorePlan } from "./disk-restore-plan";
 import { openRestorePoint } from "./open-restore-point";
@@ -23,7 +25,19 @@ export async function checkDiskRestore(actor: Actor, raw: unknown): Promise<Disk
   authorize(actor, "restore:run");
   const input = parseInput(diskRestoreTargetSchema, raw);
   const { plan } = await planDiskRestoreNow(input, await platform().inventory());
-  return { ok: plan.problems.length === 0, problems: plan.problems, consequences: plan.consequences };
+  const refusal = await decryptionRefusal(plan);
+  const problems = refusal ? [...plan.problems, { field: "disks", message: refusal }] : plan.problems;
+  return { ok: problems.length === 0, problems, consequences: plan.consequences };
+}
+
+/**
+ * SEC-2: with four-eyes on, taking the encryption off a disk that had it needs a Security Officer's
+ * approval. The approval path is the full restore's (a new VM), so a disk restore that would
+ * decrypt is refused, saying what to do instead; null when it may go ahead.
+ */
+export async function decryptionRefusal(plan: DiskRestorePlan, tx: DbTx = db): Promise<string | null> {
+  if (!plan.decrypted?.length || !(await readFourEyes(tx)).enabled) return null;
+  return `Four-eyes approval is on, and this restore would write ${plan.decrypted.join(", ")} unencrypted although it was encrypted when backed up. Restore it encrypted, or restore the VM to a new location unencrypted: that restore is sent to a Security Officer for approval.`;
 }
 
 /** Opens the point (its keys must be at hand) and plans the restore against `inventory`. */

@@ -9,7 +9,7 @@ const inv = generateEstate({ vmCount: 36 });
 const encVm = inv.vms.find((v) => v.encrypted && v.disks.length >= 2)!;
 const plainVm = inv.vms.find((v) => !v.encrypted && v.tenantExternalId === encVm.tenantExternalId && v.siteExternalId === encVm.siteExternalId);
 const otherTenant = inv.vms.find((v) => v.tenantExternalId !== encVm.tenantExternalId)!;
-const disks: PointDisk[] = encVm.disks.map((d) => ({ deviceKey: d.deviceKey, diskId: `disk-${d.deviceKey}`, label: d.label, capacityBytes: d.capacityBytes }));
+const disks: PointDisk[] = encVm.disks.map((d) => ({ deviceKey: d.deviceKey, diskId: `disk-${d.deviceKey}`, label: d.label, capacityBytes: d.capacityBytes, encrypted: d.encrypted }));
 const source = { vmName: encVm.name, tenantExternalId: encVm.tenantExternalId, disks };
 const encPolicy = inv.storagePolicies.find((p) => p.siteExternalId === encVm.siteExternalId && p.encryption)!.externalId;
 const encDs = inv.datastores.find((d) => d.siteExternalId === encVm.siteExternalId && d.compatiblePolicyExternalIds.includes(encPolicy))!.externalId;

@@ -21,6 +21,8 @@ export interface PointDisk {
   diskId: string;
   label: string;
   capacityBytes: number;
+  /** Encrypted when it was backed up (VME-1): restoring it unencrypted is a four-eyes matter (SEC-2). */
+  encrypted: boolean;
 }
 
 export interface DiskRestorePlan {
@@ -29,6 +31,8 @@ export interface DiskRestorePlan {
   problems: Array<{ field: string; message: string }>;
   /** What the restore means for the target VM, in the operator's words (the confirmation shows them). */
   consequences: string[];
+  /** Disks encrypted at backup that this restore writes unencrypted (SEC-2: four-eyes when on). */
+  decrypted?: string[];
 }
 
 export function planDiskRestore(input: DiskRestoreTargetInput, source: { vmName: string; tenantExternalId: string | null; disks: PointDisk[] }, inventory: InventorySnapshot): DiskRestorePlan {
@@ -43,6 +47,7 @@ export function planDiskRestore(input: DiskRestoreTargetInput, source: { vmName:
   }
   let planned = target;
   const replaced = new Set<number>();
+  const decrypted: string[] = [];
   for (const [i, d] of input.disks.entries()) {
     const from = source.disks.find((x) => x.deviceKey === d.sourceDeviceKey);
     if (!from) {
@@ -66,18 +71,20 @@ export function planDiskRestore(input: DiskRestoreTargetInput, source: { vmName:
       continue;
     }
     if (replace) replaced.add(deviceKey);
+    if (from.encrypted && !d.encrypted) decrypted.push(from.label);
     attach.push({ sourceDiskId: from.diskId, target: disk, replace });
     const enc = d.encrypted ? "encrypted" : "unencrypted";
     consequences.push(replace ? `${target.name} / ${label} is detached and deleted; ${from.label} of ${source.vmName} (${enc}) takes its place: every change on it since is lost.` : `${from.label} of ${source.vmName} is added to ${target.name} as ${label} (${enc}).`);
   }
   if (attach.length && target.powerState !== "poweredOff") consequences.unshift(`${target.name} is ${target.powerState === "poweredOn" ? "running" : target.powerState}: it is powered off before its disks change (the guest stops without a clean shutdown).`);
-  return { target, attach: problems.length ? [] : attach, problems, consequences };
+  return { target, attach: problems.length ? [] : attach, problems, consequences, decrypted };
 }
 
 /** The point's disks as the plan needs them: device key, repository disk id, label, capacity. */
 export function pointDisksOf(point: { disks: ReadonlyArray<{ diskId: string; capacity: number; attributes: Record<string, unknown> }> }, backedUp: PlatformVm | null): PointDisk[] {
   return point.disks.map((d) => {
     const deviceKey = Number(d.attributes.deviceKey);
-    return { deviceKey, diskId: d.diskId, capacityBytes: d.capacity, label: backedUp?.disks.find((x) => x.deviceKey === deviceKey)?.label ?? `Disk ${deviceKey}` };
+    const was = backedUp?.disks.find((x) => x.deviceKey === deviceKey);
+    return { deviceKey, diskId: d.diskId, capacityBytes: d.capacity, label: was?.label ?? `Disk ${deviceKey}`, encrypted: was?.encrypted ?? Boolean(d.attributes.keyId) };
   });
 }

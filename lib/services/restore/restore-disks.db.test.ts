@@ -16,6 +16,7 @@ import { makeActor, uniqueEmail } from "@/lib/testing/factories";
 import { encryptedTwoDiskVm, type UndoVm } from "@/lib/testing/restore-fixtures";
 import { runBackupSession } from "@/lib/testing/run-jobs";
 import { createBackupRepository } from "../backup/create-repository";
+import { writeFourEyes } from "../approvals/four-eyes-state";
 import { getJobSession } from "../backup/get-job-session";
 import { listRestorePoints } from "../backup/list-restore-points";
 import { runBackupJobNow } from "../backup/run-backup-job";
@@ -145,6 +146,29 @@ describe("disk restore to an existing VM (RST-7)", () => {
     expect(audit.details).toContain("ticket 4713");
     expect(audit.details).not.toContain(PASSWORD);
   }, 120_000);
+
+  it("with four-eyes on, a disk encrypted at backup is not written unencrypted: the check says so beforehand, the start is refused, nothing is queued (SEC-2)", async () => {
+    const d2 = source.disks[1];
+    expect(d2.encrypted).toBe(true);
+    const inv = await platform().inventory();
+    const input = { pointId, targetVmExternalId: source.externalId, disks: [{ sourceDeviceKey: d2.deviceKey, action: "add" as const, encrypted: false, ...placement(inv, source, false) }] };
+    await writeFourEyes(db, { enabled: true, expiryHours: 24 });
+    try {
+      const check = await checkDiskRestore(operator, input);
+      expect(check.ok).toBe(false);
+      expect(check.problems.map((p) => p.message).join(" ")).toMatch(/Four-eyes approval is on.*unencrypted although it was encrypted when backed up/);
+      const sessions = await db.jobSession.count();
+      const disksBefore = (await vmNow(source.externalId))!.disks.map((d) => d.deviceKey);
+      const err = await expectAppError(startDiskRestore(operator, { ...input, powerOn: false, confirm: true, reason: "ticket 4714: copy the data disk" }), "CONFLICT");
+      expect(err.message).toMatch(/Security Officer/);
+      expect(await db.jobSession.count()).toBe(sessions);
+      expect((await vmNow(source.externalId))!.disks.map((d) => d.deviceKey)).toEqual(disksBefore);
+      // Encrypted, the same disk restore is no four-eyes matter.
+      expect((await checkDiskRestore(operator, { ...input, disks: [{ ...input.disks[0], encrypted: true, ...placement(inv, source, true) }] })).problems).toEqual([]);
+    } finally {
+      await writeFourEyes(db, { enabled: false, expiryHours: 24 });
+    }
+  }, 60_000);
 
   it("refuses what cannot be done and changes nothing: encrypted to an unencrypted VM, outside the VM Encryption Policy node, a VM that does not exist, another tenant's VM, no confirmation (RST-3)", async (ctx) => {
     const inv = await platform().inventory();

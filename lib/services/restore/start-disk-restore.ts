@@ -10,7 +10,7 @@ import type { VmRunProgress } from "@/lib/jobs/session-progress";
 import { restoreDisksSchema } from "@/lib/schemas/restore";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { platform } from "@/lib/services/inventory/platform";
-import { planDiskRestoreNow } from "./check-disk-restore";
+import { decryptionRefusal, planDiskRestoreNow } from "./check-disk-restore";
 
 // Starts a disk restore (RST-7): chosen disks of a point attached to a VM that exists now, each
 // replacing one of its disks or added. Checked before it is queued (the point opens, the VM exists
@@ -31,6 +31,9 @@ export async function startDiskRestore(actor: Actor, raw: unknown): Promise<{ se
   const busy = await db.sessionVm.findFirst({ where: { vmExternalId: vm.externalId, state: { in: ["pending", "running"] }, session: { state: { in: ["queued", "running"] } } }, select: { session: { select: { title: true } } } });
   if (busy) throw new AppError("CONFLICT", `${vm.name} is part of a running session (${busy.session.title}): wait for it to end.`);
   const sessionId = await serializableTransaction(async (tx) => {
+    // SEC-2, in the transaction that would act (the wizard's check said it beforehand).
+    const refusal = await decryptionRefusal(plan, tx);
+    if (refusal) throw new AppError("CONFLICT", refusal);
     const s = await tx.jobSession.create({ data: { kind: "restore", subject: `vm:${vm.externalId}`, title: `Restore ${plan.attach.length === 1 ? "a disk" : `${plan.attach.length} disks`} of ${row.vmName} to ${vm.name}`, state: "running", startedAt: new Date(), trigger: "manual", requestedById: actor.id, reason: input.reason } });
     const progress: VmRunProgress = {
       vmExternalId: vm.externalId,
