@@ -8,6 +8,7 @@ import { HostError } from "../../platform/errors";
 import { generateEstate } from "../../platform/lab/estate";
 import { FaultyConnector } from "../../platform/testing/faulty-connector";
 import { MemoryConnector } from "../../platform/testing/memory-connector";
+import type { NetworkChoice } from "../../platform/network-mapping";
 import type { ProxyTaskGate } from "./events";
 import type { CandidateProxy } from "./proxy-selection";
 import { replicateVm, type ReplicaKeyMode, type ReplicaState, type ReplicateVmOptions, type ReplicationEvent } from "./replicate-vm";
@@ -21,8 +22,9 @@ function siteOf(inv: InventorySnapshot, role: "production" | "dr") {
   const encDs = inv.datastores.filter((d) => d.siteExternalId === site && d.compatiblePolicyExternalIds.includes(encPolicy)).sort((a, b) => b.freeBytes - a.freeBytes)[0];
   const plainPolicy = encDs.compatiblePolicyExternalIds.find((id) => !inv.storagePolicies.find((p) => p.externalId === id)!.encryption)!;
   const host = inv.hosts.find((h) => h.siteExternalId === site && h.connectionState === "connected")!.externalId;
+  const nets = inv.networks.filter((n) => n.siteExternalId === site && n.hostExternalIds.includes(host));
   const kp = inv.keyProviders.find((k) => k.siteExternalId === site && k.kind === "native")!.externalId;
-  return { site, encPolicy, encDs: encDs.externalId, plainPolicy, host, kp };
+  return { site, encPolicy, encDs: encDs.externalId, plainPolicy, host, kp, nets };
 }
 
 function proxy(site: string, kp: string, name: string, modes: PlatformProxy["transportModes"]): CandidateProxy {
@@ -49,6 +51,10 @@ async function setup() {
       { deviceKey: 2000, label: "Hard disk 1", capacityBytes: DISK, datastoreExternalId: prod.encDs, storagePolicyExternalId: prod.encPolicy, encrypted: true },
       { deviceKey: 2001, label: "Hard disk 2", capacityBytes: DISK, datastoreExternalId: prod.encDs, storagePolicyExternalId: prod.plainPolicy, encrypted: false },
     ],
+    nics: [
+      { deviceKey: 4000, label: "Network adapter 1", adapterType: "vmxnet3", networkExternalId: prod.nets[0].externalId, connected: true },
+      { deviceKey: 4001, label: "Network adapter 2", adapterType: "e1000e", networkExternalId: prod.nets[1].externalId, connected: true },
+    ],
     vtpm: false,
   });
   const srcProxy = proxy(prod.site, prod.kp, "prod-proxy", ["hotadd", "nbd", "nbdssl"]);
@@ -70,7 +76,7 @@ async function setup() {
     for (const dk of [2000, 2001]) expect(await hash(replicaId, dk), `disk ${dk}`).toBe(await hash(source.externalId, dk));
   };
   const bytesWritten = () => target.calls.filter((c) => c.startsWith("write ")).reduce((s, c) => s + Number(c.split("+")[1]), 0);
-  const run = async (keyMode: ReplicaKeyMode, last: ReplicaState | null, more: Partial<ReplicateVmOptions> = {}) => {
+  const run = async (keyMode: ReplicaKeyMode, last: ReplicaState | null, more: Partial<ReplicateVmOptions> = {}, networks?: NetworkChoice[]) => {
     target.calls.length = 0;
     const events: ReplicationEvent[] = [];
     const vm = (await memory.inventory()).vms.find((v) => v.externalId === source.externalId)!;
@@ -86,6 +92,7 @@ async function setup() {
         home: keyMode === "unencrypted" ? { datastoreExternalId: dr.encDs, storagePolicyExternalId: dr.plainPolicy } : { datastoreExternalId: dr.encDs, storagePolicyExternalId: dr.encPolicy },
         disks: { 2000: { datastoreExternalId: dr.encDs, storagePolicyExternalId: keyMode === "unencrypted" ? dr.plainPolicy : dr.encPolicy }, 2001: { datastoreExternalId: dr.encDs, storagePolicyExternalId: dr.plainPolicy } },
         keyProviderExternalId: keyMode === "unencrypted" ? null : dr.kp,
+        networks,
       },
       keyMode,
       last,
@@ -107,6 +114,28 @@ async function setup() {
 }
 
 describe("replicateVm (memory platform)", { timeout: 30_000 }, () => {
+  it("network mapping: each adapter on the network the job maps it to, the others disconnected; at the DR site the replica keeps the source's MACs", async () => {
+    const s = await setup();
+    const src = (await s.memory.inventory()).vms.find((v) => v.externalId === s.source.externalId)!;
+    expect(src.nics).toHaveLength(2);
+    const r = await s.run("re-key", null, {}, [{ nicDeviceKey: 4000, networkExternalId: s.dr.nets[0].externalId }]);
+    expect(r.r.status, r.r.error ?? "").toBe("success");
+    const replica = (await s.memory.inventory()).vms.find((v) => v.externalId === r.r.replicaVmExternalId)!;
+    expect(replica.nics.map((n) => [n.deviceKey, n.adapterType, n.networkExternalId, n.connected, n.macAddress])).toEqual([
+      [4000, "vmxnet3", s.dr.nets[0].externalId, true, src.nics[0].macAddress],
+      [4001, "e1000e", null, false, src.nics[1].macAddress],
+    ]);
+  });
+
+  it("a network that is not on the target host is refused before the replica is created", async () => {
+    const s = await setup();
+    const before = (await s.memory.inventory()).vms.length;
+    const r = await s.run("re-key", null, {}, [{ nicDeviceKey: 4000, networkExternalId: s.prod.nets[0].externalId }]);
+    expect(r.r.status).toBe("failed");
+    expect(r.r.error).toMatch(/network/);
+    expect((await s.memory.inventory()).vms.length).toBe(before);
+  });
+
   it("re-key: a full run then incrementals are bit for bit the source at each point; 1% changed ships only the changed blocks", async () => {
     const s = await setup();
     const first = await s.run("re-key", null);

@@ -33,7 +33,8 @@ import type { PlatformVm, TransportMode, VmRuntime } from "../../platform/connec
 import type { DiskArea, DiskWriter } from "../../platform/disk-io";
 import { HostError } from "../../platform/errors";
 import type { ReplicaSnapshot, VmReplicaHost } from "../../platform/replica-host";
-import type { CreateVmRequest, HomeCryptoSpec, VmRestoreHost } from "../../platform/restore-host";
+import type { CreateVmRequest, HomeCryptoSpec, NewVmNic, VmRestoreHost } from "../../platform/restore-host";
+import type { NetworkChoice } from "../../platform/network-mapping";
 import { isAllZero } from "../bytes";
 import { blocksOfAreas } from "./backup-disk";
 import type { ProxyTaskGate, ProxyTaskLease } from "./events";
@@ -63,6 +64,11 @@ export interface ReplicaPlacement {
   disks: Record<number, { datastoreExternalId: string; storagePolicyExternalId: string }>;
   /** The target site's key provider: "shared" — the one that reaches the source's key; "re-key" — the new key's. */
   keyProviderExternalId: string | null;
+  /**
+   * Each source adapter (device key) → a network of the target host, or null = disconnected; an
+   * adapter not listed is disconnected, so a replica never comes up on a network nobody chose.
+   */
+  networks?: NetworkChoice[];
 }
 
 export type ReplicationSource = VmBackupHost & { vmFiles(vmExternalId: string): Promise<VmFiles> };
@@ -306,9 +312,24 @@ export function replicaRequest(vm: PlatformVm, files: VmFiles, placement: Replic
     memoryMiB: vm.memoryMiB,
     home: { ...placement.home, crypto },
     disks: vm.disks.map((d) => ({ deviceKey: d.deviceKey, label: d.label, capacityBytes: d.capacityBytes, ...placement.disks[d.deviceKey], encrypted: encryptDisk(d.encrypted) })),
+    nics: replicaNics(vm, placement),
     vtpm,
     nvram,
   };
+}
+
+/**
+ * The replica's adapters: the source's, each on the network the job maps it to (or disconnected).
+ * At another site the replica keeps the source's MAC, so a failed-over VM keeps its DHCP leases
+ * and firewall rules; on the source's own site it gets new ones (two VMs must not share a MAC).
+ */
+function replicaNics(vm: PlatformVm, placement: ReplicaPlacement): NewVmNic[] {
+  const mapping = placement.networks ?? [];
+  const keepMac = placement.siteExternalId !== vm.siteExternalId;
+  return (vm.nics ?? []).map((nic) => {
+    const networkExternalId = mapping.find((m) => m.nicDeviceKey === nic.deviceKey)?.networkExternalId ?? null;
+    return { deviceKey: nic.deviceKey, label: nic.label, adapterType: nic.adapterType, networkExternalId, connected: networkExternalId !== null && nic.connected, ...(keepMac ? { macAddress: nic.macAddress } : {}) };
+  });
 }
 
 function checkReplicaKeys(replica: PlatformVm, vm: PlatformVm, files: VmFiles, keyMode: ReplicaKeyMode, crypto: HomeCryptoSpec, check: (ok: boolean, text: string) => void): void {
