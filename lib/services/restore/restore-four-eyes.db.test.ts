@@ -100,6 +100,7 @@ async function choices(encrypted: boolean[]) {
     home: encrypted.some(Boolean) ? { datastoreExternalId: encDs, storagePolicyExternalId: encPolicy } : { datastoreExternalId: plain.externalId, storagePolicyExternalId: plainPolicy },
     disks: source.disks.map((d, i) => ({ deviceKey: d.deviceKey, encrypted: encrypted[i], datastoreExternalId: encrypted[i] ? encDs : plain.externalId, storagePolicyExternalId: encrypted[i] ? encPolicy : plainPolicy })),
     keys: { kind: "same-key" as const },
+    networks: source.nics.map((n) => ({ nicDeviceKey: n.deviceKey, networkExternalId: n.networkExternalId as string | null })),
     powerOn: false,
   };
 }

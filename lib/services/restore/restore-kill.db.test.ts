@@ -139,6 +139,7 @@ describe("a restore whose worker is killed -9 mid-write", () => {
         home: { datastoreExternalId: encDs, storagePolicyExternalId: encPolicy },
         disks: source.disks.map((d) => ({ deviceKey: d.deviceKey, encrypted: true, datastoreExternalId: encDs, storagePolicyExternalId: encPolicy })),
         keys: { kind: "same-key" as const },
+        networks: source.nics.map((n) => ({ nicDeviceKey: n.deviceKey, networkExternalId: n.networkExternalId as string | null })),
         powerOn: false,
       };
       // 16 MiB of data per disk at 0.5 MiB/s: the victim writes for about a minute.
