@@ -29,8 +29,13 @@ export async function scheduleDueBackupJobs(): Promise<void> {
   }
   const stuck = await db.jobSession.findMany({ where: { kind: "backup", state: "running", vms: { some: {} }, NOT: { vms: { some: { state: { notIn: [...VM_DONE] } } } } }, select: { id: true } });
   // A session "running" with no VMs after its preparer's lease is long gone (or from before the job
-  // engine, which kept no heartbeat) was cut off before it queued its VMs: nothing was read.
-  const orphaned = await db.jobSession.findMany({ where: { kind: "backup", state: "running", vms: { none: {} }, OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: new Date(Date.now() - 10 * 60_000) } }] }, select: { id: true } });
+  // engine, which kept no heartbeat) was cut off before it queued its VMs: nothing was read. One
+  // without a heartbeat yet counts only once it started long ago: its preparer may be just claiming it.
+  const longAgo = new Date(Date.now() - 10 * 60_000);
+  const orphaned = await db.jobSession.findMany({
+    where: { kind: "backup", state: "running", vms: { none: {} }, OR: [{ heartbeatAt: null, OR: [{ startedAt: null }, { startedAt: { lt: longAgo } }] }, { heartbeatAt: { lt: longAgo } }] },
+    select: { id: true },
+  });
   for (const s of orphaned) {
     await db.jobSession.updateMany({ where: { id: s.id, state: "running" }, data: { state: "failed", endedAt: new Date(), error: INTERRUPTED_MESSAGE } });
   }
