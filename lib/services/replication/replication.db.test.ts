@@ -141,8 +141,8 @@ describe("a replication job run twice through the job engine (REP-1, REP-2)", { 
 
     const sameAsSource = async (replicaVmId: string) => {
       for (const disk of source.disks) {
-        const src = await diskPrint(p, source.externalId, disk.deviceKey);
-        const rep = await diskPrint(p, replicaVmId, disk.deviceKey, src.written);
+        const src = await diskPrint(replicationHosts().source, source.externalId, disk.deviceKey);
+        const rep = await diskPrint(replicationHosts().source, replicaVmId, disk.deviceKey, src.written);
         expect(rep.hash, disk.label).toBe(src.hash);
       }
     };
@@ -170,7 +170,7 @@ describe("a replication job run twice through the job engine (REP-1, REP-2)", { 
     const r2 = await getReplica(viewer, { replicaId: r1.id });
     expect(r2.replicaVmExternalId).toBe(r1.replicaVmExternalId);
     expect(r2.points).toHaveLength(2);
-    expect(r2.points.map((x) => x.snapshotId)).toEqual((await p.listSnapshots(r2.replicaVmExternalId!)).map((s) => s.id));
+    expect(r2.points.map((x) => x.snapshotId)).toEqual((await replicationHosts().target.listSnapshots(r2.replicaVmExternalId!)).map((s) => s.id));
     expect(r2.rpoSeconds).not.toBeNull();
     expect(r2.rpoSeconds!).toBeLessThan(120);
     expect(r2.lastRun).toMatchObject({ status: "success", error: null });
