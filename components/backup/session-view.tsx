@@ -46,7 +46,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
             </>
           ) : (
             <>
-              <Link href="/sessions" className="hover:underline">Sessions</Link> / Restore
+              <Link href="/sessions" className="hover:underline">Sessions</Link> / {isReplication ? "Replication" : "Restore"}
             </>
           )}
         </div>
