@@ -33,6 +33,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
   const backedUp = count("success", "warning");
   // While it runs: by bytes once the disks' sizes are known, by VMs while there is nothing to read.
   const isRestore = s.kind === "restore";
+  const isReplication = s.kind === "replication";
   const overall = totals.bytesToRead > 0 ? percent(totals.bytesRead, totals.bytesToRead) : percent(processed, s.progress.vms.length);
 
   return (
@@ -45,7 +46,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
             </>
           ) : (
             <>
-              <Link href="/sessions" className="hover:underline">Sessions</Link> / Restore
+              <Link href="/sessions" className="hover:underline">Sessions</Link> / {isReplication ? "Replication" : "Restore"}
             </>
           )}
         </div>
@@ -106,11 +107,11 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
           ) : (
             <>
               <Figure label="Read" value={formatBytes(totals.bytesRead)} hint={totals.bytesToRead ? `of ${formatBytes(totals.bytesToRead)} to read` : active ? "sizes known when the disks open" : "nothing was read"} />
-              <Figure label="Transferred" value={formatBytes(totals.bytesTransferred)} hint={totals.bytesRead ? `${Math.round(percent(totals.bytesTransferred, totals.bytesRead))}% of read, after zero skip, dedupe and compression` : "stored in the repository, encrypted"} />
+              <Figure label="Transferred" value={formatBytes(totals.bytesTransferred)} hint={isReplication ? "written to the replicas at the target site" : totals.bytesRead ? `${Math.round(percent(totals.bytesTransferred, totals.bytesRead))}% of read, after zero skip, dedupe and compression` : "stored in the repository, encrypted"} />
             </>
           )}
           <Figure label={active ? "Rate" : "Average rate"} value={formatRate(rate)} hint={active ? (isRestore ? "writing now" : "reading now") : "over the whole session"} />
-          <Figure label={isRestore ? "VMs restored" : "VMs backed up"} value={`${backedUp} / ${totals.vmCount}`} hint={vmSummary(s.progress.vms)} />
+          <Figure label={isRestore ? "VMs restored" : isReplication ? "VMs replicated" : "VMs backed up"} value={`${backedUp} / ${totals.vmCount}`} hint={vmSummary(s.progress.vms)} />
         </div>
         <div className="mt-4 flex items-center gap-3">
           {active || s.progress.vms.length === 0 ? (
@@ -137,7 +138,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
 
       {s.progress.vms.length === 0 ? (
         <div className="rounded-lg border border-dashed border-slate-300 bg-white px-6 py-8 text-center text-sm text-slate-600" data-testid="session-no-vms">
-          {s.state === "queued" ? "Queued: the runner starts the session in a moment and lists its VMs here." : active ? "Resolving the job's selection…" : isRestore ? "No VM was restored in this session. The log below says why." : "No VM was backed up in this session. The log below says why."}
+          {s.state === "queued" ? "Queued: the runner starts the session in a moment and lists its VMs here." : active ? "Resolving the job's selection…" : isRestore ? "No VM was restored in this session. The log below says why." : isReplication ? "No VM was replicated in this session. The log below says why." : "No VM was backed up in this session. The log below says why."}
         </div>
       ) : (
         <div className="space-y-4">

@@ -22,6 +22,8 @@ export const JOB_KINDS = [
   "restore-vm",
   // Disks of a restore point attached to an existing VM, replacing or added (RST-7).
   "restore-disks",
+  // One VM of a replication session: its replica created or brought up to date, ending in a point (REP-1…4).
+  "replicate-vm",
 ] as const;
 // Replication, failover and failback join this list with their features: each is one more kind
 // with its own handler, nothing else changes.
@@ -43,6 +45,7 @@ export const PAYLOADS = {
   "audit-checkpoint": emptyPayload,
   "restore-vm": vmPayload,
   "restore-disks": vmPayload,
+  "replicate-vm": vmPayload,
 } satisfies Record<JobKind, z.ZodType>;
 
 export type JobPayload<K extends JobKind> = z.infer<(typeof PAYLOADS)[K]>;

@@ -81,6 +81,9 @@ import { exportRestorePointDisk } from "./restore/export-disk";
 import { getRestoreOptions } from "./restore/get-restore-options";
 import { listRestorablePoints, listRestorableVms } from "./restore/list-restorable-vms";
 import { startRestore } from "./restore/start-restore";
+import { createReplicationJob } from "./replication/create-replication-job";
+import { getReplica, listReplicas } from "./replication/list-replicas";
+import { runReplicationJobNow } from "./replication/run-replication-job";
 import { startRollback } from "./restore/start-rollback";
 import { checkDiskRestore } from "./restore/check-disk-restore";
 import { startDiskRestore } from "./restore/start-disk-restore";
@@ -187,6 +190,17 @@ const restoreInput = () => ({
   disks: [{ deviceKey: 2000, datastoreExternalId: "ds-none", storagePolicyExternalId: "policy-none", encrypted: false }],
   keys: { kind: "same-key" as const },
   powerOn: false,
+});
+
+/** A replication job to a site that does not exist: refused after authorization (REP-1…4; the checks: replication.db.test.ts). */
+const replicationInput = () => ({
+  name: uniqueEmail("authz-replication"),
+  vms: [{ vmExternalId: "vm-none", name: "authz-replica", folder: "/Replicas", home: { datastoreExternalId: "ds-none", storagePolicyExternalId: "policy-none" }, disks: [], networks: [] }],
+  targetSiteExternalId: "site-none",
+  targetHostExternalId: "host-none",
+  keyMode: "unencrypted" as const,
+  keepPoints: 2,
+  schedule: { kind: "manual" as const },
 });
 
 const SERVICES: ServiceCase[] = [
@@ -616,6 +630,11 @@ const SERVICES: ServiceCase[] = [
       return { call: (a) => getRepositoryKeyNeeds(a, { repositoryId: repo.id }).catch(refusedAs("CONFLICT")) };
     },
   },
+  // replication jobs and replicas (REP-1…4)
+  { service: "replication/create-replication-job#createReplicationJob", permission: "job:manage", write: false, prepare: read((a) => createReplicationJob(a, replicationInput()).catch(refusedAs("CONFLICT"))) },
+  { service: "replication/run-replication-job#runReplicationJobNow", permission: "job:manage", write: false, prepare: read((a) => runReplicationJobNow(a, { jobId: "job-none" }).catch(refusedAs("NOT_FOUND"))) },
+  { service: "replication/list-replicas#listReplicas", permission: "job:read", write: false, prepare: read((a) => listReplicas(a)) },
+  { service: "replication/list-replicas#getReplica", permission: "job:read", write: false, prepare: read((a) => getReplica(a, { replicaId: "replica-none" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/list-restorable-vms#listRestorableVms", permission: "job:read", write: false, prepare: read((a) => listRestorableVms(a)) },
   { service: "restore/list-restorable-vms#listRestorablePoints", permission: "job:read", write: false, prepare: read((a) => listRestorablePoints(a, { vmExternalId: "vm-none" }).catch(refusedAs("INVALID_INPUT")).catch(refusedAs("NOT_FOUND"))) },
   {
@@ -791,6 +810,11 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "restore/finish-restore-session#finishRestoreSession": "system: the restore-vm job's end",
   "restore/open-restore-point#openRestorePoint": "helper of the restore services (after they authorized) and the restore-vm job",
   "restore/run-restore-vm#runRestoreVm": "system: the restore-vm job (the queue calls it)",
+  "replication/run-replicate-vm#runReplicateVm": "system: the replicate-vm job (the queue calls it)",
+  "replication/finish-replication-session#finishReplicationSession": "system: the replicate-vm job's end",
+  "replication/check-replication-job#checkReplicationJob": "helper of createReplicationJob (after it authorized)",
+  "replication/check-replication-job#placementOf": "pure helper",
+  "inventory/platform#replicationHosts": "chooses the platform connector (replication)",
   "jobs/job-dto#loadWorkers": "helper of listSessions/listWorkers (after they authorized)",
   "jobs/job-dto#parseSubject": "pure helper",
   "jobs/job-dto#resolveSubjects": "helper of listSessions (after it authorized)",

@@ -6,7 +6,7 @@ import type { Prisma } from "@/prisma/generated/sqlite/client";
 import { AppError, type AppErrorCode } from "@/lib/errors/app-error";
 
 export async function rowCounts() {
-  const [users, signInThrottles, auditEvents, sites, tenants, hosts, storagePolicies, datastores, datastorePolicies, keyProviders, vms, virtualDisks, proxies] =
+  const [users, signInThrottles, auditEvents, sites, tenants, hosts, storagePolicies, datastores, datastorePolicies, keyProviders, vms, virtualDisks, proxies, replicationJobs, replicas, replicaPoints] =
     await Promise.all([
       db.user.count(),
       db.signInThrottle.count(),
@@ -21,8 +21,11 @@ export async function rowCounts() {
       db.vm.count(),
       db.virtualDisk.count(),
       db.proxy.count(),
+      db.replicationJob.count(),
+      db.replica.count(),
+      db.replicaPoint.count(),
     ]);
-  return { users, signInThrottles, auditEvents, sites, tenants, hosts, storagePolicies, datastores, datastorePolicies, keyProviders, vms, virtualDisks, proxies };
+  return { users, signInThrottles, auditEvents, sites, tenants, hosts, storagePolicies, datastores, datastorePolicies, keyProviders, vms, virtualDisks, proxies, replicationJobs, replicas, replicaPoints };
 }
 
 /** Row counts plus the audit tail: equal before and after ⇔ nothing was inserted, deleted or audited. */

@@ -75,7 +75,7 @@ export async function getJobSession(actor: Actor, raw: { sessionId: string }): P
   const { sessionId } = parseInput(sessionIdSchema, raw);
   const s = await db.jobSession.findUnique({ where: { id: sessionId }, include: { job: { select: { id: true, name: true, encryptionMode: true, repository: { select: { id: true, name: true } } } } } });
   if (!s) throw new AppError("NOT_FOUND", "This session does not exist (its job may have been removed).");
-  if (!s.job && s.kind !== "restore") throw new AppError("NOT_FOUND", "This session is not a backup or restore session; a repository verify's report is on its repository's page.");
+  if (!s.job && s.kind !== "restore" && s.kind !== "replication") throw new AppError("NOT_FOUND", "This session is not a backup, restore or replication session; a repository verify's report is on its repository's page.");
   const [vmRows, events, takeoverEvents] = await Promise.all([
     db.sessionVm.findMany({ where: { sessionId }, orderBy: { position: "asc" }, select: { vmExternalId: true, name: true, progress: true, workerId: true } }),
     db.sessionEvent.findMany({ where: { sessionId, text: { not: "" } }, orderBy: { id: "desc" }, take: MAX_LOG_LINES, select: { at: true, level: true, text: true } }),

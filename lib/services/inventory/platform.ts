@@ -4,6 +4,7 @@ import type { KeyProviderOperations, PlatformConnector, RuntimeOperations } from
 import { LabConnector } from "@/lib/platform/lab/lab-connector";
 import type { VmBackupHost } from "@/lib/platform/backup-host";
 import type { RestorePlatform } from "@/lib/engine/pipeline/restore-vm";
+import type { ReplicationSource, ReplicationTarget } from "@/lib/engine/pipeline/replicate-vm";
 import { keySourceFor } from "@/lib/services/kms/lab-key-sources";
 
 // The one place that chooses the platform connector. Only the lab exists today; a real vCenter
@@ -36,4 +37,10 @@ export function backupHost(): VmBackupHost {
 export function restoreHost(): RestorePlatform & VmBackupHost & Pick<RuntimeOperations, "powerOff"> {
   platform();
   return connector!;
+}
+
+/** What a replication reads its source through and writes its replica through (REP-1). */
+export function replicationHosts(): { source: ReplicationSource; target: ReplicationTarget } {
+  platform();
+  return { source: connector!, target: connector! };
 }

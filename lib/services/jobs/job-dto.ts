@@ -56,10 +56,12 @@ export function parseSubject(subject: string, jobId: string | null): { type: str
 /** Names and links of the subjects on a page: backup jobs and repositories have pages. */
 export async function resolveSubjects(tx: DbTx, subjects: Array<{ type: string; id: string } | null>): Promise<(s: { type: string; id: string } | null) => SubjectDto | null> {
   const ids = (type: string) => [...new Set(subjects.flatMap((s) => (s && s.type === type ? [s.id] : [])))];
-  const [jobs, repos] = await Promise.all([
+  const [jobs, repos, replicationJobs] = await Promise.all([
     ids("backup-job").length ? tx.backupJob.findMany({ where: { id: { in: ids("backup-job") } }, select: { id: true, name: true } }) : [],
     ids("repository").length ? tx.backupRepository.findMany({ where: { id: { in: ids("repository") } }, select: { id: true, name: true } }) : [],
+    ids("replication-job").length ? tx.replicationJob.findMany({ where: { id: { in: ids("replication-job") } }, select: { id: true, name: true } }) : [],
   ]);
+  const replicationNames = new Map(replicationJobs.map((j) => [j.id, j.name]));
   const jobNames = new Map(jobs.map((j) => [j.id, j.name]));
   const repoNames = new Map(repos.map((r) => [r.id, r.name]));
   return (s) => {
@@ -71,6 +73,10 @@ export async function resolveSubjects(tx: DbTx, subjects: Array<{ type: string; 
     if (s.type === "repository") {
       const name = repoNames.get(s.id);
       return { type: s.type, id: s.id, label: name ? `Repository ${name}` : "A removed repository", href: name ? `/repositories/${s.id}` : null };
+    }
+    if (s.type === "replication-job") {
+      const name = replicationNames.get(s.id);
+      return { type: s.type, id: s.id, label: name ? `Replication job ${name}` : "A removed replication job", href: name ? "/replicas" : null };
     }
     return { type: s.type, id: s.id, label: `${s.type} ${s.id}`, href: null };
   };

@@ -1,0 +1,73 @@
+import "server-only";
+import type { Actor } from "@/lib/auth/actor";
+import { authorize } from "@/lib/auth/authorize";
+import { nextRunAfter } from "@/lib/backup/schedule";
+import { db } from "@/lib/db/client";
+import { serializableTransaction } from "@/lib/db/transaction";
+import { AppError } from "@/lib/errors/app-error";
+import { parseInput } from "@/lib/errors/parse-input";
+import { createReplicationJobSchema } from "@/lib/schemas/replication";
+import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
+import { scheduleTimeZone } from "@/lib/services/backup/schedule-time-zone";
+import { checkReplicationJob } from "./check-replication-job";
+
+// Creates a replication job (REP-1): its VMs, the target site and host, where each replica's home
+// and disks go, its networks, the key mode and the target key provider, the points to keep, the
+// proxies and the schedule. Every choice is checked against the platform first
+// (check-replication-job.ts, REP-2…4); a refused job writes nothing. Audited (SEC-4).
+
+export async function createReplicationJob(actor: Actor, raw: unknown): Promise<{ id: string; warnings: string[] }> {
+  authorize(actor, "job:manage");
+  const input = parseInput(createReplicationJobSchema, raw);
+  if (input.proxyMode === "manual") {
+    const found = await db.proxy.count({ where: { id: { in: input.proxyIds } } });
+    if (found !== new Set(input.proxyIds).size) throw new AppError("INVALID_INPUT", "A chosen proxy no longer exists. Choose the proxies again.", { proxyIds: ["Choose the proxies again"] });
+  }
+  const checked = await checkReplicationJob(input);
+  const warnings = checked.flatMap((c) => c.warnings);
+  return serializableTransaction(async (tx) => {
+    if (await tx.replicationJob.findUnique({ where: { name: input.name }, select: { id: true } })) {
+      throw new AppError("CONFLICT", `A replication job named ${input.name} exists.`, { name: ["This name is in use"] });
+    }
+    const job = await tx.replicationJob.create({
+      data: {
+        name: input.name,
+        description: input.description,
+        enabled: input.enabled,
+        vmExternalIds: JSON.stringify(input.vms.map((v) => v.vmExternalId)),
+        targetSiteExternalId: input.targetSiteExternalId,
+        targetHostExternalId: input.targetHostExternalId,
+        placements: JSON.stringify(Object.fromEntries(checked.map((c) => [c.vm.externalId, c.input]))),
+        keyMode: input.keyMode,
+        targetKeyProviderExternalId: input.keyMode === "unencrypted" ? null : input.targetKeyProviderExternalId,
+        refuseUnencrypted: input.refuseUnencrypted,
+        keepPoints: input.keepPoints,
+        proxyMode: input.proxyMode,
+        proxyIds: JSON.stringify(input.proxyMode === "manual" ? input.proxyIds : []),
+        schedule: JSON.stringify(input.schedule),
+        nextRunAt: input.enabled ? nextRunAfter(input.schedule, new Date(), scheduleTimeZone()) : null,
+        createdById: actor.id,
+      },
+    });
+    await recordAuditEvent(
+      {
+        actor,
+        action: "replication-job.create",
+        objectType: "replication-job",
+        objectId: job.id,
+        outcome: "success",
+        details: {
+          name: input.name,
+          vms: checked.map((c) => c.vm.name).join(", "),
+          target: `${input.targetSiteExternalId}/${input.targetHostExternalId}`,
+          keys: input.keyMode,
+          keyProvider: job.targetKeyProviderExternalId,
+          refuseUnencrypted: input.refuseUnencrypted,
+          keepPoints: input.keepPoints,
+        },
+      },
+      tx,
+    );
+    return { id: job.id, warnings };
+  });
+}

@@ -1,0 +1,90 @@
+import "server-only";
+import type { Actor } from "@/lib/auth/actor";
+import { authorize } from "@/lib/auth/authorize";
+import { db } from "@/lib/db/client";
+import { AppError } from "@/lib/errors/app-error";
+import { parseInput } from "@/lib/errors/parse-input";
+import { replicaIdSchema } from "@/lib/schemas/replication";
+
+// Replicas as the console shows them (REP-1…4): state, the points with their key ids and key mode,
+// RPO (the age of the newest point), the last run, and warnings — an encrypted source whose
+// replica is unencrypted, a target key provider whose KMS does not answer. Read-only: whoever may
+// read jobs may read replicas.
+
+export interface ReplicaPointDto {
+  id: string;
+  snapshotId: string;
+  createdAt: string;
+  keyIds: string[];
+  keyMode: string;
+}
+
+export interface ReplicaDto {
+  id: string;
+  jobId: string;
+  jobName: string;
+  sourceVmExternalId: string;
+  sourceVmName: string;
+  replicaVmExternalId: string | null;
+  replicaVmName: string;
+  targetSiteExternalId: string;
+  state: string;
+  keyMode: string;
+  keyId: string | null;
+  points: ReplicaPointDto[];
+  /** Age of the newest point in seconds at `asOf`; null while no point exists. */
+  rpoSeconds: number | null;
+  asOf: string;
+  lastRun: { at: string; status: string; error: string | null } | null;
+  warnings: string[];
+}
+
+const include = { job: { select: { id: true, name: true, targetSiteExternalId: true, targetKeyProviderExternalId: true } }, points: { orderBy: { createdAt: "asc" as const } } };
+type Row = NonNullable<Awaited<ReturnType<typeof db.replica.findFirst<{ include: typeof include }>>>>;
+
+export async function listReplicas(actor: Actor): Promise<ReplicaDto[]> {
+  authorize(actor, "job:read");
+  const rows = await db.replica.findMany({ include, orderBy: [{ sourceVmName: "asc" }, { createdAt: "asc" }], take: 1000 });
+  const unreachable = await unreachableProviders();
+  return rows.map((r) => toDto(r, unreachable, new Date()));
+}
+
+export async function getReplica(actor: Actor, raw: unknown): Promise<ReplicaDto> {
+  authorize(actor, "job:read");
+  const { replicaId } = parseInput(replicaIdSchema, raw);
+  const row = await db.replica.findUnique({ where: { id: replicaId }, include });
+  if (!row) throw new AppError("NOT_FOUND", "This replica does not exist (its job may have been removed).");
+  return toDto(row, await unreachableProviders(), new Date());
+}
+
+/** site|provider of standard key providers whose registered KMS did not answer its last check (VME-3). */
+async function unreachableProviders(): Promise<Set<string>> {
+  const rows = await db.keyProvider.findMany({ where: { kind: "STANDARD", OR: [{ kmsClusterId: null }, { kmsCluster: { status: "unreachable" } }] }, select: { externalId: true, site: { select: { externalId: true } } } });
+  return new Set(rows.map((r) => `${r.site.externalId}|${r.externalId}`));
+}
+
+function toDto(r: Row, unreachable: Set<string>, now: Date): ReplicaDto {
+  const warnings = [...(JSON.parse(r.warnings) as string[])];
+  if (r.sourceEncrypted && r.keyMode === "unencrypted") warnings.unshift(`${r.sourceVmName} is encrypted, but this replica is not: its data sits unencrypted at the target site.`);
+  const kp = r.job.targetKeyProviderExternalId;
+  if (kp && r.keyMode !== "unencrypted" && unreachable.has(`${r.job.targetSiteExternalId}|${kp}`)) warnings.unshift(`The target key provider ${kp} cannot be reached: the replica cannot be powered on or updated until its KMS answers.`);
+  const newest = r.points[r.points.length - 1];
+  return {
+    id: r.id,
+    jobId: r.job.id,
+    jobName: r.job.name,
+    sourceVmExternalId: r.sourceVmExternalId,
+    sourceVmName: r.sourceVmName,
+    replicaVmExternalId: r.replicaVmExternalId,
+    replicaVmName: r.replicaVmName,
+    targetSiteExternalId: r.job.targetSiteExternalId,
+    state: r.state,
+    keyMode: r.keyMode,
+    keyId: r.keyId,
+    points: r.points.map((p) => ({ id: p.id, snapshotId: p.snapshotId, createdAt: p.createdAt.toISOString(), keyIds: JSON.parse(p.keyIds) as string[], keyMode: p.keyMode })),
+    rpoSeconds: newest ? Math.max(0, Math.round((now.getTime() - newest.createdAt.getTime()) / 1000)) : null,
+    asOf: now.toISOString(),
+    lastRun: r.lastRunAt ? { at: r.lastRunAt.toISOString(), status: r.lastRunStatus ?? "failed", error: r.lastRunError } : null,
+    warnings,
+  };
+}
