@@ -208,6 +208,74 @@ describe("restoreVm (RST-1…6)", { timeout: 120_000 }, () => {
     await s.lab.close();
   });
 
+  it("writes the VM's disks in parallel; one disk failing stops the other (aborted, not closed) and leaves no VM", async () => {
+    const s = await setup();
+    const { point, live } = await backUp(s, nativeVm);
+    expect(live.disks.length).toBeGreaterThanOrEqual(2);
+    /** The lab, with each opened writer watched: writes in order (device key), and how it ended. */
+    const [a, b] = live.disks.map((d) => d.deviceKey);
+    const watched = (failDevice: number | null) => {
+      const log: number[] = [];
+      // Disk a's first write waits (up to 5 s) for disk b's first write: one disk after the other
+      // would never get there.
+      let bWritten: () => void = () => undefined;
+      const bStarted = new Promise<void>((resolve) => (bWritten = resolve));
+      const ends: Array<{ deviceKey: number; how: "close" | "abort" }> = [];
+      const host: RestorePlatform = {
+        createVm: (r) => s.lab.createVm(r),
+        deleteVm: (id) => s.lab.deleteVm(id),
+        attachDisk: (r) => s.lab.attachDisk(r),
+        detachDisk: (id, key) => s.lab.detachDisk(id, key),
+        vmRuntime: (id) => s.lab.vmRuntime(id),
+        powerOn: (id) => s.lab.powerOn(id),
+        openDiskForWrite: async (o) => {
+          const w = await s.lab.openDiskForWrite(o);
+          return {
+            capacityBytes: w.capacityBytes,
+            mode: w.mode,
+            write: async (offset: number, data: Buffer) => {
+              log.push(o.deviceKey);
+              if (o.deviceKey === b) bWritten();
+              if (o.deviceKey === a && log.filter((k) => k === a).length === 1) {
+                let timer: NodeJS.Timeout | undefined;
+                await Promise.race([bStarted, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("disk b was not written while disk a was")), 5000)))]);
+                clearTimeout(timer);
+                if (failDevice !== null) await new Promise((r) => setTimeout(r, 50)); // b has failed by now
+              }
+              if (o.deviceKey === failDevice) throw new HostError("InsufficientSpace", "datastore full");
+              await w.write(offset, data);
+            },
+            close: async () => {
+              ends.push({ deviceKey: o.deviceKey, how: "close" });
+              await w.close();
+            },
+            abort: async () => {
+              ends.push({ deviceKey: o.deviceKey, how: "abort" });
+              await w.abort();
+            },
+          };
+        },
+      };
+      return { host, log, ends };
+    };
+    const ok = watched(null);
+    const { result } = await run(s, ok.host, point, choicesFor(await s.lab.inventory(), live, "parallel", live.disks.map(() => true), { kind: "same-key" }), false);
+    expect(result.status, result.error ?? "").not.toBe("failed");
+    expect(result.disks.map((d) => d.deviceKey)).toEqual(live.disks.map((d) => d.deviceKey)); // in the plan's order
+    await expectSameDisks(s.lab, live, result.vm!);
+    expect(new Set(ok.log)).toEqual(new Set([a, b])); // and a's first write waited for b's: side by side
+    expect(ok.ends.map((e) => e.how)).toEqual(["close", "close"]);
+
+    const failing = watched(b);
+    const vmsBefore = (await s.lab.inventory()).vms.length;
+    const { result: failed } = await run(s, failing.host, point, choicesFor(await s.lab.inventory(), live, "parallel-fails", live.disks.map(() => true), { kind: "same-key" }), false);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatch(/datastore full/);
+    expect(failing.ends).toEqual(expect.arrayContaining([{ deviceKey: a, how: "abort" }, { deviceKey: b, how: "abort" }]));
+    expect((await s.lab.inventory()).vms.length).toBe(vmsBefore);
+    await s.lab.close();
+  });
+
   it("a damaged block fails the restore naming the block, and leaves no VM", async () => {
     const s = await setup();
     const { live } = await backUp(s, plainVm);
