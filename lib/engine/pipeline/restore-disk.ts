@@ -305,7 +305,6 @@ export async function restoreDiskToWriter(o: RestoreToWriterOptions): Promise<Re
     }
     await Promise.all(running);
     if (failure) throw failure;
-    o.signal?.throwIfAborted(); // stopped while the last writes ran: not a complete disk
   } catch (e) {
     await Promise.allSettled(running);
     throw failure ?? e;

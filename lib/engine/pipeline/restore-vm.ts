@@ -1,8 +1,9 @@
 // One VM back from a restore point (RST-1…6): create the VM the plan describes (restore-plan.ts),
 // write each disk through a proxy and transport mode the policy allows for writing (an encrypted
-// disk never over SAN, TRN-2; the disks in parallel, each in its own proxy slot, TRN-6), check
-// that the VM is as planned — encryption, key id, disks, vTPM, network adapters — and power it on
-// when asked. A failure at any step deletes the VM it created: a restore is never half-succeeded, and the original VM (a new-location restore) is never touched.
+// disk never over SAN, TRN-2), check that the VM is as planned — encryption, key id, disks, vTPM,
+// network adapters —
+// and power it on when asked. A failure at any step deletes the VM it created: a restore is never
+// half-succeeded, and the original VM (a new-location restore) is never touched.
 //
 // Power-on is the last step and its own outcome: a VM whose key provider the site cannot reach is
 // restored but does not start (RST-6), which the result says with the reason.
@@ -89,26 +90,15 @@ export async function restoreVm(o: RestoreVmOptions): Promise<VmRestoreResult> {
     await o.onCreated?.(created);
     o.onEvent?.({ type: "vm-created", vmExternalId: created.externalId, text: `Created ${created.name} (${created.externalId}) on ${plan.request.hostExternalId}${created.encrypted ? `, encrypted with key ${created.keyId}` : ", unencrypted"}` });
 
-    // The disks in parallel (each through its own proxy slot): a VM's disks are independent, and one
-    // disk's reads, decryption and the host's encryption fill the time the other waits. One disk
-    // failing stops the others: the VM is deleted anyway.
-    const stop = new AbortController();
-    const onAbort = () => stop.abort(o.signal!.reason);
-    o.signal?.addEventListener("abort", onAbort, { once: true });
-    if (o.signal?.aborted) onAbort();
-    const vm = created;
-    const restored = new Map<number, RestoredDisk>();
-    const restoreOne = async (d: VmRestorePlan["disks"][number]) => {
-      const signal = stop.signal;
-      const created = vm;
-      signal.throwIfAborted();
+    for (const d of plan.disks) {
+      o.signal?.throwIfAborted();
       const disk = created.disks.find((x) => x.deviceKey === d.deviceKey)!;
       const label = `${created.name} / ${d.label}`;
       const selectionDisk = { label, encrypted: disk.encrypted, keyProviderExternalId: disk.encrypted ? created.keyProviderExternalId : null, siteExternalId: created.siteExternalId, tenantExternalId: created.tenantExternalId };
       let lease: ProxyTaskLease | null = null;
       let choice;
       if (o.tasks) {
-        ({ choice, lease } = await takeProxySlot({ tasks: o.tasks, proxies: o.proxies, selection: o.selection, disk: selectionDisk, vmExternalId: created.externalId, deviceKey: d.deviceKey, signal, busyWaitMs: o.busyWaitMs, onEvent: o.onEvent }));
+        ({ choice, lease } = await takeProxySlot({ tasks: o.tasks, proxies: o.proxies, selection: o.selection, disk: selectionDisk, vmExternalId: created.externalId, deviceKey: d.deviceKey, signal: o.signal, busyWaitMs: o.busyWaitMs, onEvent: o.onEvent }));
       } else {
         const c = selectProxy(selectionDisk, o.proxies, o.selection);
         if (!c.ok) throw new Error(c.reason);
@@ -126,7 +116,7 @@ export async function restoreVm(o: RestoreVmOptions): Promise<VmRestoreResult> {
             writer,
             targetIsEmpty: true,
             inFlight: o.inFlight,
-            signal,
+            signal: o.signal,
             progressIntervalMs: o.progressIntervalMs,
             onProgress: o.onProgress && ((p) => o.onProgress!({ ...p, deviceKey: d.deviceKey })),
           });
@@ -135,7 +125,7 @@ export async function restoreVm(o: RestoreVmOptions): Promise<VmRestoreResult> {
           await writer.abort().catch(() => undefined);
           throw e;
         }
-        restored.set(d.deviceKey, { deviceKey: d.deviceKey, proxyName: choice.proxy.name, mode: choice.mode, reason: choice.reason, result: r });
+        result.disks.push({ deviceKey: d.deviceKey, proxyName: choice.proxy.name, mode: choice.mode, reason: choice.reason, result: r });
         o.onEvent?.({ type: "disk-restored", vmExternalId: created.externalId, deviceKey: d.deviceKey, bytesWritten: r.bytesWritten, durationMs: r.durationMs, text: `${label}: restored ${r.dataBlocks} data blocks (${r.bytesWritten} bytes) in ${r.durationMs} ms` });
       } finally {
         if (lease) {
@@ -143,19 +133,7 @@ export async function restoreVm(o: RestoreVmOptions): Promise<VmRestoreResult> {
           o.onEvent?.({ type: "task-end", vmExternalId: created.externalId, deviceKey: d.deviceKey, proxyExternalId: proxyId, slot: lease.slot, text: "" });
         }
       }
-    };
-    const settled = await Promise.allSettled(
-      plan.disks.map((d) =>
-        restoreOne(d).catch((e: unknown) => {
-          stop.abort(e);
-          throw e;
-        }),
-      ),
-    );
-    o.signal?.removeEventListener("abort", onAbort);
-    const diskFailure = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
-    if (diskFailure) throw diskFailure.reason;
-    for (const d of plan.disks) result.disks.push(restored.get(d.deviceKey)!);
+    }
 
     // The post-restore check: the VM the platform now reports is the one planned.
     const rt = await host.vmRuntime(created.externalId);
