@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import { open, readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { DiskArea } from "../../platform/lab/data-plane/types";
 import { useTempFolder } from "../../platform/lab/data-plane/testing/temp-folder";
 import { isNative, pickVm } from "../../platform/lab/testing/lab-fixtures";
 import { backupVm, diskIdOf, type BackupVmOptions, type VmBackupHost } from "./backup-vm";
-import { diskImageChunks, restoreDiskToFile, restoreDiskToWriter, type RestoreProgress } from "./restore-disk";
+import { diskImageChunks, restoreDiskToFile, restoreDiskToWriter, RestoreWriteError, type RestoreProgress } from "./restore-disk";
 import { KeyRing } from "../keys/key-ring";
 import { sampleDisk, testRepository, weakPasswordKey } from "../testing/engine-fixtures";
 import { backupHostOf, candidate, labAndRepository } from "./testing";
@@ -140,6 +140,33 @@ describe("restoreDiskToFile on a small repository", () => {
     await expect(restoreDiskToFile({ point, diskId: "d", file, signal: ac.signal })).rejects.toThrow();
     expect(await readdir(folder())).toEqual([]);
     await expect(restoreDiskToFile({ point, diskId: "nope", file })).rejects.toThrow(/disk nope/);
+  });
+
+  it("writes blocks one at a time or several at once to the same image; a failed write names its block and leaves no file", async () => {
+    const { point, image } = await samplePoint();
+    for (const inFlight of [1, 2, 8]) {
+      const file = path.join(folder(), `d${inFlight}.img`);
+      await restoreDiskToFile({ point, diskId: "d", file, inFlight });
+      expect((await readFile(file)).equals(image)).toBe(true);
+    }
+    const probe = await open(path.join(folder(), "probe"), "w");
+    const proto = Object.getPrototypeOf(probe) as { write: (...a: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const realWrite = proto.write;
+    const spy = vi.spyOn(proto, "write").mockImplementation(function (this: unknown, ...a: unknown[]) {
+      if (a[3] === 4 * point.blockSize) return Promise.reject(Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" }));
+      return realWrite.apply(this, a);
+    });
+    try {
+      const file = path.join(folder(), "failing.img");
+      const err = await restoreDiskToFile({ point, diskId: "d", file, inFlight: 4 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RestoreWriteError);
+      expect(err).toMatchObject({ diskId: "d", blockIndex: 4 });
+      expect((err as Error).message).toMatch(/writing block 4 of disk d failed: EIO/);
+      expect((await readdir(folder())).filter((f) => f.startsWith("failing"))).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("streams the disk as a raw image (diskImageChunks): every block in order, zeros included, equal to the disk", async () => {

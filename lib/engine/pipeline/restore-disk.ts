@@ -10,11 +10,13 @@
 // record that dedupe stored once for several blocks is opened once and written to each of them. Whole,
 // page-aligned blocks are written with direct I/O where the filesystem allows it (no copy into the
 // page cache, nothing left to flush at the final fsync); anything else goes through the cache.
+// Up to `inFlight` blocks are written at once (each copied into its own aligned buffer), so the
+// reader never waits for a write; a failed write fails the restore with the block named.
 
 import { constants } from "node:fs";
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { NotFoundError } from "../errors";
-import { IO_ALIGNMENT } from "../repository/aligned-memory";
+import { allocateShared, IO_ALIGNMENT } from "../repository/aligned-memory";
 import type { OpenPoint } from "../repository/open-point";
 import { blockLength } from "../repository/open-point";
 import type { BlockEntry } from "../repository/point-file";
@@ -40,6 +42,8 @@ export interface RestoreDiskOptions {
   signal?: AbortSignal;
   /** Worker threads for opening blocks (OpenPoint.readBlocks): "auto" (default), "off", "on". */
   workers?: "auto" | "off" | "on";
+  /** Blocks being written at once (default 4), each from its own page-aligned buffer. */
+  inFlight?: number;
 }
 
 export interface RestoreDiskResult {
@@ -63,6 +67,7 @@ export async function restoreDiskToFile(o: RestoreDiskOptions): Promise<RestoreD
   const handle = await open(partial, "w", 0o600);
   // A second descriptor with O_DIRECT for aligned blocks; none where the filesystem refuses it.
   let direct: FileHandle | undefined = await open(partial, constants.O_WRONLY | constants.O_DIRECT).catch(() => undefined);
+  const refused: FileHandle[] = []; // closed at the end: other writes may still be running on it
   let bytesWritten = 0;
   let lastReport = -Infinity;
   const report = (bytesDone: number, done: boolean) => {
@@ -74,42 +79,74 @@ export async function restoreDiskToFile(o: RestoreDiskOptions): Promise<RestoreD
     o.onProgress({ diskId: o.diskId, bytesTotal: info.capacity, bytesDone, bytesWritten, rate: ms > 0 ? (bytesDone * 1000) / ms : 0, done });
   };
   const writeAt = async (block: Buffer, aligned: boolean, position: number) => {
-    if (direct && aligned && block.length % IO_ALIGNMENT === 0 && position % IO_ALIGNMENT === 0) {
+    const d = direct;
+    if (d && aligned && block.length % IO_ALIGNMENT === 0 && position % IO_ALIGNMENT === 0) {
       try {
-        await writeFully(direct, block, position);
+        await writeFully(d, block, position);
         return;
       } catch (e) {
         if ((e as { code?: string }).code !== "EINVAL") throw e;
-        const refused = direct; // refused after all: the cache for the rest
-        direct = undefined;
-        await refused?.close().catch(() => undefined);
+        if (direct === d) {
+          direct = undefined; // refused after all: the cache for the rest
+          refused.push(d);
+        }
       }
     }
     await writeFully(handle, block, position);
+  };
+  // Writes overlap: each block read is copied into one of `limit` page-aligned buffers and written
+  // (to every place dedupe put it) while the next blocks are read and written. The copy costs far
+  // less than waiting for each write before asking for the next block.
+  const limit = Math.max(1, o.inFlight ?? 4);
+  const memory = allocateShared(limit * blockSize);
+  const free: Buffer[] = [];
+  for (let i = 0; i < limit; i++) free.push(memory.buffer.subarray(i * blockSize, (i + 1) * blockSize));
+  const running = new Set<Promise<void>>();
+  let failure: RestoreWriteError | null = null;
+  const submit = (index: number, block: Buffer, positions: number[]) => {
+    const buffer = free.pop()!;
+    const view = buffer.subarray(0, block.length);
+    block.copy(view);
+    const w: Promise<void> = Promise.allSettled(positions.map((i) => writeAt(view, memory.aligned, i * blockSize)))
+      .then((writes) => {
+        const failed = writes.findIndex((x) => x.status === "rejected");
+        if (failed >= 0) failure ??= new RestoreWriteError(o.diskId, positions[failed], (writes[failed] as PromiseRejectedResult).reason);
+        else {
+          bytesWritten += view.length * positions.length;
+          report(Math.min(info.capacity, (index + 1) * blockSize), false);
+        }
+      })
+      .finally(() => {
+        running.delete(w);
+        free.push(buffer);
+      });
+    running.add(w);
   };
   try {
     await handle.truncate(info.capacity);
     // Each stored record is opened once; a block that dedupe stored once for several places of the
     // disk is written to all of them (side by side) while the codec opens the next records.
-    for await (const { index, data: block, aligned } of o.point.readBlocks(o.diskId, first, { workers: o.workers })) {
+    for await (const { index, data: block } of o.point.readBlocks(o.diskId, first, { workers: o.workers })) {
       o.signal?.throwIfAborted();
+      while (free.length === 0) await Promise.race(running);
+      if (failure) throw failure;
       const places = copies.get(index);
-      const positions = places ? [index, ...places] : [index];
-      const writes = await Promise.allSettled(positions.map((i) => writeAt(block, aligned, i * blockSize)));
-      const failed = writes.findIndex((w) => w.status === "rejected");
-      if (failed >= 0) throw new RestoreWriteError(o.diskId, positions[failed], (writes[failed] as PromiseRejectedResult).reason);
-      bytesWritten += block.length * positions.length;
-      report(Math.min(info.capacity, (index + 1) * blockSize), false);
+      submit(index, block, places ? [index, ...places] : [index]);
     }
+    await Promise.all(running);
+    if (failure) throw failure;
     await handle.sync(); // the file's data (both descriptors) and size
     await direct?.close();
+    for (const r of refused) await r.close();
     await handle.close();
     await rename(partial, o.file);
   } catch (e) {
+    await Promise.allSettled(running);
     await direct?.close().catch(() => undefined);
+    for (const r of refused) await r.close().catch(() => undefined);
     await handle.close().catch(() => undefined);
     await rm(partial, { force: true });
-    throw e;
+    throw failure ?? e;
   }
   report(info.capacity, true);
   return { diskId: o.diskId, file: o.file, capacity: info.capacity, dataBlocks, bytesWritten, durationMs: now() - started };

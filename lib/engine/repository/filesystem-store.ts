@@ -10,7 +10,10 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, type FileHand
 import path from "node:path";
 import { NotFoundError, RepositoryFullError, StoreIoError } from "../errors";
 import { IO_ALIGNMENT } from "./aligned-memory";
-import { assertValidName, chunksOf, isTemporaryName, temporaryNameFor, totalLength, type RepositoryStore } from "./store";
+import { assertValidName, chunksOf, isTemporaryName, temporaryNameFor, totalLength, type RangeReader, type RepositoryStore } from "./store";
+
+/** Files a RangeReader keeps open at most; the least recently used idle one is closed first. */
+export const RANGE_READER_OPEN_FILES = 32;
 
 export class FilesystemStore implements RepositoryStore {
   /** False once the filesystem refused O_DIRECT (tmpfs, some network filesystems): puts go through the cache. */
@@ -133,6 +136,20 @@ export class FilesystemStore implements RepositoryStore {
     });
   }
 
+  /**
+   * A reader that keeps each pack it reads open (up to RANGE_READER_OPEN_FILES at once, the least
+   * recently used idle one closed first) until it is closed: a restore reads thousands of records
+   * from a few dozen packs, and open/close per record costs more than the read from the cache.
+   */
+  openRangeReader(maxOpen: number = RANGE_READER_OPEN_FILES): FilesystemRangeReader {
+    return new FilesystemRangeReader(this, (name) => this.pathOf(name), Math.max(1, maxOpen));
+  }
+
+  /** Runs `fn` with this store's error mapping (NotFoundError, StoreIoError with errno). */
+  ioFor<T>(operation: string, name: string, fn: () => Promise<T>): Promise<T> {
+    return this.io(operation, name, fn);
+  }
+
   async size(name: string): Promise<number | undefined> {
     assertValidName(name);
     try {
@@ -202,6 +219,89 @@ export class FilesystemStore implements RepositoryStore {
       }
       throw new StoreIoError(operation, name, errno(e), { cause: e });
     }
+  }
+}
+
+interface OpenFile {
+  handle: Promise<FileHandle>;
+  /** Reads in progress on it (it is not closed to make room while > 0). */
+  users: number;
+}
+
+export class FilesystemRangeReader implements RangeReader {
+  /** Open files, least recently used first (a use re-inserts). */
+  private readonly files = new Map<string, OpenFile>();
+  private closed = false;
+  /** For tests: how many files it opened and closed. */
+  opened = 0;
+  closedFiles = 0;
+
+  constructor(
+    private readonly store: FilesystemStore,
+    private readonly pathOf: (name: string) => string,
+    private readonly maxOpen: number,
+  ) {}
+
+  async readInto(name: string, offset: number, target: Uint8Array): Promise<number> {
+    assertValidName(name);
+    if (this.closed) throw new Error("the range reader is closed");
+    return this.store.ioFor("read", name, async () => {
+      const file = this.acquire(name);
+      try {
+        const fh = await file.handle;
+        let done = 0;
+        while (done < target.length) {
+          const { bytesRead } = await fh.read(target, done, target.length - done, offset + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return done;
+      } finally {
+        file.users--;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.files.values()];
+    this.files.clear();
+    await Promise.all(all.map((f) => this.closeFile(f)));
+  }
+
+  private acquire(name: string): OpenFile {
+    let file = this.files.get(name);
+    if (file) this.files.delete(name); // re-inserted below: now the most recently used
+    else {
+      this.evictIdle();
+      const handle = open(this.pathOf(name), "r");
+      file = { handle, users: 0 };
+      this.opened++;
+      const entry = file;
+      // A file that cannot be opened is not kept: the next read tries again (and fails as it should).
+      handle.catch(() => {
+        if (this.files.get(name) === entry) this.files.delete(name);
+      });
+    }
+    file.users++;
+    this.files.set(name, file);
+    return file;
+  }
+
+  private evictIdle(): void {
+    for (const [name, f] of this.files) {
+      if (this.files.size < this.maxOpen) return;
+      if (f.users > 0) continue;
+      this.files.delete(name);
+      void this.closeFile(f);
+    }
+  }
+
+  private async closeFile(f: OpenFile): Promise<void> {
+    const fh = await f.handle.catch(() => undefined);
+    if (!fh) return;
+    await fh.close().catch(() => undefined);
+    this.closedFiles++;
   }
 }
 

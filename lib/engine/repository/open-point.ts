@@ -13,7 +13,7 @@ import type { PackEntry } from "./pack";
 import { packFileName } from "./pack";
 import type { BlockEntry, DecodedPoint, DiskMap, PointBody } from "./point-file";
 import type { RecordCatalogue } from "./record-catalogue";
-import type { RepositoryStore } from "./store";
+import type { RangeReader, RepositoryStore } from "./store";
 
 export interface PointKeys {
   storageKey: SecretKey;
@@ -192,12 +192,14 @@ export class OpenPoint {
     const bytes = indexes.length * this.blockSize;
     if (mode === "on" || (mode === "auto" && bytes >= READ_WORKER_THRESHOLD_BYTES)) pool.startThreads(threads);
     const zero = Buffer.alloc(this.blockSize);
+    // The packs stay open for the whole read where the store can (no open/close per record).
+    const reader = this.store.openRangeReader?.();
     type Opened = { index: number; slot?: CodecSlot; length: number };
     const inflight: Array<Promise<Opened>> = [];
     let next = 0;
     const start = () => {
       const index = indexes[next++];
-      const p = this.fetchAndOpen(pool, disk, index);
+      const p = this.fetchAndOpen(pool, disk, index, reader);
       p.catch(() => undefined); // surfaced in its turn
       inflight.push(p);
     };
@@ -215,11 +217,12 @@ export class OpenPoint {
     } finally {
       pool.interrupt(new InvalidArgumentError("the block reader was closed"));
       await Promise.allSettled(inflight);
+      await reader?.close();
       await pool.close();
     }
   }
 
-  private async fetchAndOpen(pool: BlockCodecPool, disk: DiskMap, index: number): Promise<{ index: number; slot?: CodecSlot; length: number }> {
+  private async fetchAndOpen(pool: BlockCodecPool, disk: DiskMap, index: number, reader: RangeReader | undefined): Promise<{ index: number; slot?: CodecSlot; length: number }> {
     const length = blockLength(disk.capacity, this.blockSize, index);
     const entry = disk.blocks.get(index);
     if (!entry || entry.kind === "zero") return { index, length };
@@ -242,7 +245,8 @@ export class OpenPoint {
       const file = packFileName(entry.packId);
       let got: number;
       try {
-        if (this.store.getRangeInto) got = await this.store.getRangeInto(file, pe.offset, target);
+        if (reader) got = await reader.readInto(file, pe.offset, target);
+        else if (this.store.getRangeInto) got = await this.store.getRangeInto(file, pe.offset, target);
         else {
           const record = await this.store.getRange(file, pe.offset, pe.length);
           got = record.copy(target);

@@ -28,6 +28,12 @@ export interface RepositoryStore {
    * getRange when a store does not have it (fault twins, object stores).
    */
   getRangeInto?(name: string, offset: number, target: Uint8Array): Promise<number>;
+  /**
+   * Optional fast path of getRangeInto for a run of many range reads (a restore): a reader keeps
+   * the files it reads open until it is closed, instead of open/read/close per record. Its reads
+   * behave as getRangeInto's (NotFoundError for a missing file). The caller must close it.
+   */
+  openRangeReader?(): RangeReader;
   /** Size in bytes, or undefined when the file does not exist. */
   size(name: string): Promise<number | undefined>;
   /** Complete files whose name starts with `prefix`, sorted; never temporaries. */
@@ -36,6 +42,14 @@ export interface RepositoryStore {
   listTemporary(): Promise<string[]>;
   /** Removes a file or a temporary; removing a missing file is not an error. */
   delete(name: string): Promise<void>;
+}
+
+/** Range reads that keep their files open (RepositoryStore.openRangeReader). */
+export interface RangeReader {
+  /** As RepositoryStore.getRangeInto. */
+  readInto(name: string, offset: number, target: Uint8Array): Promise<number>;
+  /** Closes every file the reader opened; reads after close fail. Idempotent. */
+  close(): Promise<void>;
 }
 
 const SEGMENT = /^[a-z0-9][a-z0-9._-]{0,127}$/;
