@@ -247,7 +247,7 @@ describe("a password job", () => {
   it("a session left running by a process from before the job engine is closed as failed with the reason (BKP-6)", async () => {
     const vm = await db.vm.findFirstOrThrow({ where: { encrypted: false } });
     const created = await createBackupJob(admin, job({ selection: [{ kind: "vm", id: vm.id, label: vm.name }] }));
-    const s = await db.jobSession.create({ data: { jobId: created.id, state: "running", trigger: "manual", startedAt: new Date() } });
+    const s = await db.jobSession.create({ data: { jobId: created.id, state: "running", trigger: "manual", startedAt: new Date(Date.now() - 11 * 60_000) } });
     await scheduleDueBackupJobs();
     const after = await getJobSession(admin, { sessionId: s.id });
     expect(after.state).toBe("failed");
