@@ -1,3 +1,4 @@
+import "server-only";
 // Database errors that mean "not now" rather than "no": the server cannot be reached or closed the
 // connection, every connection is taken (PostgreSQL 53300 "too many clients", a pool whose wait
 // ran out), a transaction could not start in time, a serialization conflict, or SQLite is busy.

@@ -1,3 +1,4 @@
+import "server-only";
 // What a disk restore (RST-7) would do, worked out against the platform's inventory as it is now —
 // shared by the wizard's check, the start (checked again on the server) and the job (checked
 // again when it runs, the VM may have changed meanwhile). Pure: no database, no platform calls.
