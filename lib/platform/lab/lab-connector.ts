@@ -214,13 +214,9 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
       estate: { seed: this.options.seed ?? DEFAULT_SEED, vmCount: this.options.vmCount ?? DEFAULT_VM_COUNT },
       keySources: this.options.keySources ?? nativeOnlyKeySources(folder),
       diskDataMiB: this.options.diskDataMiB ?? DEFAULT_DISK_DATA_MIB,
-      // The lab preserves replica points only for writes through openDiskForWrite (lab-replica-points.ts):
-      // a guest writing under them would change the newest point, so it is refused rather than silently wrong.
-      beforeGuestWrite: async (labVm) => {
-        if ((await this.points().list(labVm)).length > 0) {
-          throw new HostError("InvalidState", `${labVm.config.name} holds replica points: the lab's guest cannot write under them (revert to or remove the points first)`);
-        }
-      },
+      // The guest's writes under replica points go through the same copy-on-write as a writer's
+      // (lab-replica-points.ts): a failed-over replica's writes are undone by reverting to its point.
+      guestWritePreserver: (labVm, deviceKey) => this.points().preserver(labVm, deviceKey),
     });
     return this.runtimeInstance;
   }

@@ -34,8 +34,17 @@ export interface LabRuntimeOptions {
   estate: EstateIdentity;
   keySources: LabKeySources;
   diskDataMiB: number;
-  /** Asked before the guest writes (inside the VM's queue); throws to refuse (replica points). */
-  beforeGuestWrite?: (labVm: LabVm) => Promise<void>;
+  /**
+   * The copy-on-write of the guest's writes to one disk (replica points, lab-replica-points.ts):
+   * asked inside the VM's queue before the guest writes it; null when nothing is to be preserved.
+   */
+  guestWritePreserver?: (labVm: LabVm, deviceKey: number) => Promise<GuestWritePreserver | null>;
+}
+
+/** Called ahead of each guest write of a disk (`before`), closed when the guest is done with it. */
+export interface GuestWritePreserver {
+  before(offset: number, length: number): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** What the backup host may do with one VM, inside that VM's queue. */
@@ -102,21 +111,33 @@ export class LabRuntime implements RuntimeOperations {
       const ps = this.powerState(vm);
       if (ps !== "poweredOn") throw new HostError("InvalidState", `${vm.name} is ${ps}: only a running guest writes`);
       const labVm = await this.files(vm);
-      await this.o.beforeGuestWrite?.(labVm);
       await this.ensureKeys(vm, labVm);
       const started = performance.now();
       const run = String(seed ?? randomInt(2 ** 31));
       const result: GuestWriteResult = { changedBlocks: 0, bytesWritten: 0, durationMs: 0 };
       for (const d of labVm.config.disks) {
-        const r = await guestWrite(labVm.disk(d.deviceKey), {
-          fraction,
-          seed: `${run}|${vm.externalId}|${d.deviceKey}`,
-          fillSeed: `${vm.externalId}|${d.deviceKey}`,
-          dataBytes: this.o.diskDataMiB * MiB,
-          guestKey: vm.guestOsEncrypted ? guestDiskKey(vm.externalId) : null,
-        });
-        result.changedBlocks += r.changedBlocks;
-        result.bytesWritten += r.bytesWritten;
+        // Under replica points each block keeps its content at the newest point before the guest
+        // first overwrites it (a failed-over replica's writes stay undoable, decision 0008).
+        const preserver = (await this.o.guestWritePreserver?.(labVm, d.deviceKey)) ?? null;
+        if (preserver && labVm.config.snapshot) {
+          await preserver.close();
+          // Removing the backup snapshot merges its delta into the base past the copy-on-write.
+          throw new HostError("InvalidState", `${vm.name} holds replica points and a backup snapshot ("${labVm.config.snapshot.name}"): the lab's guest writes under replica points only once the backup has finished`);
+        }
+        try {
+          const r = await guestWrite(labVm.disk(d.deviceKey), {
+            fraction,
+            seed: `${run}|${vm.externalId}|${d.deviceKey}`,
+            fillSeed: `${vm.externalId}|${d.deviceKey}`,
+            dataBytes: this.o.diskDataMiB * MiB,
+            guestKey: vm.guestOsEncrypted ? guestDiskKey(vm.externalId) : null,
+            beforeWrite: preserver ? (offset, length) => preserver.before(offset, length) : undefined,
+          });
+          result.changedBlocks += r.changedBlocks;
+          result.bytesWritten += r.bytesWritten;
+        } finally {
+          await preserver?.close();
+        }
       }
       await this.state.changed(vm.externalId);
       result.durationMs = Math.round(performance.now() - started);
