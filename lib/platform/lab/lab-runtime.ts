@@ -17,7 +17,9 @@
 import { randomInt } from "node:crypto";
 import type { GuestWriteResult, PlatformVm, PowerState, RuntimeOperations, VmRuntime } from "../connector";
 import type { HomeCryptoSpec, NewVmDisk } from "../restore-host";
-import { HostError, LabDataPlane, generateVmSecrets, rewrapBundle, sealBundle, wipeVmSecrets, type KeyEncryptionKeySource, type LabVm, type VirtualDisk } from "./data-plane";
+import { planNetworks, type KeyCheck, type KeyCheckRequest } from "../failover-host";
+import type { NetworkChoice } from "../network-mapping";
+import { HostError, KeyProviderError, LabDataPlane, generateVmSecrets, rewrapBundle, sealBundle, wipeVmSecrets, type KeyEncryptionKeySource, type LabVm, type VirtualDisk } from "./data-plane";
 import { KeyedQueue } from "./keyed-queue";
 import { summarizeVmx, type EstateIndex, type VmFilesSummary, type VmOverride } from "./lab-estate-index";
 import { guestDiskKey, guestWrite } from "./lab-guest";
@@ -243,6 +245,36 @@ export class LabRuntime implements RuntimeOperations {
       this.created.add(vm.externalId);
       this.withFiles?.add(vm.externalId);
       this.summaries.set(vm.externalId, summarizeVmx(labVm.config));
+      return record;
+    });
+  }
+
+  /** Asks a site's key provider for one key, past caches, and forgets it (failover-host.ts). */
+  async checkKey(q: KeyCheckRequest): Promise<KeyCheck> {
+    const kp = this.o.index.estate.keyProviders.find((k) => k.externalId === q.keyProviderExternalId && k.siteExternalId === q.siteExternalId);
+    if (!kp) throw new HostError("NotFound", `site ${q.siteExternalId} has no key provider ${q.keyProviderExternalId}`);
+    try {
+      const source = await this.o.keySources.forProvider({ keyProviderExternalId: kp.externalId, siteExternalId: kp.siteExternalId, kind: kp.kind, name: kp.name });
+      if (source.probeKey) await source.probeKey(q.keyId);
+      else (await source.getKey(q.keyId)).fill(0);
+      return { ok: true };
+    } catch (err) {
+      if (!(err instanceof KeyProviderError)) throw err;
+      const reason = err.code === "key-not-found" ? "key-not-found" : err.code === "permission-denied" ? "refused" : "unreachable";
+      return { ok: false, reason, message: err.message };
+    }
+  }
+
+  /** Reconnects a powered-off VM's adapters (failover-host.ts); the lab keeps them for VMs it created. */
+  setNetworks(vmExternalId: string, choices: readonly NetworkChoice[]): Promise<PlatformVm> {
+    return this.run(vmExternalId, async (vm) => {
+      this.requireOff(vm, "reconnect the network adapters of");
+      const nics = planNetworks(vm, choices, this.o.index.estate.networks);
+      if (!this.state.createdVms[vm.externalId]) throw new HostError("InvalidArgument", `the lab reconnects the adapters of VMs created in it (restored or replicated VMs) only, and ${vm.name} is one of its estate`);
+      const record: PlatformVm = { ...vm, nics };
+      await this.state.recordDisks(record); // a created VM's whole record
+      this.o.index.addVm(structuredClone(record));
+      await this.state.changed(vm.externalId);
       return record;
     });
   }

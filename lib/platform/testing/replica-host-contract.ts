@@ -141,10 +141,25 @@ export function replicaHostContract(name: string, make: () => Promise<RestoreHos
       await f.platform.powerOn(vm.externalId);
       await expectHostError(f.platform.createSnapshot(vm.externalId, "p2"), "InvalidState", /power/);
       await expectHostError(f.platform.revertToSnapshot(vm.externalId, p1.id), "InvalidState", /power/);
-      await expectHostError(f.platform.removeSnapshot(vm.externalId, p1.id), "InvalidState", /power/);
       await f.platform.powerOff(vm.externalId);
       expect((await f.platform.listSnapshots(vm.externalId)).map((p) => p.id)).toEqual([p1.id]);
       expect(await t.prints(f.platform, vm.externalId)).toEqual(a);
+    });
+
+    it("removes points of a running VM (a permanent failover commits them); its disks stay as they are", async () => {
+      const f = await open();
+      const t = await setup(f.platform);
+      const vm = await f.platform.createVm(t.request("replica-commit"));
+      await t.write(f.platform, vm.externalId, [{ at: 0, bytes: MiB }]);
+      const p1 = await f.platform.createSnapshot(vm.externalId, "p1");
+      const b = await t.write(f.platform, vm.externalId, [{ at: 2 * MiB, bytes: MiB }]);
+      const p2 = await f.platform.createSnapshot(vm.externalId, "p2");
+      await f.platform.powerOn(vm.externalId);
+      await f.platform.removeSnapshot(vm.externalId, p2.id);
+      await f.platform.removeSnapshot(vm.externalId, p1.id);
+      expect(await f.platform.listSnapshots(vm.externalId)).toEqual([]);
+      await f.platform.powerOff(vm.externalId);
+      expect(await t.prints(f.platform, vm.externalId)).toEqual(b);
     });
 
     it("keeps points across a restart, and a VM with points deletes with them", async (ctx) => {
