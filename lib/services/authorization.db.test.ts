@@ -85,6 +85,10 @@ import { createReplicationJob } from "./replication/create-replication-job";
 import { getReplica, listReplicas } from "./replication/list-replicas";
 import { runReplicationJobNow } from "./replication/run-replication-job";
 import { startRollback } from "./restore/start-rollback";
+import { checkFailover } from "./failover/check-failover";
+import { permanentFailover } from "./failover/permanent-failover";
+import { startFailover } from "./failover/start-failover";
+import { undoFailover } from "./failover/undo-failover";
 import { checkDiskRestore } from "./restore/check-disk-restore";
 import { startDiskRestore } from "./restore/start-disk-restore";
 import { listDiskRestoreTargets } from "./restore/list-disk-restore-targets";
@@ -635,6 +639,11 @@ const SERVICES: ServiceCase[] = [
   { service: "replication/run-replication-job#runReplicationJobNow", permission: "job:manage", write: false, prepare: read((a) => runReplicationJobNow(a, { jobId: "job-none" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "replication/list-replicas#listReplicas", permission: "job:read", write: false, prepare: read((a) => listReplicas(a)) },
   { service: "replication/list-replicas#getReplica", permission: "job:read", write: false, prepare: read((a) => getReplica(a, { replicaId: "replica-none" }).catch(refusedAs("NOT_FOUND"))) },
+  // failover (FOV-1): a replica that does not exist is refused after authorization (the failovers: failover/failover.db.test.ts)
+  { service: "failover/check-failover#checkFailover", permission: "failover:run", write: false, prepare: read((a) => checkFailover(a, { replicas: [{ replicaId: "replica-none" }] })) },
+  { service: "failover/start-failover#startFailover", permission: "failover:run", write: false, prepare: read((a) => startFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("CONFLICT"))) },
+  { service: "failover/undo-failover#undoFailover", permission: "failover:run", write: false, prepare: read((a) => undoFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
+  { service: "failover/permanent-failover#permanentFailover", permission: "failover:permanent", write: false, prepare: read((a) => permanentFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/list-restorable-vms#listRestorableVms", permission: "job:read", write: false, prepare: read((a) => listRestorableVms(a)) },
   { service: "restore/list-restorable-vms#listRestorablePoints", permission: "job:read", write: false, prepare: read((a) => listRestorablePoints(a, { vmExternalId: "vm-none" }).catch(refusedAs("INVALID_INPUT")).catch(refusedAs("NOT_FOUND"))) },
   {
@@ -815,6 +824,12 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "replication/check-replication-job#checkReplicationJob": "helper of createReplicationJob (after it authorized)",
   "replication/check-replication-job#placementOf": "pure helper",
   "inventory/platform#replicationHosts": "chooses the platform connector (replication)",
+  "inventory/platform#failoverHost": "chooses the platform connector (failover)",
+  "failover/check-failover#planFailover": "helper of checkFailover and startFailover (after they authorized) and of the failover job",
+  "failover/failover-session#enqueueFailoverSession": "helper of startFailover, undoFailover and permanentFailover (after they authorized)",
+  "failover/run-failover#runFailover": "system: the failover job (the queue calls it)",
+  "failover/failover-rules#failoverRefusal": "pure helper",
+  "failover/failover-rules#allowedFailoverActions": "pure helper",
   "jobs/job-dto#loadWorkers": "helper of listSessions/listWorkers (after they authorized)",
   "jobs/job-dto#parseSubject": "pure helper",
   "jobs/job-dto#resolveSubjects": "helper of listSessions (after it authorized)",

@@ -86,6 +86,7 @@ const replica = () => db.replica.findUniqueOrThrow({ where: { id: replicaId }, i
 const runJob = async () => runBackupSession((await runReplicationJobNow(admin, { jobId })).sessionId);
 const logOf = async (sessionId: string) => (await db.sessionEvent.findMany({ where: { sessionId }, orderBy: { id: "asc" }, select: { text: true } })).map((e) => e.text).join("\n");
 let drKp: { id: string; externalId: string };
+let clusterId: string | undefined;
 
 beforeAll(async () => {
   await syncInventoryFromPlatform();
@@ -97,7 +98,7 @@ beforeAll(async () => {
   kms = await startPykmipServer({ keepDir: true });
   const site = dr(await platform().inventory()).site;
   drKp = await db.keyProvider.findFirstOrThrow({ where: { kind: "STANDARD", kmsClusterId: null, tenantId: null, site: { externalId: site } }, select: { id: true, externalId: true } });
-  await registerKmsCluster(admin, { name: uniqueEmail("dr-kms"), servers: `127.0.0.1:${kms.port}`, caPem: kms.ca.toString(), clientCertPem: kms.clientA.cert.toString(), clientKeyPem: kms.clientA.key.toString(), keyProviderIds: [drKp.id] });
+  clusterId = (await registerKmsCluster(admin, { name: uniqueEmail("dr-kms"), servers: `127.0.0.1:${kms.port}`, caPem: kms.ca.toString(), clientCertPem: kms.clientA.cert.toString(), clientKeyPem: kms.clientA.key.toString(), keyProviderIds: [drKp.id] })).id;
   jobId = (await createReplicationJob(admin, await jobInput(drKp.externalId))).id;
   const first = await runJob();
   expect(first.state, first.error ?? "").toBe("success");
@@ -113,7 +114,8 @@ afterAll(async () => {
     await platform().powerOff(r.replicaVmExternalId).catch(() => undefined);
     await replicationHosts().target.deleteVm(r.replicaVmExternalId).catch(() => undefined);
   }
-  await db.keyProvider.update({ where: { id: drKp.id }, data: { kmsClusterId: null } }).catch(() => undefined);
+  // The DR KMS goes with its server: later files see the estate's key providers as they were.
+  if (clusterId) await db.kmsCluster.delete({ where: { id: clusterId } }).catch(() => undefined);
   await kms?.stop();
   await undo?.();
   await syncInventoryFromPlatform();
