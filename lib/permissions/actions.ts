@@ -39,6 +39,7 @@ export const ACTION_PERMISSIONS = {
   // failover (FOV-1)
   "failover.check": "failover:run",
   "failover.start": "failover:run",
+  "failover.planned": "failover:run",
   "failover.undo": "failover:run",
   "failover.permanent": "failover:permanent", // the source leaves its job, the points are committed: Backup Administrators only
   // key providers and KMS clusters

@@ -79,9 +79,9 @@ describe("the table of server actions", () => {
 
   it("failover: Restore Operators check, fail over and undo; only Backup Administrators make it permanent; Viewers none (FOV-1)", () => {
     const may = (action: ActionName) => ROLES.filter((r) => hasPermission(r, ACTION_PERMISSIONS[action]));
-    for (const a of ["failover.check", "failover.start", "failover.undo"] as const) expect(may(a)).toEqual(["BACKUP_ADMIN", "RESTORE_OPERATOR"]);
+    for (const a of ["failover.check", "failover.start", "failover.planned", "failover.undo"] as const) expect(may(a)).toEqual(["BACKUP_ADMIN", "RESTORE_OPERATOR"]);
     expect(may("failover.permanent")).toEqual(["BACKUP_ADMIN"]);
-    expect(found.filter((f) => f.file.endsWith("failover-actions.ts")).map((f) => f.action).sort()).toEqual(["failover.check", "failover.permanent", "failover.start", "failover.undo"]);
+    expect(found.filter((f) => f.file.endsWith("failover-actions.ts")).map((f) => f.action).sort()).toEqual(["failover.check", "failover.permanent", "failover.planned", "failover.start", "failover.undo"]);
   });
 });
 

@@ -15,3 +15,5 @@ export const checkFailoverSchema = z.object({ replicas: z.array(failoverTargetSc
 export const startFailoverSchema = failoverTargetSchema.extend({ reason });
 export const undoFailoverSchema = z.object({ replicaId: id, reason });
 export const permanentFailoverSchema = z.object({ replicaId: id, reason });
+/** Planned failover: the point is the one its final sync makes. */
+export const plannedFailoverSchema = z.object({ replicaId: id, reason });

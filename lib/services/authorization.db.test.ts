@@ -88,6 +88,7 @@ import { startRollback } from "./restore/start-rollback";
 import { checkFailover } from "./failover/check-failover";
 import { permanentFailover } from "./failover/permanent-failover";
 import { startFailover } from "./failover/start-failover";
+import { startPlannedFailover } from "./failover/start-planned-failover";
 import { undoFailover } from "./failover/undo-failover";
 import { checkDiskRestore } from "./restore/check-disk-restore";
 import { startDiskRestore } from "./restore/start-disk-restore";
@@ -642,6 +643,7 @@ const SERVICES: ServiceCase[] = [
   // failover (FOV-1): a replica that does not exist is refused after authorization (the failovers: failover/failover.db.test.ts)
   { service: "failover/check-failover#checkFailover", permission: "failover:run", write: false, prepare: read((a) => checkFailover(a, { replicas: [{ replicaId: "replica-none" }] })) },
   { service: "failover/start-failover#startFailover", permission: "failover:run", write: false, prepare: read((a) => startFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("CONFLICT"))) },
+  { service: "failover/start-planned-failover#startPlannedFailover", permission: "failover:run", write: false, prepare: read((a) => startPlannedFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("CONFLICT"))) },
   { service: "failover/undo-failover#undoFailover", permission: "failover:run", write: false, prepare: read((a) => undoFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "failover/permanent-failover#permanentFailover", permission: "failover:permanent", write: false, prepare: read((a) => permanentFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/list-restorable-vms#listRestorableVms", permission: "job:read", write: false, prepare: read((a) => listRestorableVms(a)) },
@@ -828,6 +830,7 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "failover/check-failover#planFailover": "helper of checkFailover and startFailover (after they authorized) and of the failover job",
   "failover/failover-session#enqueueFailoverSession": "helper of startFailover, undoFailover and permanentFailover (after they authorized)",
   "failover/run-failover#runFailover": "system: the failover job (the queue calls it)",
+  "failover/sync-replica#syncReplica": "system: a planned failover's syncs, inside the failover job",
   "failover/failover-rules#failoverRefusal": "pure helper",
   "failover/failover-rules#allowedFailoverActions": "pure helper",
   "jobs/job-dto#loadWorkers": "helper of listSessions/listWorkers (after they authorized)",

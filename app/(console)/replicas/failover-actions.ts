@@ -1,10 +1,11 @@
 "use server";
 import { revalidatePath } from "next/cache";
 import { validatedAction } from "@/lib/auth/safe-action";
-import { checkFailoverSchema, permanentFailoverSchema, startFailoverSchema, undoFailoverSchema } from "@/lib/schemas/failover";
+import { checkFailoverSchema, permanentFailoverSchema, plannedFailoverSchema, startFailoverSchema, undoFailoverSchema } from "@/lib/schemas/failover";
 import { checkFailover } from "@/lib/services/failover/check-failover";
 import { permanentFailover } from "@/lib/services/failover/permanent-failover";
 import { startFailover } from "@/lib/services/failover/start-failover";
+import { startPlannedFailover } from "@/lib/services/failover/start-planned-failover";
 import { undoFailover } from "@/lib/services/failover/undo-failover";
 
 // Failover of replicas (FOV-1). Each action is gated by the action table and its service
@@ -39,4 +40,12 @@ export const permanentFailoverAction = validatedAction("failover.permanent", per
   revalidatePath("/replicas");
   revalidatePath("/sessions");
   return { message: "Permanent failover started.", id: sessionId };
+});
+
+/** Planned failover: a sync, the source powered off, a final sync, then failover (no data lost). */
+export const startPlannedFailoverAction = validatedAction("failover.planned", plannedFailoverSchema, async (actor, input) => {
+  const { sessionId } = await startPlannedFailover(actor, input);
+  revalidatePath("/replicas");
+  revalidatePath("/sessions");
+  return { message: "Planned failover started.", id: sessionId };
 });

@@ -3,7 +3,8 @@
 // the replica under it; the pre-failover check says go, and no-go when the KMS is down or a key
 // of the point is gone from it; failover now powers the replica on at its point; a guest write in
 // it is discarded by undo (bit for bit back to the point) and replication runs again; permanent
-// failover commits the points and drops the source from the job; every action is refused in a
+// failover commits the points and drops the source from the job; a planned failover syncs, powers
+// the source off, syncs again and fails over without losing a write; every action is refused in a
 // state that does not allow it, and by role.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
@@ -23,6 +24,7 @@ import { runReplicationJobNow } from "../replication/run-replication-job";
 import { checkFailover } from "./check-failover";
 import { permanentFailover } from "./permanent-failover";
 import { startFailover } from "./start-failover";
+import { startPlannedFailover } from "./start-planned-failover";
 import { undoFailover } from "./undo-failover";
 
 let admin: Awaited<ReturnType<typeof makeActor>>;
@@ -216,6 +218,29 @@ describe("failover of an encrypted replica (FOV-1)", { timeout: 180_000 }, () =>
     expect(next.state, next.error ?? "").toBe("success");
     expect(JSON.parse((await db.sessionVm.findFirstOrThrow({ where: { sessionId: next.id } })).progress).incremental).toBe(true);
     expect((await replica()).points.length).toBe(r.points.length + 1);
+  });
+
+  it("planned failover: a guest write on the source just before is on the replica; the source is powered off; no data lost", async () => {
+    await platform().guestWrites(source.externalId, 0.03, 44); // the last writes production makes
+    const { sessionId } = await startPlannedFailover(operator, { replicaId, reason: "planned move to the DR site" });
+    const s = await runBackupSession(sessionId, 240_000);
+    const log = await logOf(sessionId);
+    expect(s.state, `${s.error ?? ""}\n${log}`).toBe("success");
+    expect(log).toMatch(/Sync 1 done[\s\S]*powered off at the production site[\s\S]*Final sync done[\s\S]*powered on at the DR site/);
+    expect((await platform().vmRuntime(source.externalId)).powerState).toBe("poweredOff");
+    expect((await platform().vmRuntime(replicaVmId)).powerState).toBe("poweredOn");
+    const r = await replica();
+    expect(r.state).toBe("Failover");
+    expect(r.failoverPointId).toBe(r.points.at(-1)!.snapshotId);
+    for (const disk of source.disks) {
+      const src = await diskPrint(replicationHosts().source, source.externalId, disk.deviceKey);
+      const rep = await diskPrint(replicationHosts().source, replicaVmId, disk.deviceKey, src.written);
+      expect(rep.hash, `${disk.label}: the replica holds every block the source wrote`).toBe(src.hash);
+    }
+    expect(await db.auditEvent.count({ where: { objectId: replicaId, action: "failover.planned", outcome: "success" } })).toBe(1);
+    // Back to Ready for what follows, production powered on again.
+    expect((await runBackupSession((await undoFailover(admin, { replicaId, reason })).sessionId)).state).toBe("success");
+    await platform().powerOn(source.externalId);
   });
 
   it("permanent failover (a Backup Administrator): points committed, the source dropped from the job, every action refused after", async () => {

@@ -13,12 +13,15 @@ import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { failoverHost } from "@/lib/services/inventory/platform";
 import { syncInventoryFromPlatform } from "@/lib/services/inventory/sync-inventory";
 import { planFailover } from "./check-failover";
+import { syncReplica } from "./sync-replica";
 import { FAILOVER_ACTION_LABELS, failoverRefusal, type FailoverAction } from "./failover-rules";
 
 // The "failover" job (FOV-1): one action on one replica, as its FailoverItem says, with the
 // session log telling each step. The state rule and (for failover now) the whole pre-failover
 // check run again here before anything is changed; a failure leaves the replica in its state.
 //  - failover: revert to the point (newer points go), connect the networks, power on → Failover.
+//  - planned: a sync while the source runs, the source powered off, a final sync, then failover
+//    to the final sync's point (nothing the source wrote is lost); a failure powers the source on again.
 //  - undo: power off, revert to the failover point (the guest's writes are gone) → Ready.
 //  - permanent: remove every point of the running replica (committed), drop the source VM from
 //    the replication job → PermanentFailover.
@@ -47,6 +50,7 @@ export async function runFailover(job: ClaimedJob): Promise<void> {
     const refusal = failoverRefusal(action, (await db.replica.findUniqueOrThrow({ where: { id: replica.id } })).state, replica.replicaVmName);
     if (refusal) throw new Refused(refusal);
     if (action === "failover") details = await failoverNow(sessionId, item.replicaId, item.snapshotId!, JSON.parse(item.networks) as NetworkChoice[], say, started);
+    else if (action === "planned") details = await planned(sessionId, session.requestedById, item.replicaId, JSON.parse(item.networks) as NetworkChoice[], say, started);
     else if (action === "undo") details = await undo(item.replicaId, say);
     else details = await makePermanent(item.replicaId, say);
   } catch (e) {
@@ -72,7 +76,48 @@ export async function runFailover(job: ClaimedJob): Promise<void> {
 }
 
 function stateAfterFailure(action: FailoverAction): string {
-  return action === "failover" ? "Ready (powered off)" : "failed over";
+  return action === "failover" || action === "planned" ? "Ready (powered off)" : "failed over";
+}
+
+async function planned(sessionId: string, requestedById: string | null, replicaId: string, networks: NetworkChoice[], say: (t: string, l?: "info" | "warning" | "error") => void, started: number): Promise<Record<string, unknown>> {
+  const replica = await db.replica.findUniqueOrThrow({ where: { id: replicaId }, include: { job: { select: { id: true, name: true } } } });
+  const host = failoverHost();
+  const source = (await host.inventory()).vms.find((v) => v.externalId === replica.sourceVmExternalId);
+  if (!source) throw new Refused(`${replica.sourceVmName} is not in the inventory (the production site may be down): nothing was changed; use failover now instead.`);
+  const sync = async (why: string) => {
+    const r = await syncReplica({ jobId: replica.job.id, jobName: replica.job.name, sourceVm: source, replicaVmName: replica.replicaVmName, requestedById, why });
+    const vm = await db.sessionVm.findFirst({ where: { sessionId: r.sessionId }, select: { state: true, progress: true } });
+    const ok = vm && ["success", "warning"].includes(vm.state);
+    return { ...r, ok, error: ok ? null : ((vm && (JSON.parse(vm.progress) as VmRunProgress).error) ?? r.error ?? `the replication ended ${r.state}`) };
+  };
+  say(`Sync 1 of 2 while ${source.name} runs…`);
+  const first = await sync("planned failover: sync while the source runs");
+  if (!first.ok) throw new Error(`the first sync failed (${first.error}); nothing else was changed and ${source.name} keeps running`);
+  say(`Sync 1 done (session ${first.sessionId}).`);
+  let poweredOff = false;
+  try {
+    if ((await host.vmRuntime(source.externalId)).powerState === "poweredOn") {
+      await host.powerOff(source.externalId);
+      poweredOff = true;
+      say(`${source.name} powered off at the production site: nothing it writes can be lost now.`);
+    } else say(`${source.name} was already powered off.`, "warning");
+    say("Final sync (the source is off)…");
+    const last = await sync("planned failover: final sync, the source powered off");
+    if (!last.ok) throw new Error(`the final sync failed (${last.error})`);
+    say(`Final sync done (session ${last.sessionId}): the replica holds everything ${source.name} wrote.`);
+    const newest = await db.replicaPoint.findFirst({ where: { replicaId }, orderBy: { createdAt: "desc" } });
+    if (!newest) throw new Error("the final sync left no replica point");
+    const details = await failoverNow(sessionId, replicaId, newest.snapshotId, networks, say, started);
+    return { ...details, syncs: [first.sessionId, last.sessionId], sourcePoweredOff: poweredOff, dataLost: "none" };
+  } catch (e) {
+    if (poweredOff) {
+      await host.powerOn(source.externalId).then(
+        () => say(`${source.name} powered on again at the production site: the planned failover did not complete.`, "warning"),
+        (err: unknown) => say(`${source.name} could not be powered on again (${err instanceof Error ? err.message : String(err)}): power it on by hand.`, "error"),
+      );
+    }
+    throw e;
+  }
 }
 
 async function failoverNow(sessionId: string, replicaId: string, snapshotId: string, networks: NetworkChoice[], say: (t: string, l?: "info" | "warning" | "error") => void, started: number): Promise<Record<string, unknown>> {
