@@ -243,6 +243,29 @@ describe("failover of an encrypted replica (FOV-1)", { timeout: 180_000 }, () =>
     await platform().powerOn(source.externalId);
   });
 
+  it("failover to an older point removes the newer ones; after undo the next replication is incremental from it and the replica equals the source", async () => {
+    const before = (await replica()).points;
+    expect(before.length).toBeGreaterThanOrEqual(2);
+    const [res] = await checkFailover(admin, { replicas: [{ replicaId, pointId: before[0].id }] });
+    expect(res.go).toBe(true);
+    expect(res.notes.join(" ")).toMatch(new RegExp(`${before.length - 1} newer point\\(s\\) .* are removed`));
+    const f = await runBackupSession((await startFailover(admin, { replicaId, pointId: before[0].id, reason })).sessionId);
+    expect(f.state, f.error ?? "").toBe("success");
+    expect((await replica()).points.map((p) => p.snapshotId)).toEqual([before[0].snapshotId]);
+    expect((await replicationHosts().target.listSnapshots(replicaVmId)).map((p) => p.id)).toEqual([before[0].snapshotId]);
+    expect((await runBackupSession((await undoFailover(admin, { replicaId, reason })).sessionId)).state).toBe("success");
+    await platform().guestWrites(source.externalId, 0.02, 45);
+    const run = await runJob();
+    expect(run.state, run.error ?? "").toBe("success");
+    expect(JSON.parse((await db.sessionVm.findFirstOrThrow({ where: { sessionId: run.id } })).progress).incremental).toBe(true);
+    for (const disk of source.disks) {
+      const src = await diskPrint(replicationHosts().source, source.externalId, disk.deviceKey);
+      const rep = await diskPrint(replicationHosts().source, replicaVmId, disk.deviceKey, src.written);
+      expect(rep.hash, disk.label).toBe(src.hash);
+    }
+    expect((await replica()).points).toHaveLength(2);
+  });
+
   it("permanent failover (a Backup Administrator): points committed, the source dropped from the job, every action refused after", async () => {
     const f = await runBackupSession((await startFailover(admin, { replicaId, reason })).sessionId);
     expect(f.state, f.error ?? "").toBe("success");

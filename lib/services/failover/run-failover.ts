@@ -28,6 +28,7 @@ import { FAILOVER_ACTION_LABELS, failoverRefusal, type FailoverAction } from "./
 
 class Refused extends Error {}
 
+
 export async function runFailover(job: ClaimedJob): Promise<void> {
   const { sessionId } = sessionPayload.parse(job.payload);
   const item = await db.failoverItem.findUnique({ where: { sessionId }, include: { replica: true } });
@@ -136,9 +137,11 @@ async function failoverNow(sessionId: string, replicaId: string, snapshotId: str
   await host.revertToSnapshot(vmId, snapshotId);
   say(`Reverted ${plan.replicaVmName} to its point of ${point.createdAt.toISOString()} (${snapshotId}).`);
   if (plan.newerSnapshotIds.length) {
-    // The platform removed the newer points; the next replication starts from this one (a full read: its source change ids are not kept).
+    // The platform removed the newer points; the next replication resumes from this one, incrementally from the source change
+    // ids it was copied up to. A point from before those were kept gives none: the next run copies every written block.
     await db.replicaPoint.deleteMany({ where: { replicaId, snapshotId: { in: plan.newerSnapshotIds } } });
-    await db.replica.update({ where: { id: replicaId }, data: { lastPointId: snapshotId, lastChangeIds: "[]" } });
+    await db.replica.update({ where: { id: replicaId }, data: { lastPointId: snapshotId, lastChangeIds: point.sourceChangeIds ?? "[]" } });
+    if (!point.sourceChangeIds) say("This point does not record the source's change ids: the next replication copies every written block.", "warning");
     say(`${plan.newerSnapshotIds.length} newer point(s) removed.`, "warning");
   }
   const vm = await host.vmRuntime(vmId);

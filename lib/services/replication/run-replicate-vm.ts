@@ -174,7 +174,7 @@ function replicaNotReady(state: string): string {
 }
 
 async function storePoint(replicaId: string, keyMode: string, r: ReplicationResult, sessionId: string): Promise<{ removed: number }> {
-  await db.replicaPoint.create({ data: { replicaId, snapshotId: r.point!.id, keyIds: JSON.stringify(r.replicaKeyId ? [r.replicaKeyId] : []), keyMode, sessionId } });
+  await db.replicaPoint.create({ data: { replicaId, snapshotId: r.point!.id, keyIds: JSON.stringify(r.replicaKeyId ? [r.replicaKeyId] : []), keyMode, sessionId, sourceChangeIds: JSON.stringify(r.state!.disks) } });
   const removed = r.removedPoints.length ? await db.replicaPoint.deleteMany({ where: { replicaId, snapshotId: { in: r.removedPoints } } }) : { count: 0 };
   return { removed: removed.count };
 }
