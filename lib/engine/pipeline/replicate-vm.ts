@@ -35,11 +35,11 @@ import { HostError } from "../../platform/errors";
 import type { ReplicaSnapshot, VmReplicaHost } from "../../platform/replica-host";
 import type { CreateVmRequest, HomeCryptoSpec, NewVmNic, VmRestoreHost } from "../../platform/restore-host";
 import type { NetworkChoice } from "../../platform/network-mapping";
-import { isAllZero } from "../bytes";
 import { blocksOfAreas } from "./backup-disk";
-import type { ProxyTaskGate, ProxyTaskLease } from "./events";
-import { formatRejection, selectProxy, type CandidateProxy, type ProxySelection, type SelectionDisk, type SelectionOptions } from "./proxy-selection";
-import { takeProxySlot } from "./proxy-slots";
+import type { ProxyTaskGate } from "./events";
+import { formatRejection, type CandidateProxy, type SelectionDisk, type SelectionOptions } from "./proxy-selection";
+import { claimProxy, type ClaimedProxy, type ClaimProxyOptions } from "./proxy-slots";
+import { bytesOfBlocks, shipBlocks, type ShipStats } from "./ship-blocks";
 
 const MiB = 1024 * 1024;
 
@@ -362,7 +362,7 @@ async function copyDisk(o: ReplicateVmOptions, d: CopyDiskInput): Promise<{ chan
   const started = now();
   const targetProxies = o.targetTransport === "any" ? o.targetProxies : o.targetProxies.map((p) => ({ ...p, transportModes: p.transportModes.filter((m) => m === "nbdssl") }));
   const src = await claim(o, o.sourceProxies, o.sourceSelection, d.sourceDisk, vmId, d.deviceKey, d.signal);
-  let tgt: Claimed | null = null;
+  let tgt: ClaimedProxy | null = null;
   let reader: BackupDisk | null = null;
   let writer: DiskWriter | null = null;
   try {
@@ -389,59 +389,22 @@ async function copyDisk(o: ReplicateVmOptions, d: CopyDiskInput): Promise<{ chan
     if (writer.capacityBytes !== capacity) throw new Error(`${d.label}: the replica disk has ${writer.capacityBytes} bytes, the source ${capacity}`);
 
     const indexes = blocksOfAreas(areas, capacity, d.blockSize);
-    const lengthOf = (i: number) => Math.min(d.blockSize, capacity - i * d.blockSize);
-    const bytesToRead = indexes.reduce((s, i) => s + lengthOf(i), 0);
-    const stats = { bytesRead: 0, bytesWritten: 0, blocksWritten: 0, zeroBlocksSkipped: 0 };
-    const inFlight = Math.max(1, o.inFlight ?? 4);
-    const free: Buffer[] = Array.from({ length: inFlight + 1 }, () => Buffer.allocUnsafe(d.blockSize));
-    const writes = new Set<Promise<void>>();
-    let writeError: unknown = null;
+    const bytesToRead = bytesOfBlocks(indexes, d.blockSize, capacity);
     let lastReport = -Infinity;
-    const report = (done: boolean) => {
+    const report = (s: ShipStats, done: boolean) => {
       const t = now();
       if (!done && t - lastReport < (o.progressIntervalMs ?? 500)) return;
       lastReport = t;
-      emit({ type: "disk-progress", vmExternalId: vmId, deviceKey: d.deviceKey, bytesToRead, bytesRead: stats.bytesRead, bytesWritten: stats.bytesWritten, done, text: "" });
+      emit({ type: "disk-progress", vmExternalId: vmId, deviceKey: d.deviceKey, bytesToRead, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten, done, text: "" });
     };
-    const w = writer;
-    for (const i of indexes) {
-      d.signal.throwIfAborted();
-      if (writeError) throw writeError;
-      while (free.length === 0) await Promise.race(writes);
-      if (writeError) throw writeError;
-      const buffer = free.pop()!;
-      const block = lengthOf(i) === d.blockSize ? buffer : buffer.subarray(0, lengthOf(i));
-      await reader.reader.readInto(i * d.blockSize, block);
-      stats.bytesRead += block.length;
-      if (!writeZeros && isAllZero(block)) {
-        stats.zeroBlocksSkipped++;
-        free.push(buffer);
-      } else {
-        const p: Promise<void> = w.write(i * d.blockSize, block).then(
-          () => {
-            stats.bytesWritten += block.length;
-            stats.blocksWritten++;
-          },
-          (e: unknown) => {
-            writeError ??= e;
-          },
-        ).finally(() => {
-          writes.delete(p);
-          free.push(buffer);
-        });
-        writes.add(p);
-      }
-      report(false);
-    }
-    await Promise.all(writes);
-    if (writeError) throw writeError;
+    const stats = await shipBlocks({ reader: reader.reader, writer, indexes, blockSize: d.blockSize, capacityBytes: capacity, writeZeros, inFlight: o.inFlight ?? 4, signal: d.signal, onBlock: (s) => report(s, false) });
     d.signal.throwIfAborted();
     await writer.close();
     writer = null;
     await reader.reader.close();
     const changeId = reader.changeId;
     reader = null;
-    report(true);
+    report(stats, true);
     const disk: ReplicatedDisk = { deviceKey: d.deviceKey, incremental, sourceMode: src.choice.mode, targetMode: tgt.choice.mode, ...stats, durationMs: now() - started };
     emit({ type: "disk-done", vmExternalId: vmId, deviceKey: d.deviceKey, incremental, ...stats, text: `${d.label}: ${incremental ? "incremental" : "full"}, ${stats.blocksWritten} blocks (${stats.bytesWritten} bytes) written${stats.zeroBlocksSkipped ? `, ${stats.zeroBlocksSkipped} zero blocks skipped` : ""}` });
     return { changeId, disk };
@@ -453,26 +416,8 @@ async function copyDisk(o: ReplicateVmOptions, d: CopyDiskInput): Promise<{ chan
   }
 }
 
-interface Claimed {
-  choice: Extract<ProxySelection, { ok: true }>;
-  release(): Promise<void>;
-}
-
-async function claim(o: ReplicateVmOptions, proxies: readonly CandidateProxy[], selection: SelectionOptions, disk: SelectionDisk, vmId: string, deviceKey: number, signal: AbortSignal): Promise<Claimed> {
-  if (!o.tasks) {
-    const c = selectProxy(disk, proxies, selection);
-    if (!c.ok) throw new Error(c.reason);
-    return { choice: c, release: async () => {} };
-  }
-  const { choice, lease } = await takeProxySlot({ tasks: o.tasks, proxies, selection, disk, vmExternalId: vmId, deviceKey, signal, busyWaitMs: o.busyWaitMs, onEvent: o.onEvent as never });
-  const l: ProxyTaskLease = lease;
-  return {
-    choice,
-    release: async () => {
-      await l.release().catch(() => undefined);
-      o.onEvent?.({ type: "task-end", vmExternalId: vmId, deviceKey, proxyExternalId: choice.proxy.externalId, slot: l.slot, text: "" });
-    },
-  };
+function claim(o: ReplicateVmOptions, proxies: readonly CandidateProxy[], selection: SelectionOptions, disk: SelectionDisk, vmId: string, deviceKey: number, signal: AbortSignal): Promise<ClaimedProxy> {
+  return claimProxy({ tasks: o.tasks, proxies, selection, disk, vmExternalId: vmId, deviceKey, signal, busyWaitMs: o.busyWaitMs, onEvent: o.onEvent as ClaimProxyOptions["onEvent"] });
 }
 
 function messageOf(e: unknown): string {
