@@ -234,6 +234,52 @@ describe("failbackVm (memory platform)", { timeout: 30_000 }, () => {
     expect(await s.hashes(s.source.externalId)).toEqual(await s.hashes(s.replicaId));
   });
 
+  it("to the original restored elsewhere: both read and compared, only the blocks that differ are written, and it ends bit for bit", async () => {
+    const s = await setup();
+    // The original was lost and restored from a backup of the replicated state into another VM (new key, no CBT in common)…
+    const restored = await s.memory.createVm({
+      siteExternalId: s.prod.site,
+      hostExternalId: s.prod.host,
+      name: "app-01_restored",
+      folder: "/Tenants/Test",
+      tenantExternalId: null,
+      guestOs: "Ubuntu Linux (64-bit)",
+      cpuCount: 2,
+      memoryMiB: 2048,
+      home: { datastoreExternalId: s.prod.encDs, storagePolicyExternalId: s.prod.encPolicy, crypto: { kind: "new-key", keyProviderExternalId: s.prod.kp } },
+      disks: [
+        { deviceKey: 2000, label: "Hard disk 1", capacityBytes: DISK, datastoreExternalId: s.prod.encDs, storagePolicyExternalId: s.prod.encPolicy, encrypted: true },
+        { deviceKey: 2001, label: "Hard disk 2", capacityBytes: DISK, datastoreExternalId: s.prod.encDs, storagePolicyExternalId: s.prod.plainPolicy, encrypted: false },
+      ],
+      vtpm: false,
+    });
+    for (const dk of DISKS) {
+      const from = await s.memory.openDiskForBackup({ vmExternalId: s.source.externalId, deviceKey: dk, mode: "nbdssl", proxy: readProxy });
+      const to = await s.memory.openDiskForWrite({ vmExternalId: restored.externalId, deviceKey: dk, mode: "nbdssl", proxy: readProxy });
+      for (const a of await s.memory.queryChangedAreas({ vmExternalId: s.source.externalId, deviceKey: dk, changeId: "*" })) await to.write(a.start, await from.reader.read(a.start, a.length));
+      await to.close();
+      await from.reader.close();
+      await s.memory.releaseSnapshot(s.source.externalId);
+    }
+    // …which then booted and wrote a little of its own (one block, and one beyond the replica's data).
+    await s.write(restored.externalId, 2001, 12 * MiB, 4096);
+    await s.write(restored.externalId, 2001, 40 * MiB, 4096);
+    await s.failover(FAILOVER_WRITES);
+
+    const { r, writes, events } = await s.run({ kind: "restored-vm", vm: await s.vmOf(restored.externalId) });
+    expect(r.status, r.error ?? "").toBe("success");
+    expect(r.vmExternalId).toBe(restored.externalId);
+    expect(r.disks.map((d) => [d.deviceKey, d.changesOnly, d.comparedBlocks, d.blocksShipped])).toEqual([
+      [2000, true, 21, 3], // blocks 0–19 (data) and 30 (the failover): the failover's 3 differ
+      [2001, true, 11, 3], // 10 MiB of data + block 40 on the restored VM: 9 (failover) ∪ 12, 40 (its own)
+    ]);
+    expect(writes).toHaveLength(6);
+    expect(events.filter((e) => e.type === "compared")).toHaveLength(2);
+    expect(await s.hashes(restored.externalId)).toEqual(await s.hashes(s.replicaId));
+    expect(r.keyId).toBe((await s.vmOf(restored.externalId)).keyId);
+    expect(r.keyProviderExternalId).toBe(s.prod.kp);
+  });
+
   it("to a new location: a full copy into a new encrypted VM, bit for bit, under a new key of the production site's provider (re-key), never the DR's", async () => {
     const s = await setup("re-key");
     await s.failover(FAILOVER_WRITES);

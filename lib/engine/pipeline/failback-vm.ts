@@ -13,9 +13,12 @@
 //                 are read from the replica and written with zeros included, so the original ends
 //                 bit for bit the replica. The original is powered off first. A change id CBT no
 //                 longer knows (FileFault) ships every block of that disk, and says so.
-//   new VM        (the original restored elsewhere, or a new location) a full copy into a VM
-//                 created at the production site: the replica's written areas, all-zero blocks
-//                 skipped. Placement follows create-vm-rules.ts, checked before anything happens:
+//   restored VM   the original restored in another location (e.g. from a backup): an existing VM
+//                 of the production site with the replica's disks but no CBT history in common,
+//                 so both are read over every block either holds and only the blocks that differ
+//                 are written (zeros included) — a comparison instead of change tracking.
+//   new VM        (a new location) a full copy into a VM created at the production site: the
+//                 replica's written areas, all-zero blocks skipped. Placement follows create-vm-rules.ts, checked before anything happens:
 //                 an encrypted result needs its home and disks on datastores under the VM
 //                 Encryption Policy (FBK-1).
 //
@@ -26,10 +29,11 @@
 // replica's keyId and encryption.bundle (the source's) at a production provider that reaches that
 // key. "unencrypted" — the replica was made without keys (REP-4); a new VM is unencrypted.
 //
-// Cut off (stop signal, a write error, the process killed): a new VM is deleted; the original is
-// left powered off and part-written — it is not production until a failback completes, and the
+// Cut off (stop signal, a write error, the process killed): a new VM is deleted; the original (or
+// the restored VM) is left powered off and part-written — it is not production until a failback completes, and the
 // next attempt repairs it: the original's CBT records the cut-off attempt's writes, so its changes
-// since the replicated state now include them, and the union is shipped again from the replica.
+// since the replicated state now include them, and the union is shipped again from the replica
+// (a restored VM is compared again).
 // The original's state before the attempt is not kept (it was the stale pre-failover image).
 //
 // After a completed failback to the original, replication can resume from the original with the
@@ -75,13 +79,19 @@ export type FailbackDestination =
        */
       changeIds: Array<{ deviceKey: number; changeId: string }> | null;
     }
-  /** A new VM at the production site (the original restored elsewhere, or a new location), a full copy. */
+  /**
+   * The original restored in another location (an existing VM of the production site, e.g. restored
+   * from a backup, with the replica's disks): compared block by block, only differing blocks written.
+   */
+  | { kind: "restored-vm"; vm: PlatformVm }
+  /** A new VM at the production site (a new location), a full copy. */
   | { kind: "new-vm"; placement: ReplicaPlacement };
 
 export type FailbackEvent =
   | { type: "original-powered-off"; vmExternalId: string; text: string }
   | { type: "vm-created"; vmExternalId: string; text: string }
   | { type: "changes-found"; vmExternalId: string; deviceKey: number; replicaBlocks: number; originalBlocks: number | null; blocksToShip: number; text: string }
+  | { type: "compared"; vmExternalId: string; deviceKey: number; blocksCompared: number; blocksToShip: number; text: string }
   | { type: "disk-planned"; side: "replica" | "destination"; vmExternalId: string; deviceKey: number; proxyExternalId: string; proxyName: string; mode: TransportMode; reason: string; rejected: string[]; text: string }
   | { type: "task-start"; vmExternalId: string; deviceKey: number; proxyExternalId: string; slot: number; text: string }
   | { type: "task-end"; vmExternalId: string; deviceKey: number; proxyExternalId: string; slot: number; text: string }
@@ -125,8 +135,10 @@ export interface FailbackVmOptions {
 
 export interface FailedBackDisk {
   deviceKey: number;
-  /** True: only changed blocks were shipped (to the original); false: a full copy, or every block after a CBT reset. */
+  /** True: only changed (or differing) blocks were shipped; false: a full copy, or every block after a CBT reset. */
   changesOnly: boolean;
+  /** Restored VM: blocks read on both sides and compared (null otherwise). */
+  comparedBlocks: number | null;
   /** Blocks the replica changed since the failover point (null for a full copy). */
   replicaChangedBlocks: number | null;
   /** Blocks the original changed since the replicated state (null: not asked, or CBT did not know the id). */
@@ -180,7 +192,7 @@ export async function failbackVm(o: FailbackVmOptions): Promise<FailbackResult> 
 
     touched = true;
     let destinationId: string;
-    if (plan.kind === "original") {
+    if (plan.kind !== "new-vm") {
       destinationId = plan.vm.externalId;
       const rt = await o.destinationHost.vmRuntime(destinationId);
       if (rt.powerState !== "poweredOff") {
@@ -201,6 +213,10 @@ export async function failbackVm(o: FailbackVmOptions): Promise<FailbackResult> 
 
     // The original's own changes since the replicated state, asked for once (one snapshot of it).
     const originalChanges = plan.kind === "original" ? await originalChangedAreas(o, plan.vm, plan.changeIds, (t) => warn(destinationId, t)) : null;
+    // A restored VM: the blocks that differ from the replica, found by reading both (the replica's
+    // snapshot taken here is the one the copy reads).
+    replicaSnapshotTaken = true;
+    const differing = plan.kind === "restored-vm" ? await differingBlocks(o, plan.vm, plan.blockSize) : null;
 
     // ── the disks, in parallel; one failing stops the others ──
     const blockSize = plan.blockSize;
@@ -219,6 +235,7 @@ export async function failbackVm(o: FailbackVmOptions): Promise<FailbackResult> 
         destinationId,
         sinceReplicaChangeId: plan.kind === "original" ? plan.pointChangeIds.get(d.deviceKey)! : null,
         originalAreas: originalChanges ? originalChanges.get(d.deviceKey)! : null,
+        differing: differing ? differing.get(d.deviceKey)! : null,
         blockSize,
         signal: stop.signal,
         warn: (t) => warn(destinationId, t),
@@ -256,7 +273,7 @@ export async function failbackVm(o: FailbackVmOptions): Promise<FailbackResult> 
         (err: unknown) => warn(vm.externalId, `the half-made VM ${vm.name} could not be deleted: ${messageOf(err)}; delete it before trying again`),
       );
     }
-    const original = o.destination.kind === "original" ? o.destination.vm : null;
+    const original = o.destination.kind !== "new-vm" ? o.destination.vm : null;
     const after = !touched
       ? "nothing was changed"
       : original
@@ -268,7 +285,7 @@ export async function failbackVm(o: FailbackVmOptions): Promise<FailbackResult> 
 }
 
 type Plan =
-  | { kind: "original"; vm: PlatformVm; changeIds: Map<number, string> | null; pointChangeIds: Map<number, string>; blockSize: number; siteExternalId: string; destinationName: string }
+  | { kind: "original" | "restored-vm"; vm: PlatformVm; changeIds: Map<number, string> | null; pointChangeIds: Map<number, string>; blockSize: number; siteExternalId: string; destinationName: string }
   | { kind: "new-vm"; request: CreateVmRequest; blockSize: number; siteExternalId: string; destinationName: string };
 
 /** Validates the options against the two sites as they are now; reads only. */
@@ -288,10 +305,11 @@ async function planFailback(o: FailbackVmOptions, warn: (text: string) => void):
   for (const d of replica.disks) if (!pointChangeIds.get(d.deviceKey)) refuse(`the failover point ${o.failoverPoint.id} has no change id for ${replica.name} / ${d.label}`);
 
   const inventory = await o.destinationHost.inventory();
-  if (o.destination.kind === "original") {
+  if (o.destination.kind !== "new-vm") {
     const dst = o.destination;
+    const what = dst.kind === "original" ? "the original VM" : "the restored VM";
     const vm = inventory.vms.find((v) => v.externalId === dst.vm.externalId);
-    if (!vm) refuse(`the original VM ${dst.vm.name} (${dst.vm.externalId}) is not on the production site: fail back to a new location instead`);
+    if (!vm) refuse(`${what} ${dst.vm.name} (${dst.vm.externalId}) is not on the production site: fail back to a new location instead`);
     const original = vm!;
     if (original.siteExternalId === replica.siteExternalId) refuse(`${original.name} is at the replica's own site: failback goes back to the production site`);
     for (const d of replica.disks) {
@@ -301,7 +319,9 @@ async function planFailback(o: FailbackVmOptions, warn: (text: string) => void):
     }
     if (original.disks.length !== replica.disks.length) refuse(`${original.name} has ${original.disks.length} disks, the replica ${replica.disks.length}: fail back to a new location instead`);
     let changeIds: Map<number, string> | null = null;
-    if (dst.changeIds !== null) {
+    if (dst.kind === "restored-vm") {
+      // compared block by block: no change ids
+    } else if (dst.changeIds !== null) {
       if (!Array.isArray(dst.changeIds)) refuse("the original's change ids must be a list (or null when not known)");
       changeIds = new Map(dst.changeIds.map((d) => [d.deviceKey, d.changeId]));
       for (const d of replica.disks) if (typeof changeIds.get(d.deviceKey) !== "string" || !changeIds.get(d.deviceKey)) refuse(`no change id of ${original.name} / ${d.label} at the replicated state: pass every disk's, or none`);
@@ -314,7 +334,7 @@ async function planFailback(o: FailbackVmOptions, warn: (text: string) => void):
       refuse(`${original.name}'s key id ${original.keyId} is not the replica's ${replica.keyId}: with shared keys both are the source's key; check the job's key mode`);
     }
     if (replica.encrypted && !original.encrypted) warn(`${original.name} is not encrypted: the failed-over VM's data comes back unencrypted`);
-    return { kind: "original", vm: original, changeIds, pointChangeIds, blockSize, siteExternalId: original.siteExternalId, destinationName: original.name };
+    return { kind: dst.kind, vm: original, changeIds, pointChangeIds, blockSize, siteExternalId: original.siteExternalId, destinationName: original.name };
   }
 
   const placement = o.destination.placement;
@@ -405,8 +425,10 @@ interface FailbackDiskInput {
   destinationId: string;
   /** Original: the failover point's change id of the replica disk; new VM: null (full copy). */
   sinceReplicaChangeId: string | null;
-  /** Original: its changed areas since the replicated state (null: every block); new VM: null. */
+  /** Original: its changed areas since the replicated state (null: every block); otherwise null. */
   originalAreas: readonly DiskArea[] | null;
+  /** Restored VM: the blocks that differ and how many were compared; otherwise null. */
+  differing: { indexes: number[]; compared: number } | null;
   blockSize: number;
   signal: AbortSignal;
   warn: (text: string) => void;
@@ -418,6 +440,7 @@ async function failbackDisk(o: FailbackVmOptions, d: FailbackDiskInput): Promise
   const now = o.now ?? Date.now;
   const started = now();
   const toOriginal = o.destination.kind === "original";
+  const toExisting = o.destination.kind !== "new-vm";
   const src = await claimProxy(claimOptions(o, o.replicaProxies, o.replicaSelection, d.replicaDisk, replicaId, d.deviceKey, d.signal));
   let dst: ClaimedProxy | null = null;
   let reader: Awaited<ReturnType<VmBackupHost["openDiskForBackup"]>> | null = null;
@@ -433,7 +456,12 @@ async function failbackDisk(o: FailbackVmOptions, d: FailbackDiskInput): Promise
     let changesOnly = false;
     let replicaBlocks: number | null = null;
     let originalBlocks: number | null = null;
-    if (toOriginal) {
+    let comparedBlocks: number | null = null;
+    if (d.differing) {
+      indexes = d.differing.indexes;
+      comparedBlocks = d.differing.compared;
+      changesOnly = true;
+    } else if (toOriginal) {
       let replicaAreas: readonly DiskArea[] | "all";
       try {
         replicaAreas = await o.replicaHost.queryChangedAreas({ vmExternalId: replicaId, deviceKey: d.deviceKey, changeId: d.sinceReplicaChangeId! });
@@ -463,8 +491,8 @@ async function failbackDisk(o: FailbackVmOptions, d: FailbackDiskInput): Promise
       lastReport = t;
       emit({ type: "disk-progress", vmExternalId: replicaId, deviceKey: d.deviceKey, bytesToRead, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten, done, text: "" });
     };
-    // To the original every listed block is written, zeros too (they override what it holds); a new disk reads zeros already.
-    const stats = await shipBlocks({ reader: reader.reader, writer, indexes, blockSize: d.blockSize, capacityBytes: capacity, writeZeros: toOriginal, inFlight: o.inFlight ?? 4, signal: d.signal, onBlock: (s) => report(s, false) });
+    // To an existing VM every listed block is written, zeros too (they override what it holds); a new disk reads zeros already.
+    const stats = await shipBlocks({ reader: reader.reader, writer, indexes, blockSize: d.blockSize, capacityBytes: capacity, writeZeros: toExisting, inFlight: o.inFlight ?? 4, signal: d.signal, onBlock: (s) => report(s, false) });
     d.signal.throwIfAborted();
     await writer.close();
     writer = null;
@@ -475,6 +503,7 @@ async function failbackDisk(o: FailbackVmOptions, d: FailbackDiskInput): Promise
     const disk: FailedBackDisk = {
       deviceKey: d.deviceKey,
       changesOnly,
+      comparedBlocks,
       replicaChangedBlocks: replicaBlocks,
       originalChangedBlocks: originalBlocks,
       blocksShipped: stats.blocksWritten,
@@ -493,6 +522,64 @@ async function failbackDisk(o: FailbackVmOptions, d: FailbackDiskInput): Promise
     await src.release();
     await dst?.release();
   }
+}
+
+/**
+ * Per disk of a restored VM, the blocks whose content differs from the replica's: every block either
+ * side holds (QueryChangedDiskAreas "*" on both; elsewhere both read zeros) is read on both and
+ * compared. Disk by disk, each holding a proxy slot at each end; the destination's snapshot is
+ * released before anything is written, the replica's is kept for the copy.
+ */
+async function differingBlocks(o: FailbackVmOptions, vm: PlatformVm, blockSize: number): Promise<Map<number, { indexes: number[]; compared: number }>> {
+  const replica = o.replicaVm;
+  const out = new Map<number, { indexes: number[]; compared: number }>();
+  let destinationSnapshot = false;
+  try {
+    for (const d of replica.disks) {
+      const vd = vm.disks.find((x) => x.deviceKey === d.deviceKey)!;
+      o.signal?.throwIfAborted();
+      const src = await claimProxy(claimOptions(o, o.replicaProxies, o.replicaSelection, { label: `${replica.name} / ${d.label}`, encrypted: d.encrypted, keyProviderExternalId: d.encrypted ? replica.keyProviderExternalId : null, siteExternalId: replica.siteExternalId, tenantExternalId: replica.tenantExternalId }, replica.externalId, d.deviceKey, o.signal));
+      let dst: ClaimedProxy | null = null;
+      try {
+        dst = await claimProxy(claimOptions(o, destinationProxies(o), o.destinationSelection, { label: `${vm.name} / ${vd.label}`, encrypted: vd.encrypted, keyProviderExternalId: vd.encrypted ? vm.keyProviderExternalId : null, siteExternalId: vm.siteExternalId, tenantExternalId: vm.tenantExternalId }, vm.externalId, d.deviceKey, o.signal));
+        const a = await o.replicaHost.openDiskForBackup({ vmExternalId: replica.externalId, deviceKey: d.deviceKey, mode: src.choice.mode, proxy: src.choice.proxy });
+        try {
+          destinationSnapshot = true;
+          const b = await o.destinationHost.openDiskForBackup({ vmExternalId: vm.externalId, deviceKey: d.deviceKey, mode: dst.choice.mode, proxy: dst.choice.proxy });
+          try {
+            const capacity = a.reader.capacityBytes;
+            const held = [
+              ...blocksOfAreas(await o.replicaHost.queryChangedAreas({ vmExternalId: replica.externalId, deviceKey: d.deviceKey, changeId: "*" }), capacity, blockSize),
+              ...blocksOfAreas(await o.destinationHost.queryChangedAreas({ vmExternalId: vm.externalId, deviceKey: d.deviceKey, changeId: "*" }), capacity, blockSize),
+            ];
+            const blocks = [...new Set(held)].sort((x, y) => x - y);
+            const x = Buffer.allocUnsafe(blockSize);
+            const y = Buffer.allocUnsafe(blockSize);
+            const indexes: number[] = [];
+            for (const i of blocks) {
+              o.signal?.throwIfAborted();
+              const n = Math.min(blockSize, capacity - i * blockSize);
+              const [xa, ya] = [x.subarray(0, n), y.subarray(0, n)];
+              await Promise.all([a.reader.readInto(i * blockSize, xa), b.reader.readInto(i * blockSize, ya)]);
+              if (!xa.equals(ya)) indexes.push(i);
+            }
+            out.set(d.deviceKey, { indexes, compared: blocks.length });
+            o.onEvent?.({ type: "compared", vmExternalId: vm.externalId, deviceKey: d.deviceKey, blocksCompared: blocks.length, blocksToShip: indexes.length, text: `${vm.name} / ${vd.label}: ${blocks.length} blocks compared with the replica, ${indexes.length} differ` });
+          } finally {
+            await b.reader.close();
+          }
+        } finally {
+          await a.reader.close();
+        }
+      } finally {
+        await src.release();
+        await dst?.release();
+      }
+    }
+  } finally {
+    if (destinationSnapshot) await o.destinationHost.releaseSnapshot(vm.externalId);
+  }
+  return out;
 }
 
 function destinationProxies(o: FailbackVmOptions): readonly CandidateProxy[] {
