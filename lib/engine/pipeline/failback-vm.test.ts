@@ -215,6 +215,35 @@ describe("failbackVm (memory platform)", { timeout: 30_000 }, () => {
     expect(await s.hashes(s.source.externalId)).toEqual(await s.hashes(s.replicaId));
   });
 
+  it("after failback to the original, replication resumes from it with the failover point's state: the next run ships only the failed-back blocks and the replica is the original again", async () => {
+    const s = await setup();
+    await s.write(s.source.externalId, 2001, 20 * MiB, 8192); // production's late write
+    await s.failover(FAILOVER_WRITES);
+    const back = await s.run(await s.toOriginal());
+    expect(back.r.status, back.r.error ?? "").toBe("success");
+    // Commit failback: the replica leaves failover (powered off), the original is production again.
+    await s.memory.powerOff(s.replicaId);
+    const target = new FaultyConnector(s.memory);
+    const next = await replicateVm({
+      source: s.memory,
+      sourceVm: await s.vmOf(s.source.externalId),
+      target,
+      placement: { siteExternalId: s.drs.site, hostExternalId: s.drs.host, name: "app-01_replica", folder: "/Replicas", home: { datastoreExternalId: s.drs.encDs, storagePolicyExternalId: s.drs.encPolicy }, disks: { 2000: { datastoreExternalId: s.drs.encDs, storagePolicyExternalId: s.drs.encPolicy }, 2001: { datastoreExternalId: s.drs.encDs, storagePolicyExternalId: s.drs.plainPolicy } }, keyProviderExternalId: s.drs.kp },
+      keyMode: "re-key",
+      last: s.state,
+      keepPoints: 3,
+      sourceProxies: [proxy(s.prod.site, s.prod.kp, "prod-proxy", ["hotadd", "nbdssl"])],
+      targetProxies: [proxy(s.drs.site, s.drs.kp, "dr-proxy", ["hotadd", "nbdssl"])],
+      sourceSelection: { proxies: "automatic", failoverToNetwork: true },
+      targetSelection: { proxies: "automatic", failoverToNetwork: true },
+    });
+    expect(next.status, next.error ?? "").toBe("success");
+    expect(next.disks.every((d) => d.incremental)).toBe(true);
+    // The run reverted the replica to the point (the failover's writes gone), then shipped the original's changes since it: the same 5 blocks.
+    expect(target.calls.filter((c) => c.startsWith("write "))).toHaveLength(5);
+    expect(await s.hashes(s.replicaId)).toEqual(await s.hashes(s.source.externalId));
+  });
+
   it("to the original without the replicated state's change ids (or a CBT reset): every block is shipped, with a warning, and it ends bit for bit", async () => {
     const s = await setup();
     await s.failover(FAILOVER_WRITES);

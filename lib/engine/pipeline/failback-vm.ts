@@ -36,10 +36,12 @@
 // (a restored VM is compared again).
 // The original's state before the attempt is not kept (it was the stale pre-failover image).
 //
-// After a completed failback to the original, replication can resume from the original with the
-// state of the run that made the failover point (ReplicaState): the original's CBT since those ids
-// covers every block where it differs from that point, so the next run (which reverts the replica
-// to its newest point first) ships exactly those.
+// After a completed failback to the original, replication can resume from it with the state passed
+// as `changeIds` — the run that made the failover point (its ReplicaState, pointId = that point,
+// which a failover's revert leaves the newest): the next run reverts the replica to that point and
+// ships the original's CBT changes since those ids, which cover every block where the original now
+// differs from it. After a failback to a restored or new VM there is no common CBT history:
+// replication starts that VM afresh.
 
 import type { VmBackupHost, VmFiles } from "../../platform/backup-host";
 import type { InventorySnapshot, PlatformVm, TransportMode, VmRuntime } from "../../platform/connector";
@@ -224,7 +226,6 @@ export async function failbackVm(o: FailbackVmOptions): Promise<FailbackResult> 
     const onAbort = () => stop.abort(o.signal!.reason);
     o.signal?.addEventListener("abort", onAbort, { once: true });
     if (o.signal?.aborted) onAbort();
-    replicaSnapshotTaken = true;
     const copies = replica.disks.map(async (d) => {
       const dd = dest.disks.find((x) => x.deviceKey === d.deviceKey)!;
       const r = await failbackDisk(o, {
@@ -348,7 +349,12 @@ async function planFailback(o: FailbackVmOptions, warn: (text: string) => void):
     if (o.keyMode === "re-key" && kp === replica.keyProviderExternalId) refuse(`${kp} is the replica's (DR) key provider: re-key failback takes the new VM's key from the production site's provider`);
   }
   const files = await o.replicaHost.vmFiles(replica.externalId);
-  const request = replicaRequest(replica, files, placement, o.keyMode, () => undefined);
+  let request: CreateVmRequest;
+  try {
+    request = replicaRequest(replica, files, placement, o.keyMode, () => undefined);
+  } catch (e) {
+    return refuse(`the new VM cannot be planned: ${messageOf(e)}`);
+  }
   if (o.keyMode === "re-key" && replica.vtpm) warn(`${replica.name} has a vTPM: the new VM gets a new vTPM under the production key; what the guest sealed in the replica's vTPM does not carry over in re-key mode`);
   // The replica kept the source's MACs; a VM of the production site that still has one keeps it.
   const inUse = new Set(inventory.vms.filter((v) => v.siteExternalId === placement.siteExternalId).flatMap((v) => (v.nics ?? []).map((n) => n.macAddress)));
