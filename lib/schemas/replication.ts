@@ -24,6 +24,8 @@ export const replicaVmSchema = z.object({
   networks: z.array(restoreNetworkSchema).max(10, "A VM has at most 10 network adapters").default([]),
 });
 export type ReplicaVmInput = z.infer<typeof replicaVmSchema>;
+/** A VM's entry in ReplicationJob.placements: the input, and the source VM's name when the job was made (a VM deleted since is still named). */
+export type StoredReplicaVm = ReplicaVmInput & { sourceVmName?: string };
 
 export const createReplicationJobSchema = z
   .object({

@@ -445,6 +445,13 @@ async function copyDisk(o: ReplicateVmOptions, d: CopyDiskInput): Promise<{ chan
     const disk: ReplicatedDisk = { deviceKey: d.deviceKey, incremental, sourceMode: src.choice.mode, targetMode: tgt.choice.mode, ...stats, durationMs: now() - started };
     emit({ type: "disk-done", vmExternalId: vmId, deviceKey: d.deviceKey, incremental, ...stats, text: `${d.label}: ${incremental ? "incremental" : "full"}, ${stats.blocksWritten} blocks (${stats.bytesWritten} bytes) written${stats.zeroBlocksSkipped ? `, ${stats.zeroBlocksSkipped} zero blocks skipped` : ""}` });
     return { changeId, disk };
+  } catch (e) {
+    // A full target datastore says which and what to do (the run is cut off; its point is never made).
+    if (e instanceof HostError && e.code === "InsufficientSpace" && !d.signal.aborted) {
+      const ds = o.placement.disks[d.deviceKey]?.datastoreExternalId ?? "the target datastore";
+      throw new HostError("InsufficientSpace", `${d.targetDisk.label}: the target datastore ${ds} is full (${e.message}): free space on the datastore or place the replica's disk on another datastore, then run the job again`);
+    }
+    throw e;
   } finally {
     if (writer) await writer.abort().catch(() => undefined);
     if (reader) await reader.reader.close().catch(() => undefined);

@@ -6,7 +6,7 @@ import { db } from "@/lib/db/client";
 import { serializableTransaction } from "@/lib/db/transaction";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
-import { createReplicationJobSchema } from "@/lib/schemas/replication";
+import { createReplicationJobSchema, type StoredReplicaVm } from "@/lib/schemas/replication";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { scheduleTimeZone } from "@/lib/services/backup/schedule-time-zone";
 import { checkReplicationJob } from "./check-replication-job";
@@ -37,7 +37,7 @@ export async function createReplicationJob(actor: Actor, raw: unknown): Promise<
         vmExternalIds: JSON.stringify(input.vms.map((v) => v.vmExternalId)),
         targetSiteExternalId: input.targetSiteExternalId,
         targetHostExternalId: input.targetHostExternalId,
-        placements: JSON.stringify(Object.fromEntries(checked.map((c) => [c.vm.externalId, c.input]))),
+        placements: JSON.stringify(Object.fromEntries(checked.map((c): [string, StoredReplicaVm] => [c.vm.externalId, { ...c.input, sourceVmName: c.vm.name }]))),
         keyMode: input.keyMode,
         targetKeyProviderExternalId: input.keyMode === "unencrypted" ? null : input.targetKeyProviderExternalId,
         refuseUnencrypted: input.refuseUnencrypted,

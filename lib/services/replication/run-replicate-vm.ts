@@ -15,6 +15,7 @@ import { platform, replicationHosts } from "@/lib/services/inventory/platform";
 import { syncInventoryFromPlatform } from "@/lib/services/inventory/sync-inventory";
 import { placementOf } from "./check-replication-job";
 import { finishReplicationSession } from "./finish-replication-session";
+import { targetKeyProviderProblem } from "./target-key-provider";
 
 // One VM of a replication session (the "replicate-vm" kind), on whichever worker claims it: the
 // same claim with an attempt number, fence and heartbeat as a restore VM (run-restore-vm.ts).
@@ -77,7 +78,11 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
   try {
     await save();
     const vm = (await platform().inventory()).vms.find((v) => v.externalId === vmExternalId);
-    if (!vm) throw new Error("the source VM no longer exists in the inventory");
+    if (!vm) throw new Error(`${replica.sourceVmName} no longer exists at the source site (it was deleted or unregistered since the job was made): remove it from the job`);
+    // The replica's keys must be reachable at the target before anything is created or written (REP-2, VME-3).
+    const keyed = rjob.keyMode === "re-key" || (rjob.keyMode === "shared" && vm.encrypted);
+    const kpProblem = keyed && rjob.targetKeyProviderExternalId ? await targetKeyProviderProblem(rjob.targetSiteExternalId, rjob.targetKeyProviderExternalId) : null;
+    if (kpProblem) throw new Error(`${kpProblem} Nothing was written`);
     const placements = JSON.parse(rjob.placements) as Record<string, ReplicaVmInput>;
     const placement = placementOf({ targetSiteExternalId: rjob.targetSiteExternalId, targetHostExternalId: rjob.targetHostExternalId, keyMode: rjob.keyMode as ReplicaKeyMode, targetKeyProviderExternalId: rjob.targetKeyProviderExternalId }, placements[vmExternalId]);
     const [proxies, names] = await Promise.all([candidateProxies(), keyProviderNames()]);
