@@ -11,9 +11,14 @@ import { LabConnector } from "../../platform/lab/lab-connector";
 import { SwitchableKeySources, isNative, pickVm } from "../../platform/lab/testing/lab-fixtures";
 import { FaultyConnector } from "../../platform/testing/faulty-connector";
 import type { CandidateProxy } from "./proxy-selection";
-import { replicateVm, type ReplicaKeyMode, type ReplicaState } from "./replicate-vm";
+import { createPasswordKey, TEST_ONLY_KDF_PARAMS } from "../keys/user-key";
+import { KeyRing } from "../keys/key-ring";
+import { MemoryStore } from "../repository/memory-store";
+import { createRepository } from "../repository/repository";
+import { replicateVm, type ReplicaKeyMode, type ReplicaState, type ReplicateVmOptions } from "./replicate-vm";
 import { blocksOfAreas } from "./backup-disk";
-import { diskPrint } from "./testing";
+import { backupVm } from "./backup-vm";
+import { backupHostOf, candidate, diskPrint } from "./testing";
 
 const MiB = 1024 * 1024;
 const folder = useTempFolder("strongroom-replicate-vm-");
@@ -61,7 +66,7 @@ async function setup(diskDataMiB = 6) {
   const inv = await lab.inventory();
   const dr = drSite(inv);
   const live = async (): Promise<PlatformVm> => (await lab.inventory()).vms.find((v) => v.externalId === sourceVm.externalId)!;
-  const run = async (keyMode: ReplicaKeyMode, last: ReplicaState | null) => {
+  const run = async (keyMode: ReplicaKeyMode, last: ReplicaState | null, extra: Partial<ReplicateVmOptions> = {}) => {
     target.calls.length = 0;
     const vm = await live();
     const r = await replicateVm({
@@ -84,6 +89,7 @@ async function setup(diskDataMiB = 6) {
       targetProxies: [proxy(dr.site, dr.kp, "dr-proxy")],
       sourceSelection: { proxies: "automatic", failoverToNetwork: true },
       targetSelection: { proxies: "automatic", failoverToNetwork: true },
+      ...extra,
     });
     const written = target.calls.filter((c) => c.startsWith("write ")).reduce((s, c) => s + Number(c.split("+")[1]), 0);
     return { r, written };
@@ -104,7 +110,17 @@ async function setup(diskDataMiB = 6) {
     lab = open();
     target = new FaultyConnector(lab);
   };
-  return { get lab() { return lab; }, get target() { return target; }, dr, run, sameAsSource, restart, live };
+  /** A backup of `vmId` as it is now, in a repository of its own, opened for reading (a seed). */
+  const backup = async (vmId: string) => {
+    const repository = await createRepository(new MemoryStore());
+    const password = await createPasswordKey("seed test password", { params: TEST_ONLY_KDF_PARAMS, allowWeakKdf: "tests-only" });
+    const keyRing = new KeyRing().addPasswordKey(password);
+    const vm = (await lab.inventory()).vms.find((v) => v.externalId === vmId)!;
+    const b = await backupVm({ host: backupHostOf(lab), repository, vm, proxies: [candidate(vm, { kind: "physical", transportModes: ["nbdssl", "san"], keyProviderExternalId: null })], selection: { proxies: "automatic", failoverToNetwork: true }, protection: { password }, keyRing });
+    expect(b.status, b.error).toBe("success");
+    return repository.readPoint(b.pointId!, keyRing);
+  };
+  return { get lab() { return lab; }, get target() { return target; }, dr, run, sameAsSource, restart, live, backup };
 }
 
 describe("replicateVm (lab)", { timeout: 60_000 }, () => {
@@ -155,6 +171,46 @@ describe("replicateVm (lab)", { timeout: 60_000 }, () => {
     expect(third.r.removedPoints).toEqual([full.r.point!.id]);
     expect((await s.lab.listSnapshots(replicaId)).map((p) => p.id)).toEqual([resumed.r.point!.id, third.r.point!.id]);
     await s.sameAsSource(replicaId);
+  });
+
+  it("seeded from a backup point (REP-1): the disks come from the point, only the blocks changed since it are shipped, bit for bit", async () => {
+    const s = await setup(64);
+    const point = await s.backup(sourceVm.externalId);
+    const change = await s.lab.guestWrites(sourceVm.externalId, 0.01, 15);
+    expect(change.changedBlocks).toBeGreaterThan(0);
+    const events: string[] = [];
+    const seeded = await s.run("re-key", null, { seed: point, onEvent: (e) => events.push(e.type) });
+    expect(seeded.r.status, seeded.r.error ?? "").toBe("success");
+    expect(seeded.r.disks.every((d) => d.seeded && !d.incremental)).toBe(true);
+    expect(events.filter((t) => t === "disk-seeded")).toHaveLength(sourceVm.disks.length);
+    // Shipped from the source: only the blocks changed since the backup; the rest came from the repository.
+    const shipped = seeded.r.disks.reduce((n, d) => n + d.blocksWritten, 0);
+    const fromSeed = seeded.r.disks.reduce((n, d) => n + d.seedBlocksWritten, 0);
+    expect(shipped).toBeGreaterThan(0);
+    expect(shipped).toBeLessThanOrEqual(change.changedBlocks);
+    expect(fromSeed).toBeGreaterThanOrEqual(20 * shipped);
+    expect(seeded.r.disks.reduce((n, d) => n + d.bytesRead, 0)).toBeLessThanOrEqual(change.changedBlocks * MiB);
+    await s.sameAsSource(seeded.r.replicaVmExternalId!);
+    // It is a replica like any other: the next run is an incremental from its first point.
+    await s.lab.guestWrites(sourceVm.externalId, 0.01, 16);
+    const next = await s.run("re-key", seeded.r.state);
+    expect(next.r.status, next.r.error ?? "").toBe("success");
+    expect(next.r.disks.every((d) => d.incremental && !d.seeded)).toBe(true);
+    await s.sameAsSource(seeded.r.replicaVmExternalId!);
+  });
+
+  it("a seed point of another VM is refused before the replica is created", async () => {
+    const s = await setup();
+    const other = (await s.lab.inventory()).vms.find((v) => v.externalId !== sourceVm.externalId && v.siteExternalId === sourceVm.siteExternalId && v.disks.length === sourceVm.disks.length && !v.encrypted)!;
+    if (other.powerState !== "poweredOn") await s.lab.powerOn(other.externalId);
+    await s.lab.guestWrites(other.externalId, 1, 17);
+    const point = await s.backup(other.externalId);
+    const { r } = await s.run("re-key", null, { seed: point });
+    expect(r.status).toBe("failed");
+    expect(r.error).toContain(`is a backup of ${other.name}`);
+    expect(r.error).toMatch(/only seeded from its own VM's backup/);
+    expect(s.target.calls.filter((c) => c === "createVm" || c.startsWith("write "))).toEqual([]);
+    expect((await s.lab.inventory()).vms.some((v) => v.name === `${sourceVm.name}_replica`)).toBe(false);
   });
 
   it("unencrypted replica of an encrypted VM (REP-4): warned, and the data is the source's", async () => {
