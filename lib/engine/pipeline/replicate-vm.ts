@@ -373,7 +373,7 @@ function checkReplicaKeys(replica: PlatformVm, vm: PlatformVm, files: VmFiles, k
  * of another VM, one without a disk of the VM, of another capacity, or without a change id (CBT
  * could not say what changed since it).
  */
-function seedDisks(point: OpenPoint, vm: PlatformVm): Map<number, { diskId: string; changeId: string }> {
+export function seedDisks(point: OpenPoint, vm: PlatformVm): Map<number, { diskId: string; changeId: string }> {
   let of: PlatformVm;
   try {
     of = pointVmAttributes(point.attributes).vm;
