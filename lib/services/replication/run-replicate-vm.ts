@@ -14,8 +14,8 @@ import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { candidateProxies, keyProviderNames } from "@/lib/services/backup/job-context";
 import { platform, replicationHosts } from "@/lib/services/inventory/platform";
 import { syncInventoryFromPlatform } from "@/lib/services/inventory/sync-inventory";
-import { placementOf } from "./check-replication-job";
 import type { OpenedRestorePoint } from "@/lib/services/restore/open-restore-point";
+import { placementOf } from "./check-replication-job";
 import { finishReplicationSession } from "./finish-replication-session";
 import { openSeedPoint } from "./seed-point";
 import { targetKeyProviderProblem } from "./target-key-provider";
@@ -93,7 +93,15 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
     const manual = rjob.proxyMode === "manual" ? new Set(JSON.parse(rjob.proxyIds) as string[]) : null;
     const chosen = manual ? proxies.filter((p) => manual.has(p.id)).map((p) => p.externalId) : ("automatic" as const);
     const selection = { proxies: chosen, failoverToNetwork: true, keyProviderNames: names };
-    log.say(last?.pointId ? `${row.name}: incremental run from the replica's last point ${last.pointId}.` : `${row.name}: first run: the replica is created and every disk copied.`, "info", vmExternalId);
+    log.say(
+      last?.pointId
+        ? `${row.name}: incremental run from the replica's last point ${last.pointId}.`
+        : rjob.seedFromRepositoryId
+          ? `${row.name}: first run: the replica is created and seeded from the VM's newest restore point in the seed repository.`
+          : `${row.name}: first run: the replica is created and every disk copied.`,
+      "info",
+      vmExternalId,
+    );
     // Seeding (REP-1): a first run writes the replica from the VM's newest point in the seed
     // repository and ships only what changed since; a point that cannot be used refuses the run here.
     if (!last?.pointId && rjob.seedFromRepositoryId) {
