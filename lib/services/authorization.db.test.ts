@@ -814,6 +814,8 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "replication/finish-replication-session#finishReplicationSession": "system: the replicate-vm job's end",
   "replication/check-replication-job#checkReplicationJob": "helper of createReplicationJob (after it authorized)",
   "replication/check-replication-job#placementOf": "pure helper",
+  "replication/seed-point#openSeedPoint": "helper of createReplicationJob (after it authorized) and of the replicate-vm job",
+  "replication/target-key-provider#targetKeyProviderProblem": "helper of the replicate-vm job",
   "inventory/platform#replicationHosts": "chooses the platform connector (replication)",
   "jobs/job-dto#loadWorkers": "helper of listSessions/listWorkers (after they authorized)",
   "jobs/job-dto#parseSubject": "pure helper",
