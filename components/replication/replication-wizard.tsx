@@ -52,7 +52,8 @@ export function ReplicationWizard({ options, checkAction, save, initial, cancelH
 
   const input = useMemo(() => toInput(options, form), [options, form]);
   const inputKey = JSON.stringify(input);
-  const parsedOk = useMemo(() => createReplicationJobSchema.safeParse(input).success, [input]);
+  const parsed = useMemo(() => createReplicationJobSchema.safeParse(input), [input]);
+  const parsedOk = parsed.success;
   const serverProblem = check && check.key === inputKey && !checking ? (check.result?.problem ?? (check.error ? { field: "_", message: check.error } : null)) : null;
   const errors = useMemo(() => wizardErrors(options, form, serverProblem), [options, form, serverProblem]);
   const firstProblem = (i: number) => Object.values(errors[i])[0];
@@ -126,6 +127,13 @@ export function ReplicationWizard({ options, checkAction, save, initial, cancelH
 
       <section className="min-w-0 rounded-lg border border-slate-200 bg-white p-5 shadow-sm" data-testid={`wizard-step-${step}`}>
         <h2 className="mb-4 text-lg font-semibold text-slate-900">{STEPS[step]}</h2>
+        {Object.entries(errors[step])
+          .filter(([k]) => k.startsWith("server:"))
+          .map(([k, m]) => (
+            <p key={k} className="mb-4 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="server-problem">
+              Checked with the platform: {m}
+            </p>
+          ))}
 
         {step === S.name && (
           <div className="max-w-xl space-y-4">
@@ -268,7 +276,12 @@ export function ReplicationWizard({ options, checkAction, save, initial, cancelH
                 {form.enabled ? "" : " (disabled)"}
               </dd>
             </dl>
-            <CheckResult check={check?.key === inputKey ? check : null} checking={checking || !check || check.key !== inputKey} onGo={(f) => setStep(stepOf(f))} />
+            {!parsed.success && clientOk && (
+              <p className="rounded-md bg-red-50 px-3 py-2 text-red-800" data-testid="check-problem">
+                Not complete yet: {parsed.error.issues[0].path.join(".") || "the job"} — {parsed.error.issues[0].message}
+              </p>
+            )}
+            {parsed.success && clientOk && <CheckResult check={check?.key === inputKey ? check : null} checking={checking || !check || check.key !== inputKey} onGo={(f) => setStep(stepOf(f))} />}
             <p className="text-slate-600">The first run copies every written block of each VM and makes the replicas; later runs ship only the blocks that changed.</p>
           </div>
         )}
