@@ -1,20 +1,26 @@
 import { expect, test, type Page } from "@playwright/test";
 import { admin, shoot, signIn, unique, userOf } from "./fixtures";
 
-// Issue 11: the replication job wizard end to end — an encrypted lab VM (acme-app-01: no other
-// spec replicates it) to the DR site with a new key at the target: a datastore outside the VM
+// Issue 11: the replication job wizard end to end — an encrypted lab VM with a key the lab can
+// reach (prov-jump-02, at the DR site under its native key provider; no other spec replicates it)
+// replicated to the production site with a new key at the target: a datastore outside the VM
 // Encryption Policy node is refused for the encrypted replica's home and for a disk (the reason
 // shown, Next blocked), policy datastores chosen, a network mapped, the target's key provider,
 // restore points, proxies, schedule, summary → Create and run now → the session to Success; then
 // an incremental (Run now from the jobs list) to Success; the replicas view shows 2 points.
 
-const VM = "acme-app-01";
+const VM = "prov-jump-02";
 const REPLICA = `${VM}_replica`;
 
 async function writeGuestData(page: Page, percent: string) {
   await page.goto(`/vms?q=${VM}`);
   await page.getByTestId("vm-row").first().getByRole("link", { name: VM }).click();
   const panel = page.getByTestId("vm-lab-panel");
+  await expect(panel.getByTestId("vm-power-state")).toBeVisible();
+  if (!/Powered on/.test(await panel.getByTestId("vm-power-state").innerText())) {
+    await panel.getByTestId("vm-power-toggle").click();
+    await expect(panel.getByTestId("vm-power-state")).toContainText("Powered on", { timeout: 20_000 });
+  }
   await panel.getByTestId("guest-writes-percent").fill(percent);
   await panel.getByTestId("guest-writes-run").click();
   await expect(panel.getByTestId("action-ok")).toContainText("CBT recorded them");
@@ -49,7 +55,7 @@ async function sessionToSuccess(page: Page, screen: string) {
   await shoot(page, screen);
 }
 
-test("an encrypted VM replicated to the DR site with a new key, through the wizard: first run and an incremental to Success, the replica with 2 points", async ({ page, browser }) => {
+test("an encrypted VM replicated to another site with a new key, through the wizard: first run and an incremental to Success, the replica with 2 points", async ({ page, browser }) => {
   test.setTimeout(420_000);
   await signIn(page, admin);
   await writeGuestData(page, "10");
@@ -79,9 +85,10 @@ test("an encrypted VM replicated to the DR site with a new key, through the wiza
   await shoot(page, "replication-02-vms");
   await next(page);
 
-  // 3. Destination: the DR site by default; non-policy datastores refused for the encrypted home and disk.
+  // 3. Destination: the VM runs at the DR site, so the target offered is the production site;
+  // non-policy datastores are refused for the encrypted home and disk.
   await expect(page.getByTestId("wizard-step-2")).toBeVisible();
-  await expect(page.getByTestId("target-site").locator("option:checked")).toContainText("(DR)");
+  await expect(page.getByTestId("target-site").locator("option:checked")).toContainText("(production)");
   await expect(page.getByTestId(`dest-vm-${VM}`)).toContainText(`${VM} → ${REPLICA}`);
   const disks = page.getByTestId(`dest-vm-${VM}`).locator('[data-testid^="place-' + VM + '-disk-"]:not([data-testid$="-policy"])');
   const firstDisk = (await disks.first().getAttribute("data-testid"))!;
@@ -105,7 +112,7 @@ test("an encrypted VM replicated to the DR site with a new key, through the wiza
   await shoot(page, "replication-03c-destination");
   await next(page);
 
-  // 4. Keys: a new key at the target from the DR site's native key provider.
+  // 4. Keys: a new key at the target from the production site's native key provider.
   await expect(page.getByTestId("wizard-step-3")).toBeVisible();
   await expect(page.getByTestId("key-rekey")).toBeChecked();
   const kp = page.getByTestId("key-provider");

@@ -98,3 +98,16 @@ describe("the steps' problems", () => {
     expect(wizardErrors(options, withVms(["g-app"], { keyMode: "shared" }), null)[S.keys].keyMode).toMatch(/Shared keys are not possible/);
   });
 });
+
+describe("the target site", () => {
+  it("moves off the VM's own site when the first VM chosen runs on the default target", () => {
+    const two = { ...options, sites: [{ ...options.sites[0] }, { ...options.sites[0], externalId: "prod", name: "Production", role: "production" }] };
+    const vmAtDr = { ...options.vms[0], siteExternalId: "dr", targets: { ...options.vms[0].targets, prod: options.vms[0].targets.dr } };
+    const opts = { ...two, vms: [vmAtDr] };
+    const f0 = initialForm(opts);
+    expect(f0.targetSiteExternalId).toBe("dr");
+    const f1 = normalize(opts, { ...f0, vmIds: [vmAtDr.externalId] }, f0);
+    expect(f1.targetSiteExternalId).toBe("prod");
+    expect(f1.placements[vmAtDr.externalId].home.datastoreExternalId).toBe("ds-enc");
+  });
+});

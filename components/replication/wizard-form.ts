@@ -104,7 +104,14 @@ function repolicy(site: ReplicationWizardSite, vm: ReplicationWizardVm, keyMode:
 }
 
 /** The form after a change of VMs, target site or host, or key mode: placements follow. */
-export function normalize(options: ReplicationWizardOptionsDto, f: ReplicationWizardForm, prev?: ReplicationWizardForm): ReplicationWizardForm {
+export function normalize(options: ReplicationWizardOptionsDto, input: ReplicationWizardForm, prev?: ReplicationWizardForm): ReplicationWizardForm {
+  let f = input;
+  // The first VMs chosen all run on the default target: offer another site instead (a replica belongs elsewhere).
+  const firstPick = prev && prev.vmIds.length === 0 && f.vmIds.length > 0 && prev.targetSiteExternalId === f.targetSiteExternalId;
+  if (firstPick && vmsOf(options, f).every((v) => v.siteExternalId === f.targetSiteExternalId)) {
+    const other = options.sites.find((s) => s.externalId !== f.targetSiteExternalId && s.role === "dr") ?? options.sites.find((s) => s.externalId !== f.targetSiteExternalId);
+    if (other) f = { ...f, targetSiteExternalId: other.externalId };
+  }
   const site = siteOf(options, f);
   if (!site) return f;
   const siteChanged = prev && prev.targetSiteExternalId !== f.targetSiteExternalId;

@@ -82,7 +82,10 @@ export default async function ReplicationJobPage({ params }: { params: Promise<{
         </>
       )}
 
-      <h2 className="mb-2 mt-8 text-lg font-semibold">Sessions</h2>
+      <h2 className="mb-2 mt-8 flex items-baseline gap-3 text-lg font-semibold">
+        Sessions
+        <Link href={`/sessions?kind=replication&q=${encodeURIComponent(job.name)}`} className="text-sm font-normal text-brand-600 hover:underline">Open in Sessions</Link>
+      </h2>
       {job.sessions.length === 0 ? (
         <div className="rounded-lg border border-dashed border-slate-300 bg-white px-6 py-8 text-center text-sm text-slate-600" data-testid="sessions-empty">
           This job has not run yet. {canManage ? "Use Run now for the first (full) copy, or wait for its schedule." : "It runs on its schedule, or when a Backup Administrator starts it."}
