@@ -71,7 +71,7 @@ test("an encrypted VM replicated to another site with a new key, through the wiz
   await next(page);
   await expect(blocked(page)).toBeVisible();
   await expect(page.getByTestId("wizard-step-0")).toBeVisible();
-  const name = unique("Acme app to DR");
+  const name = unique("Jump host to production");
   await page.getByTestId("job-name").fill(name);
   await shoot(page, "replication-01-name");
   await next(page);
@@ -98,12 +98,13 @@ test("an encrypted VM replicated to another site with a new key, through the wiz
   await refuseOther(page, firstDisk, /encrypted in the replica/);
   await shoot(page, "replication-03b-disk-refused");
   await pickPolicyDatastore(page, firstDisk);
-  // a network: the first port group of the target host for the first adapter
-  const nic = page.getByTestId(`network-map-${VM}`).locator("select").first();
+  // a network: the last adapter (disconnected by default: no network of its name here) to a management network
+  const nic = page.getByTestId(`network-map-${VM}`).locator("select").last();
   const hasNic = (await nic.count()) > 0;
   let networkName = "";
   if (hasNic) {
-    const option = nic.locator("option").nth(1);
+    const mgmt = nic.locator("option", { hasText: /Mgmt/i });
+    const option = (await mgmt.count()) > 0 ? mgmt.first() : nic.locator("option").nth(1);
     const value = (await option.getAttribute("value"))!;
     networkName = ((await option.textContent()) ?? "").split(" · ")[0];
     await nic.selectOption(value);
@@ -159,7 +160,7 @@ test("an encrypted VM replicated to another site with a new key, through the wiz
   await sessionToSuccess(page, "replication-09-first-session");
 
   // An incremental: guest writes, then Run now from the jobs list.
-  await writeGuestData(page, "2");
+  await writeGuestData(page, "30");
   await page.goto("/replication");
   const row = page.getByTestId("replication-job").filter({ hasText: name });
   await expect(row).toContainText("New key at the target");
@@ -167,7 +168,8 @@ test("an encrypted VM replicated to another site with a new key, through the wiz
   await shoot(page, "replication-10-jobs-list");
   await row.getByTestId("run-now").click();
   await sessionToSuccess(page, "replication-11-incremental-session");
-  await expect(page.getByText(/incremental/i).first()).toBeVisible();
+  await expect(page.getByText("Incremental", { exact: true }).first()).toBeVisible();
+  await expect(page.getByText(/Hard disk 1: incremental, [1-9]\d* blocks/)).toBeVisible();
 
   // The replicas view: the replica with 2 points.
   await page.goto("/replicas");

@@ -38,7 +38,7 @@ export function DatastoreTree(props: {
     <div className="mt-2 rounded border border-slate-100" role="radiogroup" aria-label={props.label}>
       {groups.map((g) => (
         <div key={g.key} data-testid={g.key === "encryption" ? "node-encryption" : "node-other"}>
-          <div className={`sticky top-0 bg-slate-50 px-2 py-1 text-xs font-semibold ${g.key === "encryption" ? "text-violet-800" : "text-slate-600"}`}>{g.label}</div>
+          <div className={`bg-slate-50 px-2 py-1 text-xs font-semibold ${g.key === "encryption" ? "text-violet-800" : "text-slate-600"}`}>{g.label}</div>
           {g.rows.length === 0 && <div className="px-6 py-1 text-xs text-slate-500">None on this site.</div>}
           {g.rows.map((d) => {
             const refusal = props.refusalFor ? props.refusalFor(d) : datastoreRefusal(d, props.what, props.encrypted, props.bytes);

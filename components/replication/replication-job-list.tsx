@@ -65,7 +65,7 @@ export function ReplicationJobList({ jobs, canManage, run }: { jobs: Replication
             <Td className="whitespace-nowrap">{j.nextRunAt ? formatDateTime(j.nextRunAt) : <span className="text-slate-400">{j.schedule.kind === "manual" ? "Manual" : j.enabled ? "—" : "Paused"}</span>}</Td>
             <Td>{j.enabled ? <Badge tone="good">Enabled</Badge> : <Badge>Disabled</Badge>}</Td>
             {canManage && (
-              <Td>
+              <Td className="whitespace-nowrap">
                 <RunNowButton jobId={j.id} action={run} disabledReason={j.active ? "A session of this job is running" : undefined} />
               </Td>
             )}

@@ -14,7 +14,8 @@ export function WizardKeysStep({ options, form, change, error }: { options: Repl
   const shared = sharedKeys(vms, site.externalId);
   const kps = allowedKeyProviders(vms, site.externalId);
   const encrypted = vms.filter((v) => v.encrypted);
-  const tenants = [...new Set(vms.map((v) => v.tenantName ?? "the provider"))];
+  const tenants = [...new Set(vms.map((v) => v.tenantName).filter((t): t is string => !!t))];
+  const offered = tenants.length === 0 ? "Offered: the site's own key providers (the chosen VMs belong to no tenant)." : `Offered: the key providers of ${tenants.join(" and ")} and the site's own; another tenant's are never offered.`;
   const kpName = (id: string) => kps.find((k) => k.externalId === id)?.name ?? id;
   return (
     <div className="max-w-4xl space-y-4 text-sm">
@@ -34,11 +35,11 @@ export function WizardKeysStep({ options, form, change, error }: { options: Repl
         <label className={`flex items-start gap-2 rounded-md border p-3 ${site.hasKeyProvider ? "border-slate-200" : "border-slate-100 text-slate-400"}`}>
           <input type="radio" name="keyMode" disabled={!site.hasKeyProvider} checked={form.keyMode === "re-key"} onChange={() => change({ keyMode: "re-key" })} data-testid="key-rekey" />
           <span className="flex-1">
-            <strong>New key at the target (re-key)</strong> — each replica gets its own data key, wrapped by a key provider of {site.name}: the source&apos;s KMS is never shared with the DR site. Offered: the key providers of {tenants.join(" and ")} and of the site; another tenant&apos;s are never offered.
+            <strong>New key at the target (re-key)</strong> — each replica gets its own data key, wrapped by a key provider of {site.name}: the source&apos;s KMS is never shared with the target site. {offered}
             {form.keyMode === "re-key" && (
               <>
                 {kps.length === 0 ? (
-                  <span className="mt-2 block text-amber-800">No key provider of {site.name} may be used for {tenants.join(" and ")}{tenants.length > 1 ? " together: make one job per tenant" : ""}.</span>
+                  <span className="mt-2 block text-amber-800">No key provider of {site.name} may be used for {tenants.length ? tenants.join(" and ") : "these VMs"}{tenants.length > 1 ? " together: make one job per tenant" : ""}.</span>
                 ) : (
                   <select value={form.targetKeyProviderExternalId} onChange={(e) => change({ targetKeyProviderExternalId: e.target.value })} className="input mt-2 max-w-2xl" data-testid="key-provider">
                     <option value="">Choose a key provider…</option>

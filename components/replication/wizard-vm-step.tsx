@@ -46,7 +46,7 @@ export function WizardVmStep({ options, value, onChange }: { options: Replicatio
           {rows.slice(0, SHOW).map((vm) => (
             <label key={vm.externalId} className="flex cursor-pointer items-center gap-3 border-b border-slate-100 px-3 py-2 text-sm last:border-0 hover:bg-slate-50">
               <input type="checkbox" checked={value.includes(vm.externalId)} onChange={() => toggle(vm.externalId)} data-testid={`pick-vm-${vm.name}`} />
-              <span className="font-medium text-slate-800">{vm.name}</span>
+              <span className="whitespace-nowrap font-medium text-slate-800">{vm.name}</span>
               <span className="text-xs text-slate-500">
                 {vm.siteName}
                 {vm.tenantName ? ` · ${vm.tenantName}` : ""} · {vm.folder} · {vm.disks.length} disk{vm.disks.length === 1 ? "" : "s"}
