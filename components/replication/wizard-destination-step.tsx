@@ -68,7 +68,7 @@ export function WizardDestinationStep(props: {
         <p className="text-sm text-slate-600">
           {form.keyMode === "unencrypted"
             ? "The replicas will be unencrypted (as chosen under Keys), so any datastore can take them."
-            : <>The replicas will be <strong>encrypted</strong> ({form.keyMode === "shared" ? "shared keys" : "a new key at the target"}; you can change this under Keys). An encrypted replica&apos;s home (configuration and NVRAM) and its encrypted disks can go only to a datastore under the <strong>VM Encryption Policy</strong> node; the others are listed but cannot be chosen for them.</>}
+            : <>The replicas will be <strong>encrypted</strong> ({form.keyMode === "shared" ? "shared keys" : "a new key at the target"}; you can change this under Keys). An encrypted replica&apos;s home (configuration and NVRAM) and its encrypted disks can go only to a datastore under the <strong>VM Encryption Policy</strong> node: choosing another datastore for them is refused, with the reason.</>}
         </p>
       )}
       {site &&
