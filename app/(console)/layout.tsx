@@ -21,6 +21,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
       ? [
           { href: "/jobs", label: "Backup jobs" },
           { href: "/sessions", label: "Sessions" },
+          { href: "/replication", label: "Replication" },
           { href: "/replicas", label: "Replicas" },
           { href: "/workers", label: "Workers" },
           { href: "/repositories", label: "Repositories" },

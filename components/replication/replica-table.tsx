@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { KeyIds } from "@/components/backup/badges";
 import { Badge } from "@/components/ui/badge";
 import { Table, Td, Th } from "@/components/ui/table";
@@ -31,7 +32,7 @@ export function ReplicaTable({ replicas }: { replicas: ReplicaDto[] }) {
             <tr key={r.id} data-testid="replica" data-vm={r.sourceVmName} className="align-top">
               <Td>
                 <div className="font-medium">{r.sourceVmName}</div>
-                <div className="text-xs text-slate-500">job {r.jobName}</div>
+                <div className="text-xs text-slate-500">job <Link href={`/replication/${r.jobId}`} className="hover:underline">{r.jobName}</Link></div>
               </Td>
               <Td>
                 <div>{r.replicaVmName}</div>

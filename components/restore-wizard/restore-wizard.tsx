@@ -18,6 +18,7 @@ import { InPlaceFlow } from "./in-place-flow";
 import { ModeStep, type RestoreMode } from "./mode-step";
 import { PointStep } from "./point-step";
 import { Field } from "./wizard-parts";
+import { DatastoreTree } from "@/components/placement/datastore-tree";
 import { defaultNetworkMapping, remapNetworks } from "@/lib/platform/network-mapping";
 import { NetworkStep, NetworkSummary, networkStepErrors } from "./network-step";
 
@@ -481,10 +482,6 @@ function PlacementItem(props: {
   wasDatastore: string;
 }) {
   const { site } = props;
-  const groups = [
-    { label: "VM Encryption Policy", rows: site.datastores.filter((d) => d.encryptionCompatible) },
-    { label: "Other datastores (unencrypted items only)", rows: site.datastores.filter((d) => !d.encryptionCompatible) },
-  ];
   return (
     <div className="rounded-md border border-slate-200 p-3" data-testid={props.testId}>
       <div className="flex flex-wrap items-center gap-3">
@@ -504,28 +501,7 @@ function PlacementItem(props: {
           <span className="ml-auto">{props.encrypted ? <Badge tone="lock">Encrypted</Badge> : <Badge>Unencrypted</Badge>}</span>
         )}
       </div>
-      <div className="mt-2 rounded border border-slate-100" role="radiogroup" aria-label={`${props.title}: datastore`}>
-        {groups.map((g) => (
-          <div key={g.label} data-testid={g.label === "VM Encryption Policy" ? "node-encryption" : "node-other"}>
-            <div className={`sticky top-0 bg-slate-50 px-2 py-1 text-xs font-semibold ${g.label === "VM Encryption Policy" ? "text-violet-800" : "text-slate-600"}`}>{g.label}</div>
-            {g.rows.length === 0 && <div className="px-6 py-1 text-xs text-slate-500">None on this site.</div>}
-            {g.rows.map((d) => {
-              const refusal = datastoreRefusal(d, props.what, props.encrypted, props.bytes);
-              const chosen = props.value === d.externalId;
-              return (
-                <label key={d.externalId} className={`flex flex-wrap items-center gap-x-3 px-6 py-1 text-sm ${refusal && !chosen ? "text-slate-400" : ""} ${chosen ? "bg-brand-50" : ""}`} data-testid="ds-option" data-ds={d.name} data-disabled={refusal ? "yes" : "no"}>
-                  <input type="radio" name={props.testId} value={d.externalId} checked={chosen} disabled={!!refusal} onChange={() => props.onChange(d.externalId)} />
-                  <span className="w-44 font-medium">{d.name}</span>
-                  <span className="w-14 text-xs">{d.type}</span>
-                  <span className="w-32 text-xs tabular-nums">{formatBytes(d.freeBytes)} free</span>
-                  {d.externalId === props.wasDatastore && <Badge tone="info">at backup</Badge>}
-                  {refusal && <span className="text-xs" data-testid="ds-why">{refusal}</span>}
-                </label>
-              );
-            })}
-          </div>
-        ))}
-      </div>
+      <DatastoreTree name={props.testId} label={`${props.title}: datastore`} datastores={site.datastores} what={props.what} encrypted={props.encrypted} bytes={props.bytes} value={props.value} onChange={props.onChange} mark={{ externalId: props.wasDatastore, text: "at backup" }} />
       {props.error}
     </div>
   );

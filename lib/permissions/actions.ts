@@ -29,6 +29,10 @@ export const ACTION_PERMISSIONS = {
   "restore-point.delete": "job:manage",
   "repository.create": "job:manage",
   "repository.verify": "job:manage",
+  // replication jobs (REP-1…4)
+  "replication.check": "job:manage",
+  "replication.create": "job:manage",
+  "replication.run": "job:manage",
   // restore (RST-1…6)
   "restore.check": "restore:run",
   "restore.start": "restore:run",

@@ -24,6 +24,8 @@ export const replicaVmSchema = z.object({
   networks: z.array(restoreNetworkSchema).max(10, "A VM has at most 10 network adapters").default([]),
 });
 export type ReplicaVmInput = z.infer<typeof replicaVmSchema>;
+/** A VM's entry in ReplicationJob.placements: the input, and the source VM's name when the job was made (a VM deleted since is still named). */
+export type StoredReplicaVm = ReplicaVmInput & { sourceVmName?: string };
 
 export const createReplicationJobSchema = z
   .object({
@@ -36,6 +38,8 @@ export const createReplicationJobSchema = z
     targetKeyProviderExternalId: id.nullable().default(null),
     refuseUnencrypted: bool.default(false),
     keepPoints: z.coerce.number().int("Whole points only").min(1, "Keep at least 1 point").max(100, "Keep at most 100 points"),
+    /** Seed each VM's first run from its newest restore point in this repository (REP-1); null: a full first run. */
+    seedFromRepositoryId: z.string().trim().max(64).nullable().default(null).transform((v) => v || null),
     proxyMode: z.enum(["automatic", "manual"]).default("automatic"),
     proxyIds: z.array(z.string().trim().min(1).max(64)).max(50).default([]),
     schedule: scheduleSchema,

@@ -84,6 +84,9 @@ import { startRestore } from "./restore/start-restore";
 import { createReplicationJob } from "./replication/create-replication-job";
 import { getReplica, listReplicas } from "./replication/list-replicas";
 import { runReplicationJobNow } from "./replication/run-replication-job";
+import { checkReplicationChoices } from "./replication/check-replication-choices";
+import { getReplicationWizardOptions } from "./replication/get-replication-wizard-options";
+import { getReplicationJob, listReplicationJobs } from "./replication/list-replication-jobs";
 import { startRollback } from "./restore/start-rollback";
 import { checkFailover } from "./failover/check-failover";
 import { permanentFailover } from "./failover/permanent-failover";
@@ -640,6 +643,10 @@ const SERVICES: ServiceCase[] = [
   { service: "replication/run-replication-job#runReplicationJobNow", permission: "job:manage", write: false, prepare: read((a) => runReplicationJobNow(a, { jobId: "job-none" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "replication/list-replicas#listReplicas", permission: "job:read", write: false, prepare: read((a) => listReplicas(a)) },
   { service: "replication/list-replicas#getReplica", permission: "job:read", write: false, prepare: read((a) => getReplica(a, { replicaId: "replica-none" }).catch(refusedAs("NOT_FOUND"))) },
+  { service: "replication/get-replication-wizard-options#getReplicationWizardOptions", permission: "job:manage", write: false, prepare: read((a) => getReplicationWizardOptions(a)) },
+  { service: "replication/check-replication-choices#checkReplicationChoices", permission: "job:manage", write: false, prepare: read((a) => checkReplicationChoices(a, replicationInput())) },
+  { service: "replication/list-replication-jobs#listReplicationJobs", permission: "job:read", write: false, prepare: read((a) => listReplicationJobs(a)) },
+  { service: "replication/list-replication-jobs#getReplicationJob", permission: "job:read", write: false, prepare: read((a) => getReplicationJob(a, { jobId: "job-none" }).catch(refusedAs("NOT_FOUND"))) },
   // failover (FOV-1): a replica that does not exist is refused after authorization (the failovers: failover/failover.db.test.ts)
   { service: "failover/check-failover#checkFailover", permission: "failover:run", write: false, prepare: read((a) => checkFailover(a, { replicas: [{ replicaId: "replica-none" }] })) },
   { service: "failover/start-failover#startFailover", permission: "failover:run", write: false, prepare: read((a) => startFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("CONFLICT"))) },
@@ -825,6 +832,11 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "replication/finish-replication-session#finishReplicationSession": "system: the replicate-vm job's end",
   "replication/check-replication-job#checkReplicationJob": "helper of createReplicationJob (after it authorized)",
   "replication/check-replication-job#placementOf": "pure helper",
+  "replication/seed-point#openSeedPoint": "helper of createReplicationJob (after it authorized) and of the replicate-vm job",
+  "replication/target-key-provider#targetKeyProviderProblem": "helper of the replicate-vm job",
+  "replication/check-replication-job#kmsClusterOf": "helper of checkReplicationJob and the wizard's options (after they authorized)",
+  "replication/check-replication-job#reaches": "pure helper: whether a target key provider reaches the source's key (shared keys)",
+  "restore/get-restore-options#reachOf": "pure helper: a key provider's reachability as last checked",
   "inventory/platform#replicationHosts": "chooses the platform connector (replication)",
   "inventory/platform#failoverHost": "chooses the platform connector (failover)",
   "failover/check-failover#planFailover": "helper of checkFailover and startFailover (after they authorized) and of the failover job",

@@ -4,7 +4,7 @@
 // the job is stopped.
 
 import type { ProxyTaskGate, ProxyTaskLease } from "./events";
-import { selectProxy, type CandidateProxy, type SelectionDisk, type SelectionOptions } from "./proxy-selection";
+import { selectProxy, type CandidateProxy, type ProxySelection, type SelectionDisk, type SelectionOptions } from "./proxy-selection";
 
 export interface SlotEvent {
   type: "task-start" | "waiting";
@@ -67,4 +67,37 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
     }
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** A proxy and mode chosen for one disk, with its task slot held until `release()`. */
+export interface ClaimedProxy {
+  choice: Extract<ProxySelection, { ok: true }>;
+  release(): Promise<void>;
+}
+
+export interface ClaimProxyOptions extends Omit<TakeProxySlotOptions, "tasks" | "onEvent"> {
+  /** The gate across workers; without it the counts in the proxy list are used and no slot is held. */
+  tasks?: ProxyTaskGate;
+  onEvent?: (e: SlotEvent | { type: "task-end"; vmExternalId: string; deviceKey: number; proxyExternalId: string; slot: number; text: string }) => void;
+}
+
+/**
+ * One disk's proxy for a copy between two platform disks (replication, failback): chosen and its
+ * slot taken (waiting while every fitting proxy is full), released once with a "task-end" event.
+ */
+export async function claimProxy(o: ClaimProxyOptions): Promise<ClaimedProxy> {
+  if (!o.tasks) {
+    const c = selectProxy(o.disk, o.proxies, o.selection);
+    if (!c.ok) throw new Error(c.reason);
+    return { choice: c, release: async () => {} };
+  }
+  const { choice, lease } = await takeProxySlot({ ...o, tasks: o.tasks, onEvent: o.onEvent as never });
+  const l: ProxyTaskLease = lease;
+  return {
+    choice,
+    release: async () => {
+      await l.release().catch(() => undefined);
+      o.onEvent?.({ type: "task-end", vmExternalId: o.vmExternalId, deviceKey: o.deviceKey, proxyExternalId: choice.proxy.externalId, slot: l.slot, text: "" });
+    },
+  };
 }

@@ -7,13 +7,20 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { InventorySnapshot, PlatformVm } from "../../platform/connector";
 import { HostError } from "../../platform/errors";
 import { useTempFolder } from "../../platform/lab/data-plane/testing/temp-folder";
+import { BundleError, KeyProviderError, openBundle, type KeyEncryptionKeySource } from "../../platform/lab/data-plane";
 import { LabConnector } from "../../platform/lab/lab-connector";
+import { nativeOnlyKeySources } from "../../platform/lab/lab-key-sources";
 import { SwitchableKeySources, isNative, pickVm } from "../../platform/lab/testing/lab-fixtures";
 import { FaultyConnector } from "../../platform/testing/faulty-connector";
 import type { CandidateProxy } from "./proxy-selection";
-import { replicateVm, type ReplicaKeyMode, type ReplicaState } from "./replicate-vm";
+import { createPasswordKey, TEST_ONLY_KDF_PARAMS } from "../keys/user-key";
+import { KeyRing } from "../keys/key-ring";
+import { MemoryStore } from "../repository/memory-store";
+import { createRepository } from "../repository/repository";
+import { replicateVm, type ReplicaKeyMode, type ReplicaState, type ReplicateVmOptions } from "./replicate-vm";
 import { blocksOfAreas } from "./backup-disk";
-import { diskPrint } from "./testing";
+import { backupVm } from "./backup-vm";
+import { backupHostOf, candidate, diskPrint } from "./testing";
 
 const MiB = 1024 * 1024;
 const folder = useTempFolder("strongroom-replicate-vm-");
@@ -61,7 +68,7 @@ async function setup(diskDataMiB = 6) {
   const inv = await lab.inventory();
   const dr = drSite(inv);
   const live = async (): Promise<PlatformVm> => (await lab.inventory()).vms.find((v) => v.externalId === sourceVm.externalId)!;
-  const run = async (keyMode: ReplicaKeyMode, last: ReplicaState | null) => {
+  const run = async (keyMode: ReplicaKeyMode, last: ReplicaState | null, { targetKeyProvider, ...extra }: Partial<ReplicateVmOptions> & { targetKeyProvider?: string } = {}) => {
     target.calls.length = 0;
     const vm = await live();
     const r = await replicateVm({
@@ -75,15 +82,16 @@ async function setup(diskDataMiB = 6) {
         folder: "/Replicas",
         home: keyMode === "unencrypted" ? { datastoreExternalId: dr.encDs, storagePolicyExternalId: dr.plainPolicy } : { datastoreExternalId: dr.encDs, storagePolicyExternalId: dr.encPolicy },
         disks: Object.fromEntries(vm.disks.map((d) => [d.deviceKey, { datastoreExternalId: dr.encDs, storagePolicyExternalId: keyMode === "unencrypted" || !d.encrypted ? dr.plainPolicy : dr.encPolicy }])),
-        keyProviderExternalId: keyMode === "unencrypted" ? null : dr.kp,
+        keyProviderExternalId: keyMode === "unencrypted" ? null : (targetKeyProvider ?? dr.kp),
       },
       keyMode,
       last,
       keepPoints: 2,
       sourceProxies: [proxy(vm.siteExternalId, vm.keyProviderExternalId, "prod-hotadd")],
-      targetProxies: [proxy(dr.site, dr.kp, "dr-proxy")],
+      targetProxies: [proxy(dr.site, targetKeyProvider ?? dr.kp, "dr-proxy")],
       sourceSelection: { proxies: "automatic", failoverToNetwork: true },
       targetSelection: { proxies: "automatic", failoverToNetwork: true },
+      ...extra,
     });
     const written = target.calls.filter((c) => c.startsWith("write ")).reduce((s, c) => s + Number(c.split("+")[1]), 0);
     return { r, written };
@@ -104,7 +112,17 @@ async function setup(diskDataMiB = 6) {
     lab = open();
     target = new FaultyConnector(lab);
   };
-  return { get lab() { return lab; }, get target() { return target; }, dr, run, sameAsSource, restart, live };
+  /** A backup of `vmId` as it is now, in a repository of its own, opened for reading (a seed). */
+  const backup = async (vmId: string) => {
+    const repository = await createRepository(new MemoryStore());
+    const password = await createPasswordKey("seed test password", { params: TEST_ONLY_KDF_PARAMS, allowWeakKdf: "tests-only" });
+    const keyRing = new KeyRing().addPasswordKey(password);
+    const vm = (await lab.inventory()).vms.find((v) => v.externalId === vmId)!;
+    const b = await backupVm({ host: backupHostOf(lab), repository, vm, proxies: [candidate(vm, { kind: "physical", transportModes: ["nbdssl", "san"], keyProviderExternalId: null })], selection: { proxies: "automatic", failoverToNetwork: true }, protection: { password }, keyRing });
+    expect(b.status, b.error).toBe("success");
+    return repository.readPoint(b.pointId!, keyRing);
+  };
+  return { get lab() { return lab; }, get target() { return target; }, dr, run, sameAsSource, restart, live, backup, keys };
 }
 
 describe("replicateVm (lab)", { timeout: 60_000 }, () => {
@@ -155,6 +173,109 @@ describe("replicateVm (lab)", { timeout: 60_000 }, () => {
     expect(third.r.removedPoints).toEqual([full.r.point!.id]);
     expect((await s.lab.listSnapshots(replicaId)).map((p) => p.id)).toEqual([resumed.r.point!.id, third.r.point!.id]);
     await s.sameAsSource(replicaId);
+  });
+
+  it("shared keys (REP-2): through a KMS both sites reach, the replica keeps the source's key id and bundle and is bit for bit the source", async () => {
+    const s = await setup();
+    const vm = await s.live();
+    const inv = await s.lab.inventory();
+    const std = (site: string) => inv.keyProviders.find((k) => k.siteExternalId === site && k.kind === "standard" && k.tenantExternalId === null)!.externalId;
+    const [prodKms, drKms] = [std(vm.siteExternalId), std(s.dr.site)];
+    await s.lab.powerOff(vm.externalId);
+    await s.lab.rekeyVm(vm.externalId, prodKms);
+    // KMS clusters with common keys: the DR site's provider holds the production provider's keys.
+    for (const [id, key] of s.keys.kmsOf(prodKms).keys) s.keys.kmsOf(drKms).keys.set(id, key);
+    await s.lab.powerOn(vm.externalId);
+    await s.lab.guestWrites(vm.externalId, 0.2, 18);
+    const rekeyed = await s.live();
+    expect(rekeyed.keyProviderExternalId).toBe(prodKms);
+    const shared = await s.run("shared", null, { targetKeyProvider: drKms });
+    expect(shared.r.status, shared.r.error ?? "").toBe("success");
+    const [rep, src] = [await s.lab.vmFiles(shared.r.replicaVmExternalId!), await s.lab.vmFiles(vm.externalId)];
+    expect(rep.keyId).toBe(src.keyId);
+    expect(rep.encryptionBundle).toBe(src.encryptionBundle);
+    expect(shared.r.replicaKeyId).toBe(rekeyed.keyId);
+    await s.sameAsSource(shared.r.replicaVmExternalId!);
+    await s.lab.guestWrites(vm.externalId, 0.05, 19);
+    const incr = await s.run("shared", shared.r.state, { targetKeyProvider: drKms });
+    expect(incr.r.status, incr.r.error ?? "").toBe("success");
+    expect(incr.r.disks.every((d) => d.incremental)).toBe(true);
+    await s.sameAsSource(shared.r.replicaVmExternalId!);
+    // It powers on at the DR site: its key comes from the DR site's provider of the common KMS.
+    await s.lab.powerOn(shared.r.replicaVmExternalId!);
+    await s.lab.powerOff(shared.r.replicaVmExternalId!);
+  });
+
+  it("re-key (REP-2): the replica opens only with its own site's key provider, never with the source provider's keys", async () => {
+    const s = await setup();
+    const { r } = await s.run("re-key", null);
+    expect(r.status, r.error ?? "").toBe("success");
+    const replicaId = r.replicaVmExternalId!;
+    const vm = await s.live();
+    const [rep, src] = [await s.lab.vmFiles(replicaId), await s.lab.vmFiles(vm.externalId)];
+    expect(rep.keyProviderExternalId).toBe(s.dr.kp);
+    const keys = nativeOnlyKeySources(folder());
+    const provider = (site: string, kp: string) => keys.forProvider({ kind: "native", siteExternalId: site, keyProviderExternalId: kp, name: kp });
+    const sourceProvider = await provider(vm.siteExternalId, vm.keyProviderExternalId!);
+    const drProvider = await provider(s.dr.site, s.dr.kp);
+
+    // The source site's provider does not hold the replica's key…
+    await expect(openBundle(rep.encryptionBundle!, sourceProvider)).rejects.toBeInstanceOf(KeyProviderError);
+    // …and the source's own key (its KEK, whatever id is asked) does not unwrap the replica's keys.
+    const sourceKek = await sourceProvider.getKey(src.keyId!);
+    const posing: KeyEncryptionKeySource = { providerId: s.dr.kp, createKey: async () => "never", getKey: async () => Buffer.from(sourceKek) };
+    await expect(openBundle(rep.encryptionBundle!, posing)).rejects.toBeInstanceOf(BundleError);
+    // Only the DR site's provider opens it, and the disk keys it holds are new: none is a source DEK.
+    const opened = await openBundle(rep.encryptionBundle!, drProvider);
+    const source = await openBundle(src.encryptionBundle!, sourceProvider);
+    const sourceDeks = [...source.secrets.diskKeys.values()].map((k) => k.toString("hex"));
+    expect(opened.secrets.diskKeys.size).toBe(vm.disks.filter((d) => d.encrypted).length);
+    for (const [deviceKey, dek] of opened.secrets.diskKeys) expect(sourceDeks, `disk ${deviceKey}`).not.toContain(dek.toString("hex"));
+    // The DR provider cannot open the source either: the sites share no key.
+    await expect(openBundle(src.encryptionBundle!, drProvider)).rejects.toBeInstanceOf(KeyProviderError);
+    // With its own site's provider the replica powers on at the DR site (VME-3).
+    await s.lab.powerOn(replicaId);
+    await s.lab.powerOff(replicaId);
+  });
+
+  it("seeded from a backup point (REP-1): the disks come from the point, only the blocks changed since it are shipped, bit for bit", async () => {
+    const s = await setup(64);
+    const point = await s.backup(sourceVm.externalId);
+    const change = await s.lab.guestWrites(sourceVm.externalId, 0.01, 15);
+    expect(change.changedBlocks).toBeGreaterThan(0);
+    const events: string[] = [];
+    const seeded = await s.run("re-key", null, { seed: point, onEvent: (e) => events.push(e.type) });
+    expect(seeded.r.status, seeded.r.error ?? "").toBe("success");
+    expect(seeded.r.disks.every((d) => d.seeded && !d.incremental)).toBe(true);
+    expect(events.filter((t) => t === "disk-seeded")).toHaveLength(sourceVm.disks.length);
+    // Shipped from the source: only the blocks changed since the backup; the rest came from the repository.
+    const shipped = seeded.r.disks.reduce((n, d) => n + d.blocksWritten, 0);
+    const fromSeed = seeded.r.disks.reduce((n, d) => n + d.seedBlocksWritten, 0);
+    expect(shipped).toBeGreaterThan(0);
+    expect(shipped).toBeLessThanOrEqual(change.changedBlocks);
+    expect(fromSeed).toBeGreaterThanOrEqual(20 * shipped);
+    expect(seeded.r.disks.reduce((n, d) => n + d.bytesRead, 0)).toBeLessThanOrEqual(change.changedBlocks * MiB);
+    await s.sameAsSource(seeded.r.replicaVmExternalId!);
+    // It is a replica like any other: the next run is an incremental from its first point.
+    await s.lab.guestWrites(sourceVm.externalId, 0.01, 16);
+    const next = await s.run("re-key", seeded.r.state);
+    expect(next.r.status, next.r.error ?? "").toBe("success");
+    expect(next.r.disks.every((d) => d.incremental && !d.seeded)).toBe(true);
+    await s.sameAsSource(seeded.r.replicaVmExternalId!);
+  });
+
+  it("a seed point of another VM is refused before the replica is created", async () => {
+    const s = await setup();
+    const other = (await s.lab.inventory()).vms.find((v) => v.externalId !== sourceVm.externalId && v.siteExternalId === sourceVm.siteExternalId && v.disks.length === sourceVm.disks.length && !v.encrypted)!;
+    if (other.powerState !== "poweredOn") await s.lab.powerOn(other.externalId);
+    await s.lab.guestWrites(other.externalId, 1, 17);
+    const point = await s.backup(other.externalId);
+    const { r } = await s.run("re-key", null, { seed: point });
+    expect(r.status).toBe("failed");
+    expect(r.error).toContain(`is a backup of ${other.name}`);
+    expect(r.error).toMatch(/only seeded from its own VM's backup/);
+    expect(s.target.calls.filter((c) => c === "createVm" || c.startsWith("write "))).toEqual([]);
+    expect((await s.lab.inventory()).vms.some((v) => v.name === `${sourceVm.name}_replica`)).toBe(false);
   });
 
   it("unencrypted replica of an encrypted VM (REP-4): warned, and the data is the source's", async () => {

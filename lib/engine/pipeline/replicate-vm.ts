@@ -4,6 +4,13 @@
 //                as the key mode says (REP-2/REP-4), and copy every disk in full: the source's
 //                written areas (QueryChangedDiskAreas "*"), all-zero blocks skipped (the new disk
 //                reads zeros there already).
+//   seeded       a first run given a backup restore point of the VM (`seed`, REP-1: "seeded from a
+//                restore point already in a repository at the DR site") writes each new disk from
+//                the point (read from the repository, nothing shipped), then copies only the
+//                blocks CBT reports changed on the source since the point's change ids, zeros
+//                included. The point is checked whole (its VM, disks, capacities, change ids)
+//                before the replica is created. A change id CBT no longer knows copies the disk in
+//                full instead, and says so.
 //   later runs   revert the replica to its newest point first (a cut-off run's half-written blocks
 //                disappear: the point was never touched, replica-host.ts), then copy only the
 //                blocks CBT reports changed since the last run's change ids — zero blocks too, as
@@ -35,11 +42,15 @@ import { HostError } from "../../platform/errors";
 import type { ReplicaSnapshot, VmReplicaHost } from "../../platform/replica-host";
 import type { CreateVmRequest, HomeCryptoSpec, NewVmNic, VmRestoreHost } from "../../platform/restore-host";
 import type { NetworkChoice } from "../../platform/network-mapping";
-import { isAllZero } from "../bytes";
+import type { OpenPoint } from "../repository/open-point";
 import { blocksOfAreas } from "./backup-disk";
-import type { ProxyTaskGate, ProxyTaskLease } from "./events";
-import { formatRejection, selectProxy, type CandidateProxy, type ProxySelection, type SelectionDisk, type SelectionOptions } from "./proxy-selection";
-import { takeProxySlot } from "./proxy-slots";
+import { diskIdOf } from "./backup-vm";
+import type { ProxyTaskGate } from "./events";
+import { formatRejection, type CandidateProxy, type SelectionDisk, type SelectionOptions } from "./proxy-selection";
+import { claimProxy, type ClaimedProxy, type ClaimProxyOptions } from "./proxy-slots";
+import { restoreDiskToWriter } from "./restore-disk";
+import { pointVmAttributes } from "./restore-plan";
+import { bytesOfBlocks, shipBlocks, type ShipStats } from "./ship-blocks";
 
 const MiB = 1024 * 1024;
 
@@ -82,6 +93,7 @@ export type ReplicationEvent =
   | { type: "task-end"; vmExternalId: string; deviceKey: number; proxyExternalId: string; slot: number; text: string }
   | { type: "waiting"; vmExternalId: string; deviceKey: number; text: string }
   | { type: "disk-progress"; vmExternalId: string; deviceKey: number; bytesToRead: number; bytesRead: number; bytesWritten: number; done: boolean; text: string }
+  | { type: "disk-seeded"; vmExternalId: string; deviceKey: number; pointId: string; blocksWritten: number; bytesWritten: number; text: string }
   | { type: "disk-done"; vmExternalId: string; deviceKey: number; incremental: boolean; bytesRead: number; bytesWritten: number; blocksWritten: number; zeroBlocksSkipped: number; text: string }
   | { type: "check"; vmExternalId: string; ok: boolean; text: string }
   | { type: "point-created"; vmExternalId: string; pointId: string; text: string }
@@ -97,6 +109,12 @@ export interface ReplicateVmOptions {
   keyMode: ReplicaKeyMode;
   /** The last completed run's state, or null for the first run. */
   last: ReplicaState | null;
+  /**
+   * Seeding (REP-1): a backup restore point of this VM (opened, e.g. from a repository at the DR
+   * site). A first run writes the new replica's disks from it, then ships only the blocks CBT says
+   * changed on the source since the point's change ids. Ignored once the replica has a point.
+   */
+  seed?: OpenPoint;
   /** Replica restore points to keep (≥ 1). */
   keepPoints: number;
   sourceProxies: readonly CandidateProxy[];
@@ -125,6 +143,10 @@ export interface ReplicateVmOptions {
 export interface ReplicatedDisk {
   deviceKey: number;
   incremental: boolean;
+  /** Written from the seed restore point first (then only the changes since it were shipped). */
+  seeded: boolean;
+  /** Blocks written from the seed point (read from the repository, not shipped from the source). */
+  seedBlocksWritten: number;
   sourceMode: TransportMode;
   targetMode: TransportMode;
   bytesRead: number;
@@ -164,6 +186,8 @@ export async function replicateVm(o: ReplicateVmOptions): Promise<ReplicationRes
     const blockSize = o.blockSize ?? MiB;
     if (!(Number.isInteger(blockSize) && blockSize > 0 && blockSize % 512 === 0)) throw new Error("block size must be a positive multiple of 512");
     for (const d of vm.disks) if (!placement.disks[d.deviceKey]) throw new Error(`no target datastore chosen for ${vm.name} / ${d.label}`);
+    // A seed is checked whole before anything is created or written.
+    const seed = o.seed && !o.last?.pointId ? seedDisks(o.seed, vm) : null;
     o.signal?.throwIfAborted();
 
     // ── the replica: reverted to its newest point, or created ──
@@ -219,6 +243,7 @@ export async function replicateVm(o: ReplicateVmOptions): Promise<ReplicationRes
         targetDisk: { label: `${placement.name} / ${d.label}`, encrypted: rd.encrypted, keyProviderExternalId: rd.encrypted ? replica.keyProviderExternalId : null, siteExternalId: placement.siteExternalId, tenantExternalId: vm.tenantExternalId },
         replicaId,
         sinceChangeId: lastIds.get(d.deviceKey) ?? null,
+        seed: seed ? { point: o.seed!, ...seed.get(d.deviceKey)! } : null,
         blockSize,
         signal: stop.signal,
         warn: (t) => warn(vm.externalId, t),
@@ -343,6 +368,31 @@ function checkReplicaKeys(replica: PlatformVm, vm: PlatformVm, files: VmFiles, k
   if (bad.length) throw new Error(`the replica is not keyed as planned: ${bad.map(([, t]) => t).join("; ")}`);
 }
 
+/**
+ * Per source disk: the seed point's disk and the source's change id at the point. Refuses a point
+ * of another VM, one without a disk of the VM, of another capacity, or without a change id (CBT
+ * could not say what changed since it).
+ */
+export function seedDisks(point: OpenPoint, vm: PlatformVm): Map<number, { diskId: string; changeId: string }> {
+  let of: PlatformVm;
+  try {
+    of = pointVmAttributes(point.attributes).vm;
+  } catch (e) {
+    throw new Error(`the seed restore point ${point.pointId} cannot seed a replica: ${messageOf(e)}`);
+  }
+  if (of.externalId !== vm.externalId) throw new Error(`the seed restore point ${point.pointId} is a backup of ${of.name} (${of.externalId}), not of ${vm.name}: a replica is only seeded from its own VM's backup. Choose a repository that holds ${vm.name}'s backups, or replicate without seeding`);
+  const out = new Map<number, { diskId: string; changeId: string }>();
+  for (const d of vm.disks) {
+    const info = point.disks.find((x) => x.diskId === diskIdOf(d.deviceKey));
+    const changeId = info?.attributes.changeId;
+    if (!info) throw new Error(`the seed restore point ${point.pointId} has no ${d.label} of ${vm.name} (it was added after the backup): replicate without seeding, or back the VM up again first`);
+    if (info.capacity !== d.capacityBytes) throw new Error(`${vm.name} / ${d.label} is ${d.capacityBytes} bytes now and ${info.capacity} in the seed restore point ${point.pointId} (the disk was resized): replicate without seeding, or back the VM up again first`);
+    if (typeof changeId !== "string" || !changeId) throw new Error(`the seed restore point ${point.pointId} has no change id for ${d.label}, so what changed since it cannot be known: replicate without seeding`);
+    out.set(d.deviceKey, { diskId: info.diskId, changeId });
+  }
+  return out;
+}
+
 interface CopyDiskInput {
   deviceKey: number;
   label: string;
@@ -350,6 +400,8 @@ interface CopyDiskInput {
   targetDisk: SelectionDisk;
   replicaId: string;
   sinceChangeId: string | null;
+  /** First run seeded from a backup: the point's disk is written first, then the source's changes since `changeId`. */
+  seed: { point: OpenPoint; diskId: string; changeId: string } | null;
   blockSize: number;
   signal: AbortSignal;
   warn: (text: string) => void;
@@ -362,7 +414,7 @@ async function copyDisk(o: ReplicateVmOptions, d: CopyDiskInput): Promise<{ chan
   const started = now();
   const targetProxies = o.targetTransport === "any" ? o.targetProxies : o.targetProxies.map((p) => ({ ...p, transportModes: p.transportModes.filter((m) => m === "nbdssl") }));
   const src = await claim(o, o.sourceProxies, o.sourceSelection, d.sourceDisk, vmId, d.deviceKey, d.signal);
-  let tgt: Claimed | null = null;
+  let tgt: ClaimedProxy | null = null;
   let reader: BackupDisk | null = null;
   let writer: DiskWriter | null = null;
   try {
@@ -372,14 +424,15 @@ async function copyDisk(o: ReplicateVmOptions, d: CopyDiskInput): Promise<{ chan
     reader = await o.source.openDiskForBackup({ vmExternalId: vmId, deviceKey: d.deviceKey, mode: src.choice.mode, proxy: src.choice.proxy });
     const capacity = reader.reader.capacityBytes;
     let areas: readonly DiskArea[] | "all";
-    let incremental = d.sinceChangeId !== null;
+    const since = d.seed?.changeId ?? d.sinceChangeId;
+    let incremental = since !== null;
     let writeZeros = incremental;
-    if (d.sinceChangeId !== null) {
+    if (since !== null) {
       try {
-        areas = await o.source.queryChangedAreas({ vmExternalId: vmId, deviceKey: d.deviceKey, changeId: d.sinceChangeId });
+        areas = await o.source.queryChangedAreas({ vmExternalId: vmId, deviceKey: d.deviceKey, changeId: since });
       } catch (e) {
         if (!(e instanceof HostError && e.code === "FileFault")) throw e;
-        d.warn(`${d.label}: changed block tracking does not know the last run's change id (${e.message}); every block of the disk is copied this time`);
+        d.warn(`${d.label}: changed block tracking does not know the ${d.seed ? "seed restore point's" : "last run's"} change id (${e.message}); every block of the disk is copied this time`);
         areas = "all";
         incremental = false;
         writeZeros = true;
@@ -387,64 +440,42 @@ async function copyDisk(o: ReplicateVmOptions, d: CopyDiskInput): Promise<{ chan
     } else areas = await o.source.queryChangedAreas({ vmExternalId: vmId, deviceKey: d.deviceKey, changeId: "*" });
     writer = await o.target.openDiskForWrite({ vmExternalId: d.replicaId, deviceKey: d.deviceKey, mode: tgt.choice.mode, proxy: tgt.choice.proxy });
     if (writer.capacityBytes !== capacity) throw new Error(`${d.label}: the replica disk has ${writer.capacityBytes} bytes, the source ${capacity}`);
+    let seedBlocksWritten = 0;
+    if (d.seed && areas !== "all") {
+      // The new replica disk (all zeros) gets the backup's blocks; the source's changes since go on top.
+      const r = await restoreDiskToWriter({ point: d.seed.point, diskId: d.seed.diskId, writer, targetIsEmpty: true, signal: d.signal, inFlight: o.inFlight });
+      seedBlocksWritten = r.dataBlocks;
+      emit({ type: "disk-seeded", vmExternalId: vmId, deviceKey: d.deviceKey, pointId: d.seed.point.pointId, blocksWritten: r.dataBlocks, bytesWritten: r.bytesWritten, text: `${d.targetDisk.label}: seeded from restore point ${d.seed.point.pointId} (${r.dataBlocks} blocks, ${r.bytesWritten} bytes read from the repository, not shipped)` });
+    }
 
     const indexes = blocksOfAreas(areas, capacity, d.blockSize);
-    const lengthOf = (i: number) => Math.min(d.blockSize, capacity - i * d.blockSize);
-    const bytesToRead = indexes.reduce((s, i) => s + lengthOf(i), 0);
-    const stats = { bytesRead: 0, bytesWritten: 0, blocksWritten: 0, zeroBlocksSkipped: 0 };
-    const inFlight = Math.max(1, o.inFlight ?? 4);
-    const free: Buffer[] = Array.from({ length: inFlight + 1 }, () => Buffer.allocUnsafe(d.blockSize));
-    const writes = new Set<Promise<void>>();
-    let writeError: unknown = null;
+    const bytesToRead = bytesOfBlocks(indexes, d.blockSize, capacity);
     let lastReport = -Infinity;
-    const report = (done: boolean) => {
+    const report = (s: ShipStats, done: boolean) => {
       const t = now();
       if (!done && t - lastReport < (o.progressIntervalMs ?? 500)) return;
       lastReport = t;
-      emit({ type: "disk-progress", vmExternalId: vmId, deviceKey: d.deviceKey, bytesToRead, bytesRead: stats.bytesRead, bytesWritten: stats.bytesWritten, done, text: "" });
+      emit({ type: "disk-progress", vmExternalId: vmId, deviceKey: d.deviceKey, bytesToRead, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten, done, text: "" });
     };
-    const w = writer;
-    for (const i of indexes) {
-      d.signal.throwIfAborted();
-      if (writeError) throw writeError;
-      while (free.length === 0) await Promise.race(writes);
-      if (writeError) throw writeError;
-      const buffer = free.pop()!;
-      const block = lengthOf(i) === d.blockSize ? buffer : buffer.subarray(0, lengthOf(i));
-      await reader.reader.readInto(i * d.blockSize, block);
-      stats.bytesRead += block.length;
-      if (!writeZeros && isAllZero(block)) {
-        stats.zeroBlocksSkipped++;
-        free.push(buffer);
-      } else {
-        const p: Promise<void> = w.write(i * d.blockSize, block).then(
-          () => {
-            stats.bytesWritten += block.length;
-            stats.blocksWritten++;
-          },
-          (e: unknown) => {
-            writeError ??= e;
-          },
-        ).finally(() => {
-          writes.delete(p);
-          free.push(buffer);
-        });
-        writes.add(p);
-      }
-      report(false);
-    }
-    await Promise.all(writes);
-    if (writeError) throw writeError;
+    const stats = await shipBlocks({ reader: reader.reader, writer, indexes, blockSize: d.blockSize, capacityBytes: capacity, writeZeros, inFlight: o.inFlight ?? 4, signal: d.signal, onBlock: (s) => report(s, false) });
     d.signal.throwIfAborted();
     await writer.close();
     writer = null;
     await reader.reader.close();
     const changeId = reader.changeId;
     reader = null;
-    report(true);
-    const disk: ReplicatedDisk = { deviceKey: d.deviceKey, incremental, sourceMode: src.choice.mode, targetMode: tgt.choice.mode, ...stats, durationMs: now() - started };
-    emit({ type: "disk-done", vmExternalId: vmId, deviceKey: d.deviceKey, incremental, ...stats, text: `${d.label}: ${incremental ? "incremental" : "full"}, ${stats.blocksWritten} blocks (${stats.bytesWritten} bytes) written${stats.zeroBlocksSkipped ? `, ${stats.zeroBlocksSkipped} zero blocks skipped` : ""}` });
+    report(stats, true);
+    const seeded = d.seed !== null && areas !== "all";
+    const disk: ReplicatedDisk = { deviceKey: d.deviceKey, incremental: incremental && !seeded, seeded, seedBlocksWritten, sourceMode: src.choice.mode, targetMode: tgt.choice.mode, ...stats, durationMs: now() - started };
+    emit({ type: "disk-done", vmExternalId: vmId, deviceKey: d.deviceKey, incremental: disk.incremental, ...stats, text: `${d.label}: ${seeded ? "changes since the seed point" : incremental ? "incremental" : "full"}, ${stats.blocksWritten} blocks (${stats.bytesWritten} bytes) written${stats.zeroBlocksSkipped ? `, ${stats.zeroBlocksSkipped} zero blocks skipped` : ""}` });
     return { changeId, disk };
+  } catch (e) {
+    // A full target datastore says which and what to do (the run is cut off; its point is never made).
+    if (e instanceof HostError && e.code === "InsufficientSpace" && !d.signal.aborted) {
+      const ds = o.placement.disks[d.deviceKey]?.datastoreExternalId ?? "the target datastore";
+      throw new HostError("InsufficientSpace", `${d.targetDisk.label}: the target datastore ${ds} is full (${e.message}): free space on the datastore or place the replica's disk on another datastore, then run the job again`);
+    }
+    throw e;
   } finally {
     if (writer) await writer.abort().catch(() => undefined);
     if (reader) await reader.reader.close().catch(() => undefined);
@@ -453,26 +484,8 @@ async function copyDisk(o: ReplicateVmOptions, d: CopyDiskInput): Promise<{ chan
   }
 }
 
-interface Claimed {
-  choice: Extract<ProxySelection, { ok: true }>;
-  release(): Promise<void>;
-}
-
-async function claim(o: ReplicateVmOptions, proxies: readonly CandidateProxy[], selection: SelectionOptions, disk: SelectionDisk, vmId: string, deviceKey: number, signal: AbortSignal): Promise<Claimed> {
-  if (!o.tasks) {
-    const c = selectProxy(disk, proxies, selection);
-    if (!c.ok) throw new Error(c.reason);
-    return { choice: c, release: async () => {} };
-  }
-  const { choice, lease } = await takeProxySlot({ tasks: o.tasks, proxies, selection, disk, vmExternalId: vmId, deviceKey, signal, busyWaitMs: o.busyWaitMs, onEvent: o.onEvent as never });
-  const l: ProxyTaskLease = lease;
-  return {
-    choice,
-    release: async () => {
-      await l.release().catch(() => undefined);
-      o.onEvent?.({ type: "task-end", vmExternalId: vmId, deviceKey, proxyExternalId: choice.proxy.externalId, slot: l.slot, text: "" });
-    },
-  };
+function claim(o: ReplicateVmOptions, proxies: readonly CandidateProxy[], selection: SelectionOptions, disk: SelectionDisk, vmId: string, deviceKey: number, signal: AbortSignal): Promise<ClaimedProxy> {
+  return claimProxy({ tasks: o.tasks, proxies, selection, disk, vmExternalId: vmId, deviceKey, signal, busyWaitMs: o.busyWaitMs, onEvent: o.onEvent as ClaimProxyOptions["onEvent"] });
 }
 
 function messageOf(e: unknown): string {

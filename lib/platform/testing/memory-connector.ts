@@ -338,7 +338,12 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
     for (const [deviceKey, frozen] of m.points[k].disks) {
       const live = m.disks.get(deviceKey)!;
       const cbt = m.cbt.get(deviceKey)!;
-      for (const i of new Set([...live.chunks.keys(), ...frozen.chunks.keys()])) cbt.record(i * CHUNK, 1); // reverted chunks changed
+      // Reverted chunks are changed (CBT), and only those: as the lab, which restores just the blocks written since.
+      for (const i of new Set([...live.chunks.keys(), ...frozen.chunks.keys()])) {
+        const a = live.chunks.get(i);
+        const b = frozen.chunks.get(i);
+        if (!(a && b ? a.equals(b) : isZero(a ?? b!))) cbt.record(i * CHUNK, 1);
+      }
       live.chunks.clear();
       for (const [i, b] of frozen.chunks) live.chunks.set(i, Buffer.from(b));
     }
@@ -411,6 +416,11 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
     for (const m of this.vms.values()) for (const d of m.vm.disks) if (d.datastoreExternalId === dsId) used += d.capacityBytes;
     return estateFree - used;
   }
+}
+
+function isZero(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
 }
 
 function checkRange(offset: number, length: number, capacity: number): void {

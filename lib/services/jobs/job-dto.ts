@@ -76,7 +76,7 @@ export async function resolveSubjects(tx: DbTx, subjects: Array<{ type: string; 
     }
     if (s.type === "replication-job") {
       const name = replicationNames.get(s.id);
-      return { type: s.type, id: s.id, label: name ? `Replication job ${name}` : "A removed replication job", href: name ? "/replicas" : null };
+      return { type: s.type, id: s.id, label: name ? `Replication job ${name}` : "A removed replication job", href: name ? `/replication/${s.id}` : null };
     }
     return { type: s.type, id: s.id, label: `${s.type} ${s.id}`, href: null };
   };

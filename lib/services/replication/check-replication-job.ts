@@ -100,12 +100,12 @@ export async function checkReplicationJob(input: CreateReplicationJobInput, inve
 }
 
 /** Registered KMS cluster per site|provider (VME-4): two sites sharing a cluster reach the same keys. */
-async function kmsClusterOf(): Promise<Map<string, string | null>> {
+export async function kmsClusterOf(): Promise<Map<string, string | null>> {
   const rows = await db.keyProvider.findMany({ select: { externalId: true, kmsClusterId: true, site: { select: { externalId: true } } } });
   return new Map(rows.map((r) => [`${r.site.externalId}|${r.externalId}`, r.kmsClusterId]));
 }
 
-function reaches(source: PlatformKeyProvider, target: PlatformKeyProvider, clusters: Map<string, string | null>): boolean {
+export function reaches(source: PlatformKeyProvider, target: PlatformKeyProvider, clusters: Map<string, string | null>): boolean {
   if (source.siteExternalId === target.siteExternalId) return source.externalId === target.externalId;
   if (source.kind === "native" || target.kind === "native") return false; // a native key stays in its vCenter
   const a = clusters.get(`${source.siteExternalId}|${source.externalId}`);

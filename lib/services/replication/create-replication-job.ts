@@ -4,17 +4,20 @@ import { authorize } from "@/lib/auth/authorize";
 import { nextRunAfter } from "@/lib/backup/schedule";
 import { db } from "@/lib/db/client";
 import { serializableTransaction } from "@/lib/db/transaction";
+import { seedDisks } from "@/lib/engine/pipeline/replicate-vm";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
-import { createReplicationJobSchema } from "@/lib/schemas/replication";
+import { createReplicationJobSchema, type StoredReplicaVm } from "@/lib/schemas/replication";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { scheduleTimeZone } from "@/lib/services/backup/schedule-time-zone";
-import { checkReplicationJob } from "./check-replication-job";
+import { checkReplicationJob, type CheckedReplicaVm } from "./check-replication-job";
+import { openSeedPoint } from "./seed-point";
 
 // Creates a replication job (REP-1): its VMs, the target site and host, where each replica's home
 // and disks go, its networks, the key mode and the target key provider, the points to keep, the
-// proxies and the schedule. Every choice is checked against the platform first
-// (check-replication-job.ts, REP-2…4); a refused job writes nothing. Audited (SEC-4).
+// proxies, the schedule and the repository to seed the first runs from. Every choice is checked
+// against the platform first (check-replication-job.ts, REP-2…4), and a seed repository must hold
+// a point of every VM that opens here (seed-point.ts); a refused job writes nothing. Audited (SEC-4).
 
 export async function createReplicationJob(actor: Actor, raw: unknown): Promise<{ id: string; warnings: string[] }> {
   authorize(actor, "job:manage");
@@ -25,6 +28,7 @@ export async function createReplicationJob(actor: Actor, raw: unknown): Promise<
   }
   const checked = await checkReplicationJob(input);
   const warnings = checked.flatMap((c) => c.warnings);
+  if (input.seedFromRepositoryId) await checkSeeds(input.seedFromRepositoryId, checked);
   return serializableTransaction(async (tx) => {
     if (await tx.replicationJob.findUnique({ where: { name: input.name }, select: { id: true } })) {
       throw new AppError("CONFLICT", `A replication job named ${input.name} exists.`, { name: ["This name is in use"] });
@@ -37,11 +41,12 @@ export async function createReplicationJob(actor: Actor, raw: unknown): Promise<
         vmExternalIds: JSON.stringify(input.vms.map((v) => v.vmExternalId)),
         targetSiteExternalId: input.targetSiteExternalId,
         targetHostExternalId: input.targetHostExternalId,
-        placements: JSON.stringify(Object.fromEntries(checked.map((c) => [c.vm.externalId, c.input]))),
+        placements: JSON.stringify(Object.fromEntries(checked.map((c): [string, StoredReplicaVm] => [c.vm.externalId, { ...c.input, sourceVmName: c.vm.name }]))),
         keyMode: input.keyMode,
         targetKeyProviderExternalId: input.keyMode === "unencrypted" ? null : input.targetKeyProviderExternalId,
         refuseUnencrypted: input.refuseUnencrypted,
         keepPoints: input.keepPoints,
+        seedFromRepositoryId: input.seedFromRepositoryId,
         proxyMode: input.proxyMode,
         proxyIds: JSON.stringify(input.proxyMode === "manual" ? input.proxyIds : []),
         schedule: JSON.stringify(input.schedule),
@@ -64,10 +69,25 @@ export async function createReplicationJob(actor: Actor, raw: unknown): Promise<
           keyProvider: job.targetKeyProviderExternalId,
           refuseUnencrypted: input.refuseUnencrypted,
           keepPoints: input.keepPoints,
+          seedFrom: input.seedFromRepositoryId,
         },
       },
       tx,
     );
     return { id: job.id, warnings };
   });
+}
+
+/** Seeding (REP-1): every VM's newest point in the repository opens here, is its own and fits its disks now. */
+async function checkSeeds(repositoryId: string, checked: CheckedReplicaVm[]): Promise<void> {
+  for (const c of checked) {
+    const opened = await openSeedPoint(repositoryId, c.vm, `strongroom/${process.pid}/replication-seed-check`);
+    try {
+      seedDisks(opened.point, c.vm);
+    } catch (e) {
+      throw new AppError("CONFLICT", `${c.vm.name} cannot be seeded from its newest restore point: ${e instanceof Error ? e.message : String(e)}.`, { seedFromRepositoryId: [e instanceof Error ? e.message : String(e)] });
+    } finally {
+      await opened.close();
+    }
+  }
 }

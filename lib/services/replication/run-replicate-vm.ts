@@ -1,4 +1,5 @@
 import "server-only";
+import os from "node:os";
 import { db } from "@/lib/db/client";
 import { replicateVm, type ReplicaKeyMode, type ReplicaState, type ReplicationEvent, type ReplicationResult } from "@/lib/engine/pipeline/replicate-vm";
 import { currentWorker } from "@/lib/jobs/engine";
@@ -13,8 +14,11 @@ import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { candidateProxies, keyProviderNames } from "@/lib/services/backup/job-context";
 import { platform, replicationHosts } from "@/lib/services/inventory/platform";
 import { syncInventoryFromPlatform } from "@/lib/services/inventory/sync-inventory";
+import type { OpenedRestorePoint } from "@/lib/services/restore/open-restore-point";
 import { placementOf } from "./check-replication-job";
 import { finishReplicationSession } from "./finish-replication-session";
+import { openSeedPoint } from "./seed-point";
+import { targetKeyProviderProblem } from "./target-key-provider";
 
 // One VM of a replication session (the "replicate-vm" kind), on whichever worker claims it: the
 // same claim with an attempt number, fence and heartbeat as a restore VM (run-restore-vm.ts).
@@ -80,18 +84,39 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
 
   const last: ReplicaState | null = replica.replicaVmExternalId ? { replicaVmExternalId: replica.replicaVmExternalId, pointId: replica.lastPointId, disks: JSON.parse(replica.lastChangeIds) as ReplicaState["disks"] } : null;
   let result: ReplicationResult | undefined;
+  let seed: OpenedRestorePoint | undefined;
   let error: string | null = null;
   try {
     await save();
     const vm = (await platform().inventory()).vms.find((v) => v.externalId === vmExternalId);
-    if (!vm) throw new Error("the source VM no longer exists in the inventory");
+    if (!vm) throw new Error(`${replica.sourceVmName} no longer exists at the source site (it was deleted or unregistered since the job was made): remove it from the job`);
+    // The replica's keys must be reachable at the target before anything is created or written (REP-2, VME-3).
+    const keyed = rjob.keyMode === "re-key" || (rjob.keyMode === "shared" && vm.encrypted);
+    const kpProblem = keyed && rjob.targetKeyProviderExternalId ? await targetKeyProviderProblem(rjob.targetSiteExternalId, rjob.targetKeyProviderExternalId) : null;
+    if (kpProblem) throw new Error(`${kpProblem} Nothing was written`);
     const placements = JSON.parse(rjob.placements) as Record<string, ReplicaVmInput>;
     const placement = placementOf({ targetSiteExternalId: rjob.targetSiteExternalId, targetHostExternalId: rjob.targetHostExternalId, keyMode: rjob.keyMode as ReplicaKeyMode, targetKeyProviderExternalId: rjob.targetKeyProviderExternalId }, placements[vmExternalId]);
     const [proxies, names] = await Promise.all([candidateProxies(), keyProviderNames()]);
     const manual = rjob.proxyMode === "manual" ? new Set(JSON.parse(rjob.proxyIds) as string[]) : null;
     const chosen = manual ? proxies.filter((p) => manual.has(p.id)).map((p) => p.externalId) : ("automatic" as const);
     const selection = { proxies: chosen, failoverToNetwork: true, keyProviderNames: names };
-    log.say(last?.pointId ? `${row.name}: incremental run from the replica's last point ${last.pointId}.` : `${row.name}: first run: the replica is created and every disk copied.`, "info", vmExternalId);
+    log.say(
+      last?.pointId
+        ? `${row.name}: incremental run from the replica's last point ${last.pointId}.`
+        : rjob.seedFromRepositoryId
+          ? `${row.name}: first run: the replica is created and seeded from the VM's newest restore point in the seed repository.`
+          : `${row.name}: first run: the replica is created and every disk copied.`,
+      "info",
+      vmExternalId,
+    );
+    // Seeding (REP-1): a first run writes the replica from the VM's newest point in the seed
+    // repository and ships only what changed since; a point that cannot be used refuses the run here.
+    if (!last?.pointId && rjob.seedFromRepositoryId) {
+      seed = await openSeedPoint(rjob.seedFromRepositoryId, vm, `strongroom/${os.hostname()}/${process.pid}/replication-${sessionId}`).catch((e: unknown) => {
+        throw new Error(`${e instanceof Error ? e.message : String(e)} Nothing was written`);
+      });
+      log.say(`${row.name}: the replica is seeded from restore point ${seed.row.id} of ${seed.row.createdAt.toISOString()}; only the blocks changed since are shipped.`, "info", vmExternalId);
+    }
     const { source, target } = replicationHosts();
     result = await replicateVm({
       source,
@@ -100,6 +125,7 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
       placement,
       keyMode: rjob.keyMode as ReplicaKeyMode,
       last,
+      seed: seed?.point,
       keepPoints: rjob.keepPoints,
       sourceProxies: proxies.filter((p) => p.siteExternalId === vm.siteExternalId),
       targetProxies: proxies.filter((p) => p.siteExternalId === rjob.targetSiteExternalId),
@@ -119,6 +145,7 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
   } finally {
     clearInterval(watch);
     untrack?.();
+    await seed?.close().catch(() => undefined);
   }
   if (controller.signal.aborted && !stopRequested && (!result || result.status === "failed")) {
     // Fenced out: the new holder reports this VM and resumes from the last point.

@@ -6,7 +6,7 @@ import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
 import { enqueue } from "@/lib/jobs";
 import type { VmRunProgress } from "@/lib/jobs/session-progress";
-import { replicationJobIdSchema, type ReplicaVmInput } from "@/lib/schemas/replication";
+import { replicationJobIdSchema, type StoredReplicaVm } from "@/lib/schemas/replication";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { platform } from "@/lib/services/inventory/platform";
 
@@ -23,7 +23,7 @@ export async function runReplicationJobNow(actor: Actor, raw: unknown): Promise<
     if (!job) throw new AppError("NOT_FOUND", "This replication job does not exist (it may have been removed).");
     const active = await tx.jobSession.findFirst({ where: { replicationJobId: jobId, state: { in: ["queued", "running"] } }, select: { state: true } });
     if (active) throw new AppError("CONFLICT", `Replication job ${job.name} is already ${active.state}. Open its session to follow it.`);
-    const placements = JSON.parse(job.placements) as Record<string, ReplicaVmInput>;
+    const placements = JSON.parse(job.placements) as Record<string, StoredReplicaVm>;
     const vmIds = JSON.parse(job.vmExternalIds) as string[];
     const s = await tx.jobSession.create({
       data: { kind: "replication", subject: `replication-job:${jobId}`, title: `Replication ${job.name}`, replicationJobId: jobId, state: "running", startedAt: new Date(), trigger: "manual", requestedById: actor.id },
@@ -31,7 +31,9 @@ export async function runReplicationJobNow(actor: Actor, raw: unknown): Promise<
     for (const [i, vmExternalId] of vmIds.entries()) {
       const vm = inventory.vms.find((v) => v.externalId === vmExternalId);
       const p = placements[vmExternalId];
-      const name = `${vm?.name ?? vmExternalId} → ${p.name}`;
+      // A VM deleted since the job was made keeps the name it had then (its run fails and says so).
+      const sourceName = vm?.name ?? p.sourceVmName ?? vmExternalId;
+      const name = `${sourceName} → ${p.name}`;
       const progress: VmRunProgress = {
         vmExternalId,
         vmId: null,
@@ -50,7 +52,7 @@ export async function runReplicationJobNow(actor: Actor, raw: unknown): Promise<
       await tx.sessionVm.create({ data: { sessionId: s.id, position: i, vmExternalId, name, progress: JSON.stringify(progress) } });
       await tx.replica.upsert({
         where: { jobId_sourceVmExternalId: { jobId, sourceVmExternalId: vmExternalId } },
-        create: { jobId, sourceVmExternalId: vmExternalId, sourceVmName: vm?.name ?? vmExternalId, sourceEncrypted: vm?.encrypted ?? false, replicaVmName: p.name, keyMode: job.keyMode },
+        create: { jobId, sourceVmExternalId: vmExternalId, sourceVmName: sourceName, sourceEncrypted: vm?.encrypted ?? false, replicaVmName: p.name, keyMode: job.keyMode },
         update: {},
       });
       await enqueue(tx, { kind: "replicate-vm", payload: { sessionId: s.id, vmExternalId }, singletonKey: `replicate-vm:${s.id}:${vmExternalId}` });

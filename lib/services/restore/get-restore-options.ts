@@ -288,7 +288,7 @@ function inPlaceOptions(vmName: string, backedUp: PlatformVm | null, current: Pl
 }
 
 /** Reachability of a key provider as the console last saw it: native ones always answer. */
-function reachOf(kind: "native" | "standard", cluster: { status: string } | null): { reachable: boolean; why: string | null } {
+export function reachOf(kind: "native" | "standard", cluster: { status: string } | null): { reachable: boolean; why: string | null } {
   if (kind === "native") return { reachable: true, why: null };
   if (!cluster) return { reachable: false, why: "No KMS cluster is registered for it in Strongroom" };
   if (cluster.status === "unreachable") return { reachable: false, why: "Its KMS cluster did not answer the last check" };

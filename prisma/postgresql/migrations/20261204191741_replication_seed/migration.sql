@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "ReplicationJob" ADD COLUMN     "seedFromRepositoryId" TEXT;
+
