@@ -24,6 +24,8 @@ export const JOB_KINDS = [
   "restore-disks",
   // One VM of a replication session: its replica created or brought up to date, ending in a point (REP-1…4).
   "replicate-vm",
+  // Replication jobs whose schedule is due get a session (REP-1).
+  "replication-schedule",
 ] as const;
 // Replication, failover and failback join this list with their features: each is one more kind
 // with its own handler, nothing else changes.
@@ -46,6 +48,7 @@ export const PAYLOADS = {
   "restore-vm": vmPayload,
   "restore-disks": vmPayload,
   "replicate-vm": vmPayload,
+  "replication-schedule": emptyPayload,
 } satisfies Record<JobKind, z.ZodType>;
 
 export type JobPayload<K extends JobKind> = z.infer<(typeof PAYLOADS)[K]>;

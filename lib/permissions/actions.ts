@@ -29,6 +29,10 @@ export const ACTION_PERMISSIONS = {
   "restore-point.delete": "job:manage",
   "repository.create": "job:manage",
   "repository.verify": "job:manage",
+  // replication jobs (REP-1): edit, delete, enable/disable (Backup Administrators)
+  "replication.update": "job:manage",
+  "replication.delete": "job:manage",
+  "replication.set-enabled": "job:manage",
   // restore (RST-1…6)
   "restore.check": "restore:run",
   "restore.start": "restore:run",

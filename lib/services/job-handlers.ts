@@ -12,6 +12,7 @@ import { maintainRecoveryKeysets } from "./recovery/runner-keysets";
 import { checkpointAuditChain } from "./audit/checkpoint-audit-chain";
 import { runRestoreVm } from "./restore/run-restore-vm";
 import { runReplicateVm } from "./replication/run-replicate-vm";
+import { scheduleDueReplicationJobs } from "./replication/schedule-replication-jobs";
 
 // Which use case runs each kind of job, how many at once per process, and the system's own
 // schedules. The console (instrumentation.ts) and `npm run worker` start the engine with these.
@@ -30,6 +31,8 @@ export const JOB_HANDLERS: JobHandlers = {
   // The same claim, fence and heartbeat as a VM restore; the session's item says it attaches disks.
   "restore-disks": { handler: runRestoreVm, concurrency: env.STRONGROOM_WORKER_CONCURRENCY },
   "replicate-vm": { handler: runReplicateVm, concurrency: env.STRONGROOM_WORKER_CONCURRENCY },
+  // Every minute, like the backup schedule: due replication jobs get a session, once.
+  "replication-schedule": { handler: async () => void (await scheduleDueReplicationJobs()), concurrency: 1 },
 };
 
 export const JOB_SCHEDULES: ScheduleRequest[] = [
@@ -37,7 +40,8 @@ export const JOB_SCHEDULES: ScheduleRequest[] = [
   { name: "recovery-keysets", cron: "7 * * * *", tz: "UTC", kind: "recovery-keysets" },
   { name: "compliance-daily", cron: "*/10 * * * *", tz: "UTC", kind: "compliance-daily" },
   { name: "audit-checkpoint", cron: "* * * * *", tz: "UTC", kind: "audit-checkpoint" },
+  { name: "replication-schedule", cron: "* * * * *", tz: "UTC", kind: "replication-schedule" },
 ];
 
 /** Run once at every start: keysets first, so a first start's compliance run sees the keyset it made. */
-export const STARTUP_KINDS: JobKind[] = ["recovery-keysets", "backup-schedule", "compliance-daily", "audit-checkpoint"];
+export const STARTUP_KINDS: JobKind[] = ["recovery-keysets", "backup-schedule", "replication-schedule", "compliance-daily", "audit-checkpoint"];

@@ -7,6 +7,7 @@ import { processWorkerId } from "@/lib/jobs/process-id";
 import { proxyTaskGate } from "@/lib/jobs/proxy-tasks";
 import type { ClaimedJob } from "@/lib/jobs/queue";
 import { SessionEventWriter } from "@/lib/jobs/session-events";
+import { holderText, waitAndClaimSourceVm } from "@/lib/services/jobs/claim-source-vm";
 import { VM_DONE, type VmRunProgress, type VmRunStatus } from "@/lib/jobs/session-progress";
 import type { ReplicaVmInput } from "@/lib/schemas/replication";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
@@ -43,8 +44,26 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
     return finishReplicationSession(sessionId);
   }
   const attempt = row.attempt + 1;
-  const won = await db.sessionVm.updateMany({ where: { id: row.id, attempt: row.attempt }, data: { state: "running", attempt, workerId, heartbeatAt: new Date(), startedAt: row.startedAt ?? new Date() } });
-  if (won.count !== 1) return;
+  // One backup or replication of a source VM at a time (decision 0007): this VM waits for another's.
+  const claim = await waitAndClaimSourceVm({
+    row,
+    vmExternalId,
+    blockers: ["backup", "replication"],
+    data: { state: "running", attempt, workerId, heartbeatAt: new Date(), startedAt: row.startedAt ?? new Date() },
+    signal: job.signal,
+    stopped: async () => (await db.jobSession.findUnique({ where: { id: sessionId }, select: { stopRequested: true } }))?.stopRequested ?? true,
+    onWait: async (h) => {
+      log.event({ type: "waiting", level: "warning", vmExternalId, text: `${row.name}: waiting — the source VM is being read by ${holderText(h)}; this replication starts when that one ends.`, data: { holder: h.sessionId } });
+      await log.flush();
+    },
+  });
+  if (claim === "stopped") {
+    await db.sessionVm.updateMany({ where: { id: row.id, attempt: row.attempt }, data: { state: "skipped", progress: JSON.stringify({ ...progress, status: "skipped" }), endedAt: new Date() } });
+    log.say(`${row.name}: not started (the session was stopped while it waited).`, "warning", vmExternalId);
+    await log.flush();
+    return finishReplicationSession(sessionId);
+  }
+  if (claim !== "claimed") return;
   const fence = { id: row.id, attempt };
   if (row.state === "running" && row.workerId && row.workerId !== workerId) {
     log.event({ type: "taken-over", level: "warning", vmExternalId, text: `${row.name}: worker ${row.workerId} stopped answering; the replication resumes on worker ${workerId} from the replica's last point.`, data: { from: row.workerId, to: workerId, attempt } });
