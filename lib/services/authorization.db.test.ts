@@ -84,6 +84,9 @@ import { startRestore } from "./restore/start-restore";
 import { createReplicationJob } from "./replication/create-replication-job";
 import { getReplica, listReplicas } from "./replication/list-replicas";
 import { runReplicationJobNow } from "./replication/run-replication-job";
+import { updateReplicationJob } from "./replication/update-replication-job";
+import { deleteReplicationJob } from "./replication/delete-replication-job";
+import { setReplicationJobEnabled } from "./replication/set-replication-job-enabled";
 import { startRollback } from "./restore/start-rollback";
 import { checkDiskRestore } from "./restore/check-disk-restore";
 import { startDiskRestore } from "./restore/start-disk-restore";
@@ -633,6 +636,9 @@ const SERVICES: ServiceCase[] = [
   // replication jobs and replicas (REP-1…4)
   { service: "replication/create-replication-job#createReplicationJob", permission: "job:manage", write: false, prepare: read((a) => createReplicationJob(a, replicationInput()).catch(refusedAs("CONFLICT"))) },
   { service: "replication/run-replication-job#runReplicationJobNow", permission: "job:manage", write: false, prepare: read((a) => runReplicationJobNow(a, { jobId: "job-none" }).catch(refusedAs("NOT_FOUND"))) },
+  { service: "replication/update-replication-job#updateReplicationJob", permission: "job:manage", write: false, prepare: read((a) => updateReplicationJob(a, "job-none", replicationInput()).catch(refusedAs("NOT_FOUND"))) },
+  { service: "replication/delete-replication-job#deleteReplicationJob", permission: "job:manage", write: false, prepare: read((a) => deleteReplicationJob(a, { jobId: "job-none", deleteReplicaVms: true }).catch(refusedAs("NOT_FOUND"))) },
+  { service: "replication/set-replication-job-enabled#setReplicationJobEnabled", permission: "job:manage", write: false, prepare: read((a) => setReplicationJobEnabled(a, { jobId: "job-none", enabled: true }).catch(refusedAs("NOT_FOUND"))) },
   { service: "replication/list-replicas#listReplicas", permission: "job:read", write: false, prepare: read((a) => listReplicas(a)) },
   { service: "replication/list-replicas#getReplica", permission: "job:read", write: false, prepare: read((a) => getReplica(a, { replicaId: "replica-none" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/list-restorable-vms#listRestorableVms", permission: "job:read", write: false, prepare: read((a) => listRestorableVms(a)) },
@@ -814,6 +820,19 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "replication/finish-replication-session#finishReplicationSession": "system: the replicate-vm job's end",
   "replication/check-replication-job#checkReplicationJob": "helper of createReplicationJob (after it authorized)",
   "replication/check-replication-job#placementOf": "pure helper",
+  "replication/run-replication-job#activeReplicationSession": "helper inside runReplicationJobNow's, the scheduler's and the edit's transactions",
+  "replication/run-replication-job#queueReplicationSession": "helper inside runReplicationJobNow's transaction (after it authorized) and the scheduler's",
+  "replication/schedule-replication-jobs#scheduleDueReplicationJobs": "system: the replication-schedule job (the queue calls it)",
+  "replication/replication-job-changes#chainPlan": "pure helper",
+  "replication/replication-job-changes#weakenings": "pure helper",
+  "replication/replication-job-changes#changedFields": "pure helper",
+  "replication/update-replication-job#checkUpdate": "helper of updateReplicationJob (after it authorized) and of an approved request",
+  "replication/update-replication-job#applyReplicationJobUpdate": "helper inside updateReplicationJob's transaction and an approved request's",
+  "replication/update-replication-job#recheckReplicationRequest": "helper of approveRequest (after it authorized)",
+  "replication/update-replication-job#applyApprovedReplicationUpdate": "helper inside approveRequest's transaction",
+  "jobs/claim-source-vm#claimSourceVm": "system: the backup-vm and replicate-vm jobs claim their VM",
+  "jobs/claim-source-vm#waitAndClaimSourceVm": "system: the backup-vm and replicate-vm jobs claim their VM",
+  "jobs/claim-source-vm#holderText": "pure helper",
   "inventory/platform#replicationHosts": "chooses the platform connector (replication)",
   "jobs/job-dto#loadWorkers": "helper of listSessions/listWorkers (after they authorized)",
   "jobs/job-dto#parseSubject": "pure helper",

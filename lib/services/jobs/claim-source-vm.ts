@@ -26,7 +26,8 @@ export async function claimSourceVm(o: {
   vmExternalId: string;
   /** Session kinds whose running copy of this VM makes the claim wait. */
   blockers: string[];
-  data: { state: "running"; attempt: number; workerId: string; heartbeatAt: Date; startedAt: Date };
+  /** The claim's row data; heartbeatAt is the claim's moment, and so is startedAt when null. */
+  data: { state: "running"; attempt: number; workerId: string; startedAt: Date | null };
 }): Promise<SourceVmClaim> {
   return serializableTransaction(async (tx): Promise<SourceVmClaim> => {
     const other = await tx.sessionVm.findFirst({
@@ -40,7 +41,8 @@ export async function claimSourceVm(o: {
       select: { sessionId: true, session: { select: { kind: true, title: true } } },
     });
     if (other) return { claimed: false, busy: { sessionId: other.sessionId, kind: other.session.kind, title: other.session.title } };
-    const won = await tx.sessionVm.updateMany({ where: { id: o.row.id, attempt: o.row.attempt }, data: o.data });
+    const now = new Date();
+    const won = await tx.sessionVm.updateMany({ where: { id: o.row.id, attempt: o.row.attempt }, data: { ...o.data, heartbeatAt: now, startedAt: o.data.startedAt ?? now } });
     return won.count === 1 ? { claimed: true } : { claimed: false, busy: null };
   });
 }

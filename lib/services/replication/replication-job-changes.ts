@@ -13,9 +13,9 @@ import type { ReplicationJob } from "@/prisma/generated/sqlite/client";
 // home, disk placements and network adapters of its first run; later runs only ship changed
 // blocks into it. So a change of any of these for a VM (the key mode, the target key provider,
 // the target site or host, or that VM's placement) cannot be applied to the existing replica: its
-// next run is a full copy into a NEW replica VM, and the old replica VM is kept at the target,
-// with its points, until someone deletes it (it is no longer updated nor listed under the job).
-// A change of anything else (name, description, schedule, points to keep, proxies, refuse
+// next run replaces it — the old replica VM and its points are deleted and every disk is copied
+// into a new one (update-replication-job.ts says why it is replaced, not kept beside it). A
+// change of anything else (name, description, schedule, points to keep, proxies, refuse
 // unencrypted) keeps every chain.
 
 export const KEY_MODE_WORDS: Record<string, string> = { shared: "Shared keys (the source's key)", "re-key": "New key at the target", unencrypted: "Unencrypted replica" };
@@ -23,7 +23,7 @@ export const KEY_MODE_WORDS: Record<string, string> = { shared: "Shared keys (th
 export interface ChainPlan {
   /** VMs whose replica continues its chain. */
   kept: string[];
-  /** VMs whose next run makes a new replica VM (the old one stays at the target). */
+  /** VMs whose next run replaces their replica VM with a new one (a full copy). */
   restarted: string[];
   /** VMs new to the job. */
   added: string[];

@@ -49,7 +49,7 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
     row,
     vmExternalId,
     blockers: ["backup", "replication"],
-    data: { state: "running", attempt, workerId, heartbeatAt: new Date(), startedAt: row.startedAt ?? new Date() },
+    data: { state: "running", attempt, workerId, startedAt: row.startedAt },
     signal: job.signal,
     stopped: async () => (await db.jobSession.findUnique({ where: { id: sessionId }, select: { stopRequested: true } }))?.stopRequested ?? true,
     onWait: async (h) => {
@@ -145,7 +145,7 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
   }
   const warnings = result?.warnings ?? [];
   const ok = result && result.state && result.point;
-  const pointRows = ok ? await storePoint(replica.id, rjob.keyMode, result!, sessionId) : null;
+  const pointRows = ok ? await storePoint(replica.id, rjob.keyMode, result!, sessionId, !last?.pointId) : null;
   await db.replica.update({
     where: { id: replica.id },
     data: {
@@ -179,7 +179,10 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
   await finishReplicationSession(sessionId);
 }
 
-async function storePoint(replicaId: string, keyMode: string, r: ReplicationResult, sessionId: string): Promise<{ removed: number }> {
+async function storePoint(replicaId: string, keyMode: string, r: ReplicationResult, sessionId: string, firstOfChain: boolean): Promise<{ removed: number }> {
+  // A first point of a chain (a new replica after the job's keys or placement changed): the
+  // previous replica VM was deleted with its points by this run, so their rows go too.
+  if (firstOfChain) await db.replicaPoint.deleteMany({ where: { replicaId } });
   await db.replicaPoint.create({ data: { replicaId, snapshotId: r.point!.id, keyIds: JSON.stringify(r.replicaKeyId ? [r.replicaKeyId] : []), keyMode, sessionId } });
   const removed = r.removedPoints.length ? await db.replicaPoint.deleteMany({ where: { replicaId, snapshotId: { in: r.removedPoints } } }) : { count: 0 };
   return { removed: removed.count };

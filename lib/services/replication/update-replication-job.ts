@@ -33,12 +33,16 @@ import { activeReplicationSession } from "./run-replication-job";
 // job was changed since the request; rejection or expiry changes nothing.
 //
 // Chains: a change of the key mode, the target key provider, the target site or host, or a VM's
-// placement (name, folder, home, disks, networks) starts a NEW CHAIN for the VMs concerned: their
-// Replica row forgets its replica VM and points, the next run is a full copy into a new replica VM,
-// and the old replica VM is kept at the target with its points until someone deletes it (the
-// audit record names it). The new replica therefore needs a name its folder does not hold yet: the
-// edit is refused while the old replica VM of the same name is there. VMs removed from the job
-// lose their Replica row; their replica VMs are kept at the target too. Everything else (name,
+// placement (name, folder, home, disks, networks) starts a NEW CHAIN for the VMs concerned: the
+// existing replica VM was made with the old choices and cannot be turned into the new one. Their
+// Replica row keeps pointing at the old replica VM but forgets its chain (no last point), so the
+// next run deletes the old replica VM with its points and makes the new one with a full copy —
+// as it does for a first run cut off half-way (replicate-vm.ts). Until that run the old replica
+// and its points stay as they were (a failover may still use them). The old replica is replaced,
+// not kept beside the new one, because at the DR site a replica keeps the source's MAC addresses
+// (a failed-over VM keeps its DHCP leases and firewall rules) and two VMs of one site never share
+// a MAC. VMs removed from the job lose their Replica row; their replica VMs stay at the target
+// (whole VMs, possibly the only copy there) until someone deletes them. Everything else (name,
 // schedule, points to keep, proxies, refuse-unencrypted) keeps every chain (replication-job-changes.ts).
 
 export interface UpdateReplicationJobResult {
@@ -91,9 +95,9 @@ export interface PreparedUpdate {
 }
 
 /**
- * The checks of a new job, against the platform as it is now, with the job's own replica VMs of
- * continued chains left out of the inventory (they are the replicas, not name clashes); a VM whose
- * chain restarts under the name its old replica VM still has is refused with what to do.
+ * The checks of a new job, against the platform as it is now, with the job's own replica VMs left
+ * out of the inventory: they are the replicas (kept, or replaced at the next run), not name or MAC
+ * clashes.
  */
 export async function checkUpdate(current: ReplicationJob, input: CreateReplicationJobInput, inventory?: InventorySnapshot): Promise<PreparedUpdate> {
   if (input.proxyMode === "manual") {
@@ -104,16 +108,9 @@ export async function checkUpdate(current: ReplicationJob, input: CreateReplicat
   const plan = chainPlan(current, input);
   const replicas = await db.replica.findMany({ where: { jobId: current.id }, select: { sourceVmExternalId: true, replicaVmExternalId: true } });
   const own = new Map(replicas.filter((r) => r.replicaVmExternalId).map((r) => [r.sourceVmExternalId, r.replicaVmExternalId!]));
-  for (const [i, v] of input.vms.entries()) {
-    if (!plan.restarted.includes(v.vmExternalId)) continue;
-    const old = inv.vms.find((x) => x.externalId === own.get(v.vmExternalId));
-    if (old && old.name === v.name && old.folder === v.folder && old.siteExternalId === input.targetSiteExternalId) {
-      const message = `This change starts a new replica of ${v.vmExternalId} (${plan.why}); its current replica ${old.name} stays at the target with its points. Give the new replica another name, or delete ${old.name} first.`;
-      throw new AppError("CONFLICT", message, { [`vms.${i}.name`]: [message] });
-    }
-  }
-  const continued = new Set(input.vms.filter((v) => plan.kept.includes(v.vmExternalId)).map((v) => own.get(v.vmExternalId)).filter(Boolean));
-  const checked = await checkReplicationJob(input, { ...inv, vms: inv.vms.filter((v) => !continued.has(v.externalId)) });
+  // The job's own replica VMs are its replicas, not name clashes, for the checks of a new job.
+  const mine = new Set(own.values());
+  const checked = await checkReplicationJob(input, { ...inv, vms: inv.vms.filter((v) => !mine.has(v.externalId)) });
   const encrypted = new Map(checked.map((c) => [c.vm.externalId, c.vm.encrypted]));
   const names = new Map(inv.vms.map((v) => [v.externalId, v.name]));
   return {
@@ -169,26 +166,25 @@ export async function applyReplicationJobUpdate(
   });
   const replicas = await tx.replica.findMany({ where: { jobId: job.id }, select: { id: true, sourceVmExternalId: true, replicaVmExternalId: true, replicaVmName: true } });
   const kept: string[] = [];
+  const replaced: string[] = [];
   for (const r of replicas) {
     const restart = plan.restarted.includes(r.sourceVmExternalId);
     if (!restart && !plan.removed.includes(r.sourceVmExternalId)) continue;
-    if (r.replicaVmExternalId) kept.push(`${r.replicaVmName} (${r.replicaVmExternalId})`);
+    if (r.replicaVmExternalId) (restart ? replaced : kept).push(`${r.replicaVmName} (${r.replicaVmExternalId})`);
     if (!restart) {
       await tx.replica.delete({ where: { id: r.id } });
       continue;
     }
     const v = input.vms.find((x) => x.vmExternalId === r.sourceVmExternalId)!;
-    await tx.replicaPoint.deleteMany({ where: { replicaId: r.id } });
+    // The old replica VM stays referenced without a last point: the next run replaces it.
     await tx.replica.update({
       where: { id: r.id },
       data: {
-        replicaVmExternalId: null,
         replicaVmName: v.name,
         keyMode: input.keyMode,
-        keyId: null,
         lastPointId: null,
         lastChangeIds: "[]",
-        warnings: JSON.stringify(r.replicaVmExternalId ? [`A new replica starts at the next run (${plan.why}). The previous replica ${r.replicaVmName} stays at the target with its points until you delete it.`] : []),
+        warnings: JSON.stringify(r.replicaVmExternalId ? [`A new replica is made at the next run (${plan.why}): the current replica ${r.replicaVmName} and its points are deleted then, and every disk is copied again.`] : []),
       },
     });
   }
@@ -206,6 +202,7 @@ export async function applyReplicationJobUpdate(
         ...(plan.why ? { newChainsBecause: plan.why } : {}),
         removedVms: plan.removed,
         replicaVmsKeptAtTarget: kept,
+        replicaVmsReplacedAtNextRun: replaced,
         ...(o.approval ? { request: o.approval.requestId, requestedBy: o.approval.requestedById } : {}),
       },
     },
@@ -215,9 +212,9 @@ export async function applyReplicationJobUpdate(
 
 function chainWarnings(plan: ChainPlan, current: ReplicationJob): string[] {
   const out: string[] = [];
-  if (plan.restarted.length) out.push(`${plan.restarted.length} VM(s) start a new replica at the next run (a full copy), because ${plan.why}. The previous replica VMs stay at the target with their points until you delete them.`);
+  if (plan.restarted.length) out.push(`${plan.restarted.length} VM(s) get a new replica at the next run, because ${plan.why}: their current replica and its points are deleted then, and every disk is copied again (a full copy).`);
   if (plan.removed.length) out.push(`${plan.removed.length} VM(s) left the job; their replica VMs stay at the target until you delete them.`);
-  if (!current.enabled && plan.restarted.length) out.push("The job is disabled: the new replicas are made at its next run (Run now, or enable it).");
+  if (!current.enabled && plan.restarted.length) out.push("The job is disabled: the current replicas stay until it runs again (Run now, or enable it).");
   return out;
 }
 

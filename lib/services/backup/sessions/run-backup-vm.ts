@@ -49,7 +49,7 @@ export async function runBackupVm(job: ClaimedJob): Promise<void> {
     row,
     vmExternalId,
     blockers: ["replication"],
-    data: { state: "running", attempt, workerId, heartbeatAt: new Date(), startedAt: row.startedAt ?? new Date() },
+    data: { state: "running", attempt, workerId, startedAt: row.startedAt },
     signal: job.signal,
     stopped: async () => (await db.jobSession.findUnique({ where: { id: sessionId }, select: { stopRequested: true } }))?.stopRequested ?? true,
     onWait: async (h) => {
