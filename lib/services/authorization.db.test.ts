@@ -779,6 +779,7 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "recovery/keyset-store#keysetFromRow": "helper of the keyset services and the runner",
   "compliance/run-compliance#runDailyCompliance": "system: the runner's daily compliance run (audited with no actor)",
   "compliance/load-compliance-data#loadComplianceData": "helper of runComplianceChecks (after it authorized) and the daily run",
+  "compliance/load-replication-compliance#loadReplicationCompliance": "helper of loadComplianceData",
   "compliance/compliance-dto#toComplianceRunDto": "pure helper",
   "backup/sessions/prepare-backup-session#prepareBackupSession": "system: the backup-session job (the queue calls it)",
   "backup/sessions/prepare-backup-session#emptyVmProgress": "pure helper",
