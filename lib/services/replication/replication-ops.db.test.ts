@@ -6,6 +6,9 @@
 // starts a new replica chain (the next run replaces the replica VM with a full copy); weakening the
 // keys goes through four-eyes (reject, expiry and a changed job apply nothing; approval applies it);
 // delete keeps the replica VMs unless asked, and is refused while a session runs.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db/client";
 import type { InventorySnapshot, PlatformVm } from "@/lib/platform/connector";
@@ -17,7 +20,9 @@ import { ensureJobEngine, runBackupSession } from "@/lib/testing/run-jobs";
 import { rejectRequest } from "../approvals/decide-approval";
 import { writeFourEyes } from "../approvals/four-eyes-state";
 import { listApprovalRequests } from "../approvals/list-approval-requests";
-import { stopJobSession } from "../backup/run-backup-job";
+import { createBackupRepository } from "../backup/create-repository";
+import { runBackupJobNow, stopJobSession } from "../backup/run-backup-job";
+import { createBackupJob } from "../backup/save-backup-job";
 import { platform, replicationHosts } from "../inventory/platform";
 import { syncInventoryFromPlatform } from "../inventory/sync-inventory";
 import { createReplicationJob } from "./create-replication-job";
@@ -115,9 +120,9 @@ async function currentInput(jobId: string) {
   };
 }
 
-/** A backup session that holds the source VM running (a live heartbeat) until released. */
-async function holdSourceVmInABackup() {
-  const s = await db.jobSession.create({ data: { kind: "backup", title: "Backup held by a test", state: "running", trigger: "manual", startedAt: new Date() } });
+/** A backup (or replication) session that holds the source VM running (a live heartbeat) until released. */
+async function holdSourceVmInABackup(kind: "backup" | "replication" = "backup") {
+  const s = await db.jobSession.create({ data: { kind, title: `${kind} held by a test`, state: "running", trigger: "manual", startedAt: new Date() } });
   const row = await db.sessionVm.create({ data: { sessionId: s.id, position: 0, vmExternalId: source.externalId, name: source.name, state: "running", heartbeatAt: new Date(), startedAt: new Date(), progress: "{}" } });
   const beat = setInterval(() => void db.sessionVm.update({ where: { id: row.id }, data: { heartbeatAt: new Date() } }).catch(() => undefined), 1_000);
   return {
@@ -237,6 +242,41 @@ describe("one source VM at a time; stop (decision 0007)", { timeout: 180_000 }, 
     expect(await vmExists(r.replicaVmExternalId!)).toBe(false);
     const audit = await db.auditEvent.findFirstOrThrow({ where: { action: "replication-job.delete", objectId: jobId, outcome: "success" } });
     expect(JSON.parse(audit.details)).toMatchObject({ deleteReplicaVms: true, deletedVms: [r.replicaVmName] });
+  });
+});
+
+describe("a backup of a VM a replication reads (decision 0007)", { timeout: 120_000 }, () => {
+  it("waits for the replication, then makes its point", async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "strongroom-repl-ops-"));
+    try {
+      const repositoryId = (await createBackupRepository(admin, { name: uniqueEmail("repl-ops-repo"), path: path.join(tmp, "repo") })).id;
+      const row = await db.vm.findFirstOrThrow({ where: { externalId: source.externalId, site: { externalId: source.siteExternalId } } });
+      const password = "a replication ops test password";
+      const { id: jobId } = await createBackupJob(admin, {
+        name: uniqueEmail("repl-ops-backup"),
+        selection: [{ kind: "vm", id: row.id, label: row.name }],
+        repositoryId,
+        retentionPoints: 2,
+        proxyMode: "automatic",
+        failoverToNetwork: true,
+        encryptionMode: "password",
+        password,
+        passwordConfirm: password,
+        passwordHint: "",
+        schedule: { kind: "manual" },
+      });
+      const hold = await holdSourceVmInABackup("replication");
+      const { sessionId } = await runBackupJobNow(admin, { jobId });
+      await ensureJobEngine();
+      const waiting = await waitUntil("the waiting line", () => db.sessionEvent.findFirst({ where: { sessionId, type: "waiting" } }));
+      expect(waiting.text).toMatch(/waiting — the VM is being read by a replication .*this backup starts when that one ends/);
+      await hold.release();
+      const done = await runBackupSession(sessionId);
+      expect(done.state, done.error ?? "").toBe("success");
+      expect(await db.restorePoint.count({ where: { sessionId } })).toBe(1);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 
