@@ -15,9 +15,10 @@ import { activeReplicationSession } from "./run-replication-job";
 // (stop it first). The job goes with its Replica rows, their points and its sessions; pending
 // approval requests about it are cancelled. The replica VMs at the target are KEPT — they are
 // whole VMs, possibly the only copy at the DR site — unless the caller asks to delete them too:
-// then each is deleted through the platform connector (deleteVm) first, and a replica the
-// platform refuses to delete (powered on after a failover, say) keeps the job in place, with the
-// replicas already deleted forgotten, so nothing points at a VM that no longer exists. Audited.
+// then each is deleted through the platform connector (deleteVm) first — never a replica in
+// failover, which may be running as the VM at the DR site — and a replica the platform refuses to
+// delete keeps the job in place, with the replicas already deleted forgotten, so nothing points at
+// a VM that no longer exists. Audited.
 
 export const deleteReplicationJobSchema = z.object({
   jobId: z.string().trim().min(1).max(64),
@@ -43,6 +44,10 @@ export async function deleteReplicationJob(actor: Actor, raw: z.input<typeof del
   };
   await refuseBusy(db);
   const withVm = job.replicas.filter((r) => r.replicaVmExternalId);
+  const live = withVm.find((r) => r.state !== "Ready");
+  if (deleteReplicaVms && live) {
+    throw new AppError("CONFLICT", `The replica ${live.replicaVmName} is failed over (it may be running as the VM at the DR site): it is not deleted with the job. Finish or undo the failover first, or delete the job and keep its replicas.`);
+  }
   const deletedVms: string[] = [];
   const deletedIds: string[] = [];
   if (deleteReplicaVms) {

@@ -320,8 +320,18 @@ describe("editing a replication job (REP-2…4, SEC-2)", { timeout: 240_000 }, (
       ]),
     );
 
-    // Key mode re-key → unencrypted (four-eyes off): a new chain. The old replica stays until the next run replaces it.
     const base = await jobInput({ keyMode: "unencrypted", targetKeyProviderExternalId: null }, r1.replicaVmName);
+    // A failed-over replica is neither replaced by an edit nor deleted with its job.
+    await db.replica.update({ where: { id: r1.id }, data: { state: "Failover" } });
+    before = await dbState();
+    const failedOver = await expectAppError(updateReplicationJob(admin, jobId, { ...(await currentInput(jobId)), keyMode: "unencrypted", targetKeyProviderExternalId: null, vms: base.vms }), "CONFLICT");
+    expect(failedOver.message).toMatch(/is in failover: this change would replace it at the next run/);
+    expect((await expectAppError(deleteReplicationJob(admin, { jobId, deleteReplicaVms: true }), "CONFLICT")).message).toMatch(/is failed over/);
+    await expectUnchangedSince(before);
+    expect(await vmExists(r1.replicaVmExternalId!)).toBe(true);
+    await db.replica.update({ where: { id: r1.id }, data: { state: "Ready" } });
+
+    // Key mode re-key → unencrypted (four-eyes off): a new chain. The old replica stays until the next run replaces it.
     const changed = await updateReplicationJob(admin, jobId, { ...(await currentInput(jobId)), keyMode: "unencrypted", targetKeyProviderExternalId: null, vms: base.vms });
     expect(changed.newChains).toEqual([source.externalId]);
     expect(changed.warnings.join(" ")).toMatch(/get a new replica at the next run, because the key mode changes .*current replica and its points are deleted then/);

@@ -106,7 +106,15 @@ export async function checkUpdate(current: ReplicationJob, input: CreateReplicat
   }
   const inv = inventory ?? (await platform().inventory());
   const plan = chainPlan(current, input);
-  const replicas = await db.replica.findMany({ where: { jobId: current.id }, select: { sourceVmExternalId: true, replicaVmExternalId: true } });
+  const replicas = await db.replica.findMany({ where: { jobId: current.id }, select: { sourceVmExternalId: true, replicaVmExternalId: true, replicaVmName: true, state: true } });
+  // A failed-over replica runs as the VM at the DR site: it is never replaced nor dropped by an edit.
+  const busy = replicas.find((r) => r.state !== "Ready" && (plan.restarted.includes(r.sourceVmExternalId) || plan.removed.includes(r.sourceVmExternalId)));
+  if (busy) {
+    throw new AppError(
+      "CONFLICT",
+      `The replica ${busy.replicaVmName} is in ${busy.state === "PermanentFailover" ? "permanent failover" : busy.state.toLowerCase()}: this change would ${plan.removed.includes(busy.sourceVmExternalId) ? "drop it from the job" : "replace it at the next run"}. Finish or undo the failover first, or leave its placement and the job's keys as they are.`,
+    );
+  }
   const own = new Map(replicas.filter((r) => r.replicaVmExternalId).map((r) => [r.sourceVmExternalId, r.replicaVmExternalId!]));
   // The job's own replica VMs are its replicas, not name clashes, for the checks of a new job.
   const mine = new Set(own.values());
