@@ -44,7 +44,7 @@ function placementKey(p: ReplicaVmInput | undefined): string {
   return canonicalJson({ name: p.name, folder: p.folder, home: p.home, disks, networks });
 }
 
-export function chainPlan(current: ReplicationJob, input: CreateReplicationJobInput): ChainPlan {
+export function chainPlan(current: ReplicationJob, input: CreateReplicationJobInput, vmName: (id: string) => string = (id) => id): ChainPlan {
   const before = new Set(vmIdsOf(current));
   const after = input.vms.map((v) => v.vmExternalId);
   const old = placementsOf(current);
@@ -64,7 +64,7 @@ export function chainPlan(current: ReplicationJob, input: CreateReplicationJobIn
       placementChanged.push(v.vmExternalId);
     } else plan.kept.push(v.vmExternalId);
   }
-  plan.why = [...jobWide, ...(placementChanged.length ? [`the placement of ${placementChanged.join(", ")} changes`] : [])].join("; ");
+  plan.why = [...jobWide, ...(placementChanged.length ? [`the placement of ${placementChanged.map(vmName).join(", ")} changes`] : [])].join("; ");
   return plan;
 }
 
@@ -74,7 +74,7 @@ export function chainPlan(current: ReplicationJob, input: CreateReplicationJobIn
  * unencrypted replicas of encrypted VMs, and an unencrypted replica for an encrypted VM that did
  * not have one. Empty when nothing weakens.
  */
-export function weakenings(current: ReplicationJob, input: CreateReplicationJobInput, encrypted: (vmExternalId: string) => boolean): DiffLine[] {
+export function weakenings(current: ReplicationJob, input: CreateReplicationJobInput, encrypted: (vmExternalId: string) => boolean, vmName: (id: string) => string = (id) => id): DiffLine[] {
   const out: DiffLine[] = [];
   const anyEncrypted = input.vms.some((v) => encrypted(v.vmExternalId));
   if (current.keyMode === "re-key" && input.keyMode === "shared") out.push({ field: "Replica keys", from: KEY_MODE_WORDS["re-key"], to: KEY_MODE_WORDS.shared });
@@ -84,7 +84,7 @@ export function weakenings(current: ReplicationJob, input: CreateReplicationJobI
   if (input.keyMode === "unencrypted") {
     const before = new Set(vmIdsOf(current));
     const newlyPlain = input.vms.filter((v) => encrypted(v.vmExternalId) && (current.keyMode !== "unencrypted" || !before.has(v.vmExternalId)));
-    if (newlyPlain.length) out.push({ field: "Replica keys", from: current.keyMode === "unencrypted" ? "(VM not replicated)" : KEY_MODE_WORDS[current.keyMode], to: `${KEY_MODE_WORDS.unencrypted} of an encrypted VM (${newlyPlain.map((v) => v.vmExternalId).join(", ")})` });
+    if (newlyPlain.length) out.push({ field: "Replica keys", from: current.keyMode === "unencrypted" ? "(VM not replicated)" : KEY_MODE_WORDS[current.keyMode], to: `${KEY_MODE_WORDS.unencrypted} of an encrypted VM (${newlyPlain.map((v) => vmName(v.vmExternalId)).join(", ")})` });
   }
   return out;
 }

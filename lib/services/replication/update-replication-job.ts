@@ -105,7 +105,7 @@ export async function checkUpdate(current: ReplicationJob, input: CreateReplicat
     if (found !== new Set(input.proxyIds).size) throw new AppError("INVALID_INPUT", "A chosen proxy no longer exists. Choose the proxies again.", { proxyIds: ["Choose the proxies again"] });
   }
   const inv = inventory ?? (await platform().inventory());
-  const plan = chainPlan(current, input);
+  const plan = chainPlan(current, input, (id) => inv.vms.find((v) => v.externalId === id)?.name ?? id);
   const replicas = await db.replica.findMany({ where: { jobId: current.id }, select: { sourceVmExternalId: true, replicaVmExternalId: true, replicaVmName: true, state: true } });
   // A failed-over replica runs as the VM at the DR site: it is never replaced nor dropped by an edit.
   const busy = replicas.find((r) => r.state !== "Ready" && (plan.restarted.includes(r.sourceVmExternalId) || plan.removed.includes(r.sourceVmExternalId)));
@@ -124,7 +124,7 @@ export async function checkUpdate(current: ReplicationJob, input: CreateReplicat
   return {
     checked,
     plan,
-    weaker: weakenings(current, input, (id) => encrypted.get(id) ?? false),
+    weaker: weakenings(current, input, (id) => encrypted.get(id) ?? false, (id) => names.get(id) ?? id),
     changes: changedFields(current, input, (id) => names.get(id) ?? id),
   };
 }
