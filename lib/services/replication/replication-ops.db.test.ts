@@ -164,6 +164,13 @@ describe("the replication schedule (REP-1)", { timeout: 180_000 }, () => {
     expect((await db.replicationJob.findUniqueOrThrow({ where: { id: jobId } })).nextRunAt!.getTime()).toBeGreaterThan(Date.now());
     await db.jobSession.delete({ where: { id: running.id } });
 
+    // A session whose every VM ended but whose closing was cut off is closed by the scheduler, freeing the slot.
+    const cutOff = await db.jobSession.create({ data: { kind: "replication", replicationJobId: jobId, state: "running", trigger: "manual", startedAt: new Date() } });
+    await db.sessionVm.create({ data: { sessionId: cutOff.id, position: 0, vmExternalId: source.externalId, name: source.name, state: "success", progress: JSON.stringify({ vmExternalId: source.externalId, name: source.name, status: "success", disks: [] }) } });
+    await scheduleDueReplicationJobs();
+    expect((await db.jobSession.findUniqueOrThrow({ where: { id: cutOff.id } })).state).toBe("success");
+    await db.jobSession.delete({ where: { id: cutOff.id } });
+
     // Disabled: nothing fires, even with a due nextRunAt left behind.
     await setReplicationJobEnabled(admin, { jobId, enabled: false });
     expect((await db.replicationJob.findUniqueOrThrow({ where: { id: jobId } })).nextRunAt).toBeNull();

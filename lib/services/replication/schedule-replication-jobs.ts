@@ -6,6 +6,8 @@ import { parseSchedule } from "@/lib/services/backup/job-dto";
 import { scheduleTimeZone } from "@/lib/services/backup/schedule-time-zone";
 import { platform } from "@/lib/services/inventory/platform";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
+import { VM_DONE } from "@/lib/jobs/session-progress";
+import { finishReplicationSession } from "./finish-replication-session";
 import { activeReplicationSession, queueReplicationSession } from "./run-replication-job";
 
 // The "replication-schedule" kind, every minute (its cron fires once however many processes run,
@@ -14,9 +16,12 @@ import { activeReplicationSession, queueReplicationSession } from "./run-replica
 // value it read), so one slot gives at most one session even when two schedulers race. A job
 // whose session from an earlier slot is still queued or running gets no second one: that slot is
 // skipped (said in the audit log), and the next slot is tried again. Disabled jobs and manual-only
-// jobs (nextRunAt null) never fire.
+// jobs (nextRunAt null) never fire. It also closes replication sessions whose every VM ended but
+// whose closing was cut off (the worker that finished the last VM died), as the backup schedule
+// does for backups: else such a session would hold its job's one session slot for ever.
 
 export async function scheduleDueReplicationJobs(now: Date = new Date()): Promise<{ started: string[]; skipped: string[] }> {
+  await closeCutOffSessions();
   const due = await db.replicationJob.findMany({ where: { enabled: true, nextRunAt: { lte: now } }, select: { id: true } });
   const started: string[] = [];
   const skipped: string[] = [];
@@ -45,4 +50,13 @@ export async function scheduleDueReplicationJobs(now: Date = new Date()): Promis
     else if (outcome) started.push(outcome);
   }
   return { started, skipped };
+}
+
+async function closeCutOffSessions(): Promise<void> {
+  const stuck = await db.jobSession.findMany({ where: { kind: "replication", state: "running", vms: { some: {} }, NOT: { vms: { some: { state: { notIn: [...VM_DONE] } } } } }, select: { id: true } });
+  for (const s of stuck) {
+    // A closing that claimed the session (endedAt set) and then died gets its claim back after two minutes.
+    await db.jobSession.updateMany({ where: { id: s.id, state: "running", endedAt: { lt: new Date(Date.now() - 120_000) } }, data: { endedAt: null } });
+    await finishReplicationSession(s.id);
+  }
 }
