@@ -68,7 +68,7 @@ export async function updateReplicationJob(actor: Actor, jobIdRaw: unknown, raw:
   const warnings = prepared.checked.flatMap((c) => c.warnings);
   if (guard.length > 0) {
     const request = await serializableTransaction(async (tx) => {
-      await refuseBusyOrRenamed(tx, current, input);
+      await refuseBusyOrNameTaken(tx, current, input);
       const payload: WeakenPayload = { jobId, jobUpdatedAt: current.updatedAt.toISOString(), input };
       return createApprovalRequest(tx, actor, {
         kind: REPLICATION_WEAKEN_KIND,
@@ -129,7 +129,7 @@ export async function checkUpdate(current: ReplicationJob, input: CreateReplicat
   };
 }
 
-async function refuseBusyOrRenamed(tx: DbTx, current: ReplicationJob, input: CreateReplicationJobInput): Promise<void> {
+async function refuseBusyOrNameTaken(tx: DbTx, current: ReplicationJob, input: CreateReplicationJobInput): Promise<void> {
   const active = await activeReplicationSession(tx, current.id);
   if (active) throw new AppError("CONFLICT", `Replication job ${current.name} is ${active.state}: stop its session or wait for it to end, then save again.`);
   const other = await tx.replicationJob.findUnique({ where: { name: input.name }, select: { id: true } });
@@ -150,7 +150,7 @@ export async function applyReplicationJobUpdate(
   if (job.updatedAt.getTime() !== o.expectedUpdatedAt.getTime()) {
     throw new AppError("CONFLICT", `Replication job ${job.name} was changed after this edit was made; nothing was applied. ${o.approval ? "Reject the request; the requester can ask again." : "Reload it and make the change again."}`);
   }
-  await refuseBusyOrRenamed(tx, job, input);
+  await refuseBusyOrNameTaken(tx, job, input);
   const { checked, plan } = prepared;
   await tx.replicationJob.update({
     where: { id: job.id },
