@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { evaluateCompliance, type ComplianceData, type ComplianceJob, type ComplianceProxy, type ComplianceVm } from "./compliance-checks";
 import { CHECK_IDS, type CheckId } from "./compliance-types";
+import { rpoLimitMs, scheduleIntervalMs, type ComplianceReplica, type ComplianceReplicationJob } from "./replication-checks";
 
 const NOW = new Date("2026-11-22T12:00:00Z");
 const DAY = 86_400_000;
@@ -53,7 +54,36 @@ const proxy = (over: Partial<ComplianceProxy> = {}): ComplianceProxy => ({
   ...over,
 });
 
-/** A console where every check passes (replicas: n/a). */
+const HOUR = 3_600_000;
+const hoursAgo = (h: number) => new Date(NOW.getTime() - h * HOUR);
+
+const rjob = (over: Partial<ComplianceReplicationJob> = {}): ComplianceReplicationJob => ({
+  id: "rj-1",
+  name: "Acme to DR",
+  enabled: true,
+  createdAt: ago(30),
+  keyMode: "re-key",
+  targetSiteExternalId: "site-dr",
+  targetKeyProviderExternalId: "kp-dr-acme",
+  refuseUnencrypted: true,
+  schedule: { kind: "hourly", everyHours: 4 },
+  vms: [{ externalId: "vm-src", name: "acme-web-01", encrypted: true, tenantExternalId: "tenant-acme" }],
+  ...over,
+});
+
+const replica = (over: Partial<ComplianceReplica> = {}): ComplianceReplica => ({
+  id: "rep-1",
+  jobId: "rj-1",
+  sourceVmExternalId: "vm-src",
+  sourceVmName: "acme-web-01",
+  replicaVmName: "acme-web-01_replica",
+  replicaVm: { encrypted: true, keyProviderExternalId: "kp-dr-acme" },
+  newestPointAt: hoursAgo(1),
+  state: "Ready",
+  ...over,
+});
+
+/** A console where every check passes. */
 function healthy(): ComplianceData {
   return {
     now: NOW,
@@ -61,7 +91,7 @@ function healthy(): ComplianceData {
     proxies: [proxy()],
     keyProviderNames: { "kp-acme": "Acme KMS", "kp-globex": "Globex KMS" },
     tenantNames: { "tenant-acme": "Acme", "tenant-globex": "Globex" },
-    siteNames: { "site-prod": "Production" },
+    siteNames: { "site-prod": "Production", "site-dr": "Rotterdam DR" },
     keysets: [{ id: "a".repeat(32), createdAt: ago(2), retiredAt: null }],
     keysetPolicy: { enabled: true, rotateDays: 30, retentionDays: 365 },
     repositories: [{ id: "r1", name: "Immutable", immutabilityDays: 14, pointCount: 3 }],
@@ -70,7 +100,15 @@ function healthy(): ComplianceData {
     kmsClusters: [{ id: "k1", name: "Acme KMS cluster", status: "reachable", statusCheckedAt: NOW, unreachableSince: null, lastError: null, clientCertNotAfter: ahead(200), serverCertNotAfter: ahead(300) }],
     unwatchedKeyProviders: [],
     metadata: [{ repositoryId: "r1", name: "Immutable", path: "/srv/r1", chainFiles: 2, exposed: [], error: null }],
-    replicationJobs: 0,
+    replication: {
+      jobs: [rjob()],
+      replicas: [replica()],
+      keyProviders: [
+        { siteExternalId: "site-dr", externalId: "kp-dr-acme", name: "Acme KMS at DR", kind: "STANDARD", tenantExternalId: "tenant-acme", kmsClusterId: "k1" },
+        { siteExternalId: "site-dr", externalId: "kp-dr-globex", name: "Globex KMS at DR", kind: "STANDARD", tenantExternalId: "tenant-globex", kmsClusterId: null },
+        { siteExternalId: "site-dr", externalId: "kp-dr-native", name: "DR native", kind: "NATIVE", tenantExternalId: null, kmsClusterId: null },
+      ],
+    },
   };
 }
 
@@ -81,14 +119,13 @@ describe("evaluateCompliance", () => {
     const results = evaluateCompliance(healthy());
     expect(results.map((r) => r.id)).toEqual([...CHECK_IDS]);
     for (const r of results) expect(r.title.length).toBeGreaterThan(10);
-    expect(results.filter((r) => r.status !== "pass").map((r) => r.id)).toEqual(["replicas-encrypted"]);
+    expect(results.filter((r) => r.status !== "pass").map((r) => `${r.id}: ${r.why}`)).toEqual([]);
   });
 
-  it("says honestly that replicas do not exist yet", () => {
-    const r = check(healthy(), "replicas-encrypted");
-    expect(r.status).toBe("na");
-    expect(r.why).toContain("No replicas exist yet");
-    expect(r.fixHref).toBe("");
+  it("without replication jobs, the replication checks are n/a", () => {
+    const data = healthy();
+    data.replication = { jobs: [], replicas: [], keyProviders: [] };
+    for (const id of ["replicas-encrypted", "replica-keys-reachable", "replica-tenant-keys", "dr-kms-certificates", "replica-rpo"] as const) expect(check(data, id).status, id).toBe("na");
   });
 
   it("fails one check whose code throws, and still runs the others", () => {
@@ -315,5 +352,116 @@ describe("metadata-protected (KEY-8, KEY-9)", () => {
     expect(check(data, "metadata-protected").why).toContain("cannot read Gone (the folder is missing)");
     data.metadata = [];
     expect(check(data, "metadata-protected").status).toBe("na");
+  });
+});
+
+describe("replicas-encrypted (REP-2, REP-4)", () => {
+  it("fails for an unencrypted replica of an encrypted VM, and for a job that will make one, with the fix on the job", () => {
+    const data = healthy();
+    data.replication.jobs.push(rjob({ id: "rj-2", name: "Plain to DR", keyMode: "unencrypted", targetKeyProviderExternalId: null, vms: [{ externalId: "vm-db", name: "acme-db-01", encrypted: true, tenantExternalId: "tenant-acme" }] }));
+    data.replication.replicas = [replica({ replicaVm: { encrypted: false, keyProviderExternalId: null } })];
+    const r = check(data, "replicas-encrypted");
+    expect(r.status).toBe("fail");
+    expect(r.why).toMatch(/^2 replicas of encrypted VMs are unencrypted at the DR site: acme-web-01 → acme-web-01_replica in Acme to DR and acme-db-01 → \(next run\) in Plain to DR \(will be, at its first run\)/);
+    expect(r.why).toContain("choose a new key at the target");
+    expect(r.fixHref).toBe("/replication/rj-1");
+  });
+  it("an unencrypted replica of an unencrypted VM is fine: n/a", () => {
+    const data = healthy();
+    data.replication.jobs = [rjob({ keyMode: "unencrypted", vms: [{ externalId: "vm-src", name: "plain-01", encrypted: false, tenantExternalId: null }] })];
+    data.replication.replicas = [replica({ replicaVm: { encrypted: false, keyProviderExternalId: null } })];
+    expect(check(data, "replicas-encrypted").status).toBe("na");
+  });
+});
+
+describe("replica-keys-reachable (REP-2, VME-3)", () => {
+  it("fails for a replica whose DR key provider's KMS is unreachable, or not watched", () => {
+    const data = healthy();
+    data.kmsClusters = [{ ...data.kmsClusters[0], status: "unreachable", unreachableSince: hoursAgo(2) }];
+    const down = check(data, "replica-keys-reachable");
+    expect(down.status).toBe("fail");
+    expect(down.why).toContain("acme-web-01_replica (Acme to DR): Acme KMS at DR at Rotterdam DR (KMS cluster Acme KMS cluster) is unreachable since 2026-11-22 10:00 UTC");
+    expect(down.why).toContain("can neither be updated nor powered on in a failover");
+    expect(down.fixHref).toBe("/key-providers");
+    const unwatched = healthy();
+    unwatched.replication.keyProviders[0].kmsClusterId = null;
+    expect(check(unwatched, "replica-keys-reachable").why).toContain("has no registered KMS cluster");
+  });
+  it("a native provider at the DR site always answers; an unencrypted replica needs none", () => {
+    const data = healthy();
+    data.replication.replicas = [replica({ replicaVm: { encrypted: true, keyProviderExternalId: "kp-dr-native" } })];
+    expect(check(data, "replica-keys-reachable").status).toBe("pass");
+    data.replication.jobs = [rjob({ keyMode: "unencrypted", targetKeyProviderExternalId: null })];
+    data.replication.replicas = [replica({ replicaVm: { encrypted: false, keyProviderExternalId: null } })];
+    expect(check(data, "replica-keys-reachable").status).toBe("na");
+  });
+  it("before the first run, the job's target key provider is judged", () => {
+    const data = healthy();
+    data.replication.replicas = [];
+    data.replication.jobs = [rjob({ targetKeyProviderExternalId: "kp-dr-globex", vms: [{ externalId: "vm-g", name: "globex-01", encrypted: true, tenantExternalId: "tenant-globex" }] })];
+    expect(check(data, "replica-keys-reachable").why).toContain("globex-01 (Acme to DR): Globex KMS at DR at Rotterdam DR has no registered KMS cluster");
+  });
+});
+
+describe("replica-tenant-keys (REP-2)", () => {
+  it("fails for a replica under another tenant's key provider, naming both tenants", () => {
+    const data = healthy();
+    data.replication.replicas = [replica({ replicaVm: { encrypted: true, keyProviderExternalId: "kp-dr-globex" } })];
+    const r = check(data, "replica-tenant-keys");
+    expect(r.status).toBe("fail");
+    expect(r.why).toContain("acme-web-01_replica of Acme under Globex KMS at DR of Globex (Acme to DR)");
+    expect(r.fixHref).toBe("/replication/rj-1");
+  });
+  it("a provider the site shares (no tenant) is fine", () => {
+    const data = healthy();
+    data.replication.replicas = [replica({ replicaVm: { encrypted: true, keyProviderExternalId: "kp-dr-native" } })];
+    expect(check(data, "replica-tenant-keys").status).toBe("pass");
+  });
+});
+
+describe("dr-kms-certificates (VME-4)", () => {
+  it("fails when a KMS cluster behind a DR site's key provider has a certificate ending within 30 days", () => {
+    const data = healthy();
+    data.kmsClusters = [{ ...data.kmsClusters[0], clientCertNotAfter: ahead(12) }];
+    const r = check(data, "dr-kms-certificates");
+    expect(r.status).toBe("fail");
+    expect(r.why).toContain("Acme KMS cluster: the client certificate expires on 2026-12-04 (in 12 days)");
+    expect(r.why).toContain("Renew the certificate");
+  });
+  it("clusters that serve no DR site's provider do not count: n/a", () => {
+    const data = healthy();
+    data.replication.keyProviders = data.replication.keyProviders.map((k) => ({ ...k, kmsClusterId: null }));
+    data.kmsClusters = [{ ...data.kmsClusters[0], clientCertNotAfter: ahead(2) }];
+    expect(check(data, "dr-kms-certificates").status).toBe("na");
+  });
+});
+
+describe("replica-rpo (REP-1)", () => {
+  it("the promised interval: every N hours; daily on chosen days, the longest gap; manual none", () => {
+    expect(scheduleIntervalMs({ kind: "hourly", everyHours: 4 })).toBe(4 * HOUR);
+    expect(scheduleIntervalMs({ kind: "daily", time: "22:00", days: [0, 1, 2, 3, 4, 5, 6] })).toBe(DAY);
+    expect(scheduleIntervalMs({ kind: "daily", time: "22:00", days: [1, 2, 3, 4, 5] })).toBe(3 * DAY);
+    expect(scheduleIntervalMs({ kind: "daily", time: "22:00", days: [3] })).toBe(7 * DAY);
+    expect(scheduleIntervalMs({ kind: "manual" })).toBeNull();
+    expect(rpoLimitMs({ kind: "hourly", everyHours: 4 })).toBe(8 * HOUR + 15 * 60_000);
+  });
+  it("fails when the newest point is older than twice the interval plus 15 minutes", () => {
+    const data = healthy();
+    data.replication.replicas = [replica({ newestPointAt: hoursAgo(8.5) })];
+    const r = check(data, "replica-rpo");
+    expect(r.status).toBe("fail");
+    expect(r.why).toContain("acme-web-01_replica (Acme to DR): newest point 9 hours old, allowed 8 hours");
+    expect(r.fixHref).toBe("/replication/rj-1");
+    data.replication.replicas = [replica({ newestPointAt: hoursAgo(8) })];
+    expect(check(data, "replica-rpo").status).toBe("pass");
+  });
+  it("a replica without a point counts from its job's creation; manual and disabled jobs are not counted", () => {
+    const data = healthy();
+    data.replication.replicas = [];
+    expect(check(data, "replica-rpo").why).toContain("acme-web-01 (Acme to DR): no point in 30 days");
+    data.replication.jobs = [rjob({ createdAt: hoursAgo(1) })];
+    expect(check(data, "replica-rpo").status).toBe("pass");
+    data.replication.jobs = [rjob({ schedule: { kind: "manual" } }), rjob({ id: "rj-2", enabled: false })];
+    expect(check(data, "replica-rpo").status).toBe("na");
   });
 });

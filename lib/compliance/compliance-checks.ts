@@ -4,11 +4,11 @@
 // (data.now), so every check is testable with plain objects.
 
 import { selectProxy, type CandidateProxy } from "@/lib/engine/pipeline/proxy-selection";
-import { CHECK_IDS, CHECKS, type CheckId, type ComplianceResult, type ComplianceStatus } from "./compliance-types";
+import { CERT_WARNING_DAYS, CHECK_IDS, CHECKS, type CheckId, type ComplianceResult, type ComplianceStatus } from "./compliance-types";
+import { REPLICATION_CHECKS, type ComplianceReplicationData } from "./replication-checks";
 
+export { CERT_WARNING_DAYS };
 const DAY_MS = 86_400_000;
-/** KMS certificates closer than this to their end fail (VME-4). */
-export const CERT_WARNING_DAYS = 30;
 /** How many offenders a reason names before "and N more". */
 const NAMED = 3;
 
@@ -107,8 +107,8 @@ export interface ComplianceData {
   /** Standard key providers with no registered cluster: their KMS is not watched by the console. */
   unwatchedKeyProviders: string[];
   metadata: MetadataScan[];
-  /** Replication jobs: none exist in this version (REP is not built yet). */
-  replicationJobs: number;
+  /** Replication jobs, their replicas and the DR sites' key providers (replication-checks.ts). */
+  replication: ComplianceReplicationData;
 }
 
 // ─────────────────────────────── helpers ───────────────────────────────
@@ -483,15 +483,6 @@ function checkMetadataProtected(data: ComplianceData): ComplianceResult {
   );
 }
 
-/** REP-2, REP-4: nothing to check until replication exists. */
-function checkReplicas(data: ComplianceData): ComplianceResult {
-  const id = "replicas-encrypted";
-  if (data.replicationJobs === 0) {
-    return result(id, "na", "No replicas exist yet: this version of Strongroom does not replicate VMs, so no encrypted VM has a replica that could be unencrypted. The check will count once replication jobs exist.", "", "");
-  }
-  return result(id, "na", "Replication jobs exist, but this version cannot inspect their replicas yet.", "", "");
-}
-
 const RUN: Record<CheckId, (d: ComplianceData) => ComplianceResult> = {
   "backup-encryption": checkBackupEncryption,
   "recovery-keyset": checkRecoveryKeyset,
@@ -502,7 +493,8 @@ const RUN: Record<CheckId, (d: ComplianceData) => ComplianceResult> = {
   "four-eyes": checkFourEyes,
   "kms-health": checkKmsHealth,
   "metadata-protected": checkMetadataProtected,
-  "replicas-encrypted": checkReplicas,
+  // REP-1, REP-2, REP-4, VME-3, VME-4: lib/compliance/replication-checks.ts
+  ...REPLICATION_CHECKS,
 };
 
 /** Every check over the same data, in catalogue order. A check that throws fails with its error (the others still run). */

@@ -3,6 +3,9 @@
 
 export type ComplianceStatus = "pass" | "fail" | "na";
 
+/** KMS certificates closer than this to their end fail (VME-4). */
+export const CERT_WARNING_DAYS = 30;
+
 export const CHECK_IDS = [
   "backup-encryption",
   "recovery-keyset",
@@ -14,6 +17,10 @@ export const CHECK_IDS = [
   "kms-health",
   "metadata-protected",
   "replicas-encrypted",
+  "replica-keys-reachable",
+  "replica-tenant-keys",
+  "dr-kms-certificates",
+  "replica-rpo",
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -29,6 +36,10 @@ export const CHECKS: Record<CheckId, { title: string }> = {
   "kms-health": { title: "KMS clusters answer, and their certificates stay valid for 30 days or more" }, // VME-4, VME-3
   "metadata-protected": { title: "Chain metadata files (.vbm) are protected like the backups" }, // KEY-8, KEY-9
   "replicas-encrypted": { title: "Replicas of encrypted VMs stay encrypted" }, // REP-2, REP-4
+  "replica-keys-reachable": { title: "Every encrypted replica's key provider answers at its DR site" }, // REP-2, VME-3
+  "replica-tenant-keys": { title: "Replicas are encrypted only with their own tenant's key provider" }, // REP-2
+  "dr-kms-certificates": { title: "KMS certificates at the DR sites stay valid for 30 days or more" }, // VME-4
+  "replica-rpo": { title: "Replicas are as recent as their schedules promise" }, // REP-1
 };
 
 /** One check's outcome as stored in ComplianceRun.results. */

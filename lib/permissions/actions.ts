@@ -33,6 +33,10 @@ export const ACTION_PERMISSIONS = {
   "replication.check": "job:manage",
   "replication.create": "job:manage",
   "replication.run": "job:manage",
+  // replication jobs (REP-1): edit, delete, enable/disable (Backup Administrators)
+  "replication.update": "job:manage",
+  "replication.delete": "job:manage",
+  "replication.set-enabled": "job:manage",
   // restore (RST-1…6)
   "restore.check": "restore:run",
   "restore.start": "restore:run",

@@ -87,6 +87,9 @@ import { runReplicationJobNow } from "./replication/run-replication-job";
 import { checkReplicationChoices } from "./replication/check-replication-choices";
 import { getReplicationWizardOptions } from "./replication/get-replication-wizard-options";
 import { getReplicationJob, listReplicationJobs } from "./replication/list-replication-jobs";
+import { updateReplicationJob } from "./replication/update-replication-job";
+import { deleteReplicationJob } from "./replication/delete-replication-job";
+import { setReplicationJobEnabled } from "./replication/set-replication-job-enabled";
 import { startRollback } from "./restore/start-rollback";
 import { checkFailover } from "./failover/check-failover";
 import { permanentFailover } from "./failover/permanent-failover";
@@ -641,6 +644,9 @@ const SERVICES: ServiceCase[] = [
   // replication jobs and replicas (REP-1…4)
   { service: "replication/create-replication-job#createReplicationJob", permission: "job:manage", write: false, prepare: read((a) => createReplicationJob(a, replicationInput()).catch(refusedAs("CONFLICT"))) },
   { service: "replication/run-replication-job#runReplicationJobNow", permission: "job:manage", write: false, prepare: read((a) => runReplicationJobNow(a, { jobId: "job-none" }).catch(refusedAs("NOT_FOUND"))) },
+  { service: "replication/update-replication-job#updateReplicationJob", permission: "job:manage", write: false, prepare: read((a) => updateReplicationJob(a, "job-none", replicationInput()).catch(refusedAs("NOT_FOUND"))) },
+  { service: "replication/delete-replication-job#deleteReplicationJob", permission: "job:manage", write: false, prepare: read((a) => deleteReplicationJob(a, { jobId: "job-none", deleteReplicaVms: true }).catch(refusedAs("NOT_FOUND"))) },
+  { service: "replication/set-replication-job-enabled#setReplicationJobEnabled", permission: "job:manage", write: false, prepare: read((a) => setReplicationJobEnabled(a, { jobId: "job-none", enabled: true }).catch(refusedAs("NOT_FOUND"))) },
   { service: "replication/list-replicas#listReplicas", permission: "job:read", write: false, prepare: read((a) => listReplicas(a)) },
   { service: "replication/list-replicas#getReplica", permission: "job:read", write: false, prepare: read((a) => getReplica(a, { replicaId: "replica-none" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "replication/get-replication-wizard-options#getReplicationWizardOptions", permission: "job:manage", write: false, prepare: read((a) => getReplicationWizardOptions(a)) },
@@ -791,6 +797,7 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "recovery/keyset-store#keysetFromRow": "helper of the keyset services and the runner",
   "compliance/run-compliance#runDailyCompliance": "system: the runner's daily compliance run (audited with no actor)",
   "compliance/load-compliance-data#loadComplianceData": "helper of runComplianceChecks (after it authorized) and the daily run",
+  "compliance/load-replication-compliance#loadReplicationCompliance": "helper of loadComplianceData",
   "compliance/compliance-dto#toComplianceRunDto": "pure helper",
   "backup/sessions/prepare-backup-session#prepareBackupSession": "system: the backup-session job (the queue calls it)",
   "backup/sessions/prepare-backup-session#emptyVmProgress": "pure helper",
@@ -832,11 +839,25 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "replication/finish-replication-session#finishReplicationSession": "system: the replicate-vm job's end",
   "replication/check-replication-job#checkReplicationJob": "helper of createReplicationJob (after it authorized)",
   "replication/check-replication-job#placementOf": "pure helper",
+  "replication/create-replication-job#checkSeeds": "helper of createReplicationJob and updateReplicationJob (after they authorized)",
   "replication/seed-point#openSeedPoint": "helper of createReplicationJob (after it authorized) and of the replicate-vm job",
   "replication/target-key-provider#targetKeyProviderProblem": "helper of the replicate-vm job",
   "replication/check-replication-job#kmsClusterOf": "helper of checkReplicationJob and the wizard's options (after they authorized)",
   "replication/check-replication-job#reaches": "pure helper: whether a target key provider reaches the source's key (shared keys)",
   "restore/get-restore-options#reachOf": "pure helper: a key provider's reachability as last checked",
+  "replication/run-replication-job#activeReplicationSession": "helper inside runReplicationJobNow's, the scheduler's and the edit's transactions",
+  "replication/run-replication-job#queueReplicationSession": "helper inside runReplicationJobNow's transaction (after it authorized) and the scheduler's",
+  "replication/schedule-replication-jobs#scheduleDueReplicationJobs": "system: the replication-schedule job (the queue calls it)",
+  "replication/replication-job-changes#chainPlan": "pure helper",
+  "replication/replication-job-changes#weakenings": "pure helper",
+  "replication/replication-job-changes#changedFields": "pure helper",
+  "replication/update-replication-job#checkUpdate": "helper of updateReplicationJob (after it authorized) and of an approved request",
+  "replication/update-replication-job#applyReplicationJobUpdate": "helper inside updateReplicationJob's transaction and an approved request's",
+  "replication/update-replication-job#recheckReplicationRequest": "helper of approveRequest (after it authorized)",
+  "replication/update-replication-job#applyApprovedReplicationUpdate": "helper inside approveRequest's transaction",
+  "jobs/claim-source-vm#claimSourceVm": "system: the backup-vm and replicate-vm jobs claim their VM",
+  "jobs/claim-source-vm#waitAndClaimSourceVm": "system: the backup-vm and replicate-vm jobs claim their VM",
+  "jobs/claim-source-vm#holderText": "pure helper",
   "inventory/platform#replicationHosts": "chooses the platform connector (replication)",
   "inventory/platform#failoverHost": "chooses the platform connector (failover)",
   "failover/check-failover#planFailover": "helper of checkFailover and startFailover (after they authorized) and of the failover job",

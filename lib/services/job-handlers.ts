@@ -13,6 +13,7 @@ import { checkpointAuditChain } from "./audit/checkpoint-audit-chain";
 import { runRestoreVm } from "./restore/run-restore-vm";
 import { runReplicateVm } from "./replication/run-replicate-vm";
 import { runFailover } from "./failover/run-failover";
+import { scheduleDueReplicationJobs } from "./replication/schedule-replication-jobs";
 
 // Which use case runs each kind of job, how many at once per process, and the system's own
 // schedules. The console (instrumentation.ts) and `npm run worker` start the engine with these.
@@ -32,6 +33,8 @@ export const JOB_HANDLERS: JobHandlers = {
   "restore-disks": { handler: runRestoreVm, concurrency: env.STRONGROOM_WORKER_CONCURRENCY },
   "replicate-vm": { handler: runReplicateVm, concurrency: env.STRONGROOM_WORKER_CONCURRENCY },
   failover: { handler: runFailover, concurrency: 2 },
+  // Every minute, like the backup schedule: due replication jobs get a session, once.
+  "replication-schedule": { handler: async () => void (await scheduleDueReplicationJobs()), concurrency: 1 },
 };
 
 export const JOB_SCHEDULES: ScheduleRequest[] = [
@@ -39,7 +42,8 @@ export const JOB_SCHEDULES: ScheduleRequest[] = [
   { name: "recovery-keysets", cron: "7 * * * *", tz: "UTC", kind: "recovery-keysets" },
   { name: "compliance-daily", cron: "*/10 * * * *", tz: "UTC", kind: "compliance-daily" },
   { name: "audit-checkpoint", cron: "* * * * *", tz: "UTC", kind: "audit-checkpoint" },
+  { name: "replication-schedule", cron: "* * * * *", tz: "UTC", kind: "replication-schedule" },
 ];
 
 /** Run once at every start: keysets first, so a first start's compliance run sees the keyset it made. */
-export const STARTUP_KINDS: JobKind[] = ["recovery-keysets", "backup-schedule", "compliance-daily", "audit-checkpoint"];
+export const STARTUP_KINDS: JobKind[] = ["recovery-keysets", "backup-schedule", "replication-schedule", "compliance-daily", "audit-checkpoint"];

@@ -8,21 +8,25 @@ import { payloadSchemas, type ApprovalKind } from "./approval-payload";
 import { keepTwoSecurityOfficers, readFourEyes, writeFourEyes } from "./four-eyes-state";
 import { applySecurityOfficerChange } from "./apply-security-officer-change";
 import { recheckRestoreRequest, startApprovedRestore, type CheckedRestoreRequest } from "@/lib/services/restore/restore-approval";
+import { applyApprovedReplicationUpdate, recheckReplicationRequest, type CheckedReplicationRequest } from "@/lib/services/replication/update-replication-job";
 
 /** What a request's approval worked out before its transaction (work that is not database work). */
 export interface PreparedApproval {
   restore?: CheckedRestoreRequest;
+  replication?: CheckedReplicationRequest;
 }
 
 /**
  * Before the approval's transaction, for the kinds that need it: a restore request is checked
  * again against the platform as it is now (RST-6, SEC-2), which opens the restore point and so
- * cannot run in a transaction that may run again. Skipped for a request this approver cannot
+ * cannot run in a transaction that may run again; so is a replication job edit (its placements
+ * and keys against the target site's inventory). Skipped for a request this approver cannot
  * decide anyway (their own, or no longer pending): the transaction refuses those with the reason.
  */
 export async function prepareApproval(approverId: string, requestId: string): Promise<PreparedApproval> {
   const r = await db.approvalRequest.findUnique({ where: { id: requestId } });
   if (!r || r.state !== "pending" || r.requestedById === approverId || r.expiresAt <= new Date()) return {};
+  if (r.kind === "replication.weaken-keys") return { replication: await recheckReplicationRequest(r, payloadSchemas["replication.weaken-keys"].parse(JSON.parse(r.payload))) };
   if (r.kind !== "restore.unencrypted") return {};
   return { restore: await recheckRestoreRequest(r, payloadSchemas["restore.unencrypted"].parse(JSON.parse(r.payload))) };
 }
@@ -98,5 +102,8 @@ export async function applyApproval(
     }
     case "restore.unencrypted":
       return { sessionId: await startApprovedRestore(tx, request, payload, approver, prepared.restore) };
+    case "replication.weaken-keys":
+      await applyApprovedReplicationUpdate(tx, request, payload, approver, prepared.replication);
+      return {};
   }
 }

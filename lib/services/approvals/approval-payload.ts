@@ -1,6 +1,7 @@
 import "server-only";
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { createReplicationJobSchema } from "@/lib/schemas/replication";
 import { startRestoreSchema } from "@/lib/schemas/restore";
 
 // What an approval applies, by kind. Payloads never hold a secret (SEC-6): a new password arrives
@@ -37,6 +38,10 @@ export const payloadSchemas = {
   // A restore that writes an encrypted VM unencrypted (lib/services/restore/restore-approval.ts):
   // the wizard's validated input, which holds no secret.
   "restore.unencrypted": startRestoreSchema,
+  // A replication job edit that weakens its replicas' keys (re-key → shared, unencrypted replicas
+  // of encrypted VMs allowed; lib/services/replication/update-replication-job.ts): the validated
+  // edit (no secret) and the job's updatedAt it was made against.
+  "replication.weaken-keys": z.object({ jobId: z.string(), jobUpdatedAt: z.string(), input: createReplicationJobSchema }),
 } as const;
 export type ApprovalKind = keyof typeof payloadSchemas;
 export type ApprovalPayload<K extends ApprovalKind> = z.infer<(typeof payloadSchemas)[K]>;
@@ -52,6 +57,7 @@ export const KIND_LABELS: Record<ApprovalKind, string> = {
   "user.password": "Reset a Security Officer's password",
   "user.enable": "Enable a Security Officer",
   "restore.unencrypted": "Restore an encrypted VM unencrypted",
+  "replication.weaken-keys": "Weaken the keys of a replication job's replicas",
 };
 
 /** Canonical JSON: keys sorted at every level, so the same payload always hashes the same. */

@@ -87,17 +87,19 @@ export async function countInbox(actor: Actor): Promise<number> {
 
 async function objectNames(rows: Array<{ objectType: string; objectId: string }>): Promise<Map<string, string>> {
   const ids = (t: string) => rows.filter((r) => r.objectType === t).map((r) => r.objectId);
-  const [jobs, users, clusters, points] = await Promise.all([
+  const [jobs, users, clusters, points, replicationJobs] = await Promise.all([
     db.backupJob.findMany({ where: { id: { in: ids("backup-job") } }, select: { id: true, name: true } }),
     db.user.findMany({ where: { id: { in: ids("user") } }, select: { id: true, email: true } }),
     db.kmsCluster.findMany({ where: { id: { in: ids("kms-cluster") } }, select: { id: true, name: true } }),
     db.restorePoint.findMany({ where: { id: { in: ids("restore-point") } }, select: { id: true, vmName: true } }),
+    db.replicationJob.findMany({ where: { id: { in: ids("replication-job") } }, select: { id: true, name: true } }),
   ]);
   return new Map([
     ...jobs.map((j) => [`backup-job:${j.id}`, j.name] as const),
     ...users.map((u) => [`user:${u.id}`, u.email] as const),
     ...clusters.map((c) => [`kms-cluster:${c.id}`, c.name] as const),
     ...points.map((p) => [`restore-point:${p.id}`, `restore point of ${p.vmName}`] as const),
+    ...replicationJobs.map((j) => [`replication-job:${j.id}`, `replication job ${j.name}`] as const),
     ["settings:four-eyes", "Four-eyes approval"] as const,
   ]);
 }

@@ -31,10 +31,14 @@ export async function runBackupJobNow(actor: Actor, raw: { jobId: string }): Pro
   return { sessionId };
 }
 
-/** Stops a session: a queued one at once; a running one within seconds — running VMs are cut off and make no point, VMs not started are skipped. */
+/**
+ * Stops a session: a queued one at once; a running one within seconds — running VMs are cut off and
+ * make no point, VMs not started are skipped. A replication session stops the same way: each VM's
+ * replica keeps its last complete point (its half-written blocks are reverted at the next run).
+ */
 export async function stopJobSession(actor: Actor, raw: { sessionId: string }): Promise<{ state: string }> {
   authorize(actor, "job:manage");
-  return stopSession(actor, raw, ["backup", "verify"]);
+  return stopSession(actor, raw, ["backup", "verify", "replication"]);
 }
 
 /** Stops a restore session (whoever may restore may stop one): the VM being written is cut off and its new copy deleted. */
@@ -46,13 +50,15 @@ export async function stopRestoreSession(actor: Actor, raw: { sessionId: string 
 async function stopSession(actor: Actor, raw: { sessionId: string }, kinds: string[]): Promise<{ state: string }> {
   const { sessionId } = parseInput(sessionIdSchema, raw);
   return serializableTransaction(async (tx) => {
-    const s = await tx.jobSession.findUnique({ where: { id: sessionId }, select: { id: true, state: true, jobId: true, kind: true } });
+    const s = await tx.jobSession.findUnique({ where: { id: sessionId }, select: { id: true, state: true, jobId: true, replicationJobId: true, kind: true } });
     if (!s) throw new AppError("NOT_FOUND", "This session does not exist.");
     if (!kinds.includes(s.kind)) throw new AppError("FORBIDDEN", s.kind === "restore" ? "A restore session is stopped from its own page by someone who may restore." : "Only a Backup Administrator stops backup sessions.");
     if (s.state !== "queued" && s.state !== "running") throw new AppError("CONFLICT", `The session has already ended (${s.state}).`);
     const state = s.state === "queued" ? "stopped" : "running";
     await tx.jobSession.update({ where: { id: s.id }, data: s.state === "queued" ? { state: "stopped", endedAt: new Date(), stopRequested: true } : { stopRequested: true } });
-    await recordAuditEvent({ actor, action: s.kind === "restore" ? "restore.stop" : "job.stop", objectType: s.kind === "restore" ? "session" : "backup-job", objectId: s.jobId ?? s.id, outcome: "success", details: { session: s.id, was: s.state } }, tx);
+    const [action, objectType, objectId] =
+      s.kind === "restore" ? ["restore.stop", "session", s.id] : s.kind === "replication" ? ["replication-job.stop", "replication-job", s.replicationJobId ?? s.id] : ["job.stop", "backup-job", s.jobId ?? s.id];
+    await recordAuditEvent({ actor, action, objectType, objectId, outcome: "success", details: { session: s.id, was: s.state } }, tx);
     return { state };
   });
 }

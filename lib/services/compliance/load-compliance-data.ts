@@ -9,11 +9,13 @@ import { activeSecurityOfficers, readFourEyes } from "@/lib/services/approvals/f
 import { resolveSelection } from "@/lib/services/backup/job-context";
 import { parseIds, parseSelection } from "@/lib/services/backup/job-dto";
 import { readKeysetPolicy } from "@/lib/services/recovery/keyset-store";
+import { loadReplicationCompliance } from "./load-replication-compliance";
 import type { ComplianceData, ComplianceJob, ComplianceVm, MetadataScan, SessionDisk } from "@/lib/compliance/compliance-checks";
 
 // Reads, once, everything the compliance checks look at (SEC-5): jobs with the VMs their selection
 // names today and what their last session read each disk with, proxies, keysets and their policy,
-// repositories, four-eyes, KMS clusters, and the permissions of the chain metadata files on disk.
+// repositories, four-eyes, KMS clusters, the permissions of the chain metadata files on disk, and
+// replication jobs with their replicas (load-replication-compliance.ts).
 // Nothing here writes.
 
 const FINISHED = ["success", "warning", "failed", "stopped"];
@@ -143,7 +145,7 @@ export async function loadComplianceData(now: Date = new Date()): Promise<Compli
     kmsClusters,
     unwatchedKeyProviders: keyProviders.filter((k) => k.kind === "STANDARD" && !k.kmsClusterId).map((k) => `${k.name} at ${k.site.name}`),
     metadata,
-    replicationJobs: 0,
+    replication: await loadReplicationCompliance(),
   };
 }
 

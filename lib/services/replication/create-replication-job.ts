@@ -79,7 +79,8 @@ export async function createReplicationJob(actor: Actor, raw: unknown): Promise<
 }
 
 /** Seeding (REP-1): every VM's newest point in the repository opens here, is its own and fits its disks now. */
-async function checkSeeds(repositoryId: string, checked: CheckedReplicaVm[]): Promise<void> {
+/** Each VM's newest point in the seed repository opens and fits its disks (refused with the field otherwise). */
+export async function checkSeeds(repositoryId: string, checked: CheckedReplicaVm[]): Promise<void> {
   for (const c of checked) {
     const opened = await openSeedPoint(repositoryId, c.vm, `strongroom/${process.pid}/replication-seed-check`);
     try {

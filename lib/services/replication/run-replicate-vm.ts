@@ -8,6 +8,7 @@ import { processWorkerId } from "@/lib/jobs/process-id";
 import { proxyTaskGate } from "@/lib/jobs/proxy-tasks";
 import type { ClaimedJob } from "@/lib/jobs/queue";
 import { SessionEventWriter } from "@/lib/jobs/session-events";
+import { holderText, waitAndClaimSourceVm } from "@/lib/services/jobs/claim-source-vm";
 import { VM_DONE, type VmRunProgress, type VmRunStatus } from "@/lib/jobs/session-progress";
 import type { ReplicaVmInput } from "@/lib/schemas/replication";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
@@ -54,8 +55,26 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
     return finishReplicationSession(sessionId);
   }
   const attempt = row.attempt + 1;
-  const won = await db.sessionVm.updateMany({ where: { id: row.id, attempt: row.attempt }, data: { state: "running", attempt, workerId, heartbeatAt: new Date(), startedAt: row.startedAt ?? new Date() } });
-  if (won.count !== 1) return;
+  // One backup or replication of a source VM at a time (decision 0007): this VM waits for another's.
+  const claim = await waitAndClaimSourceVm({
+    row,
+    vmExternalId,
+    blockers: ["backup", "replication"],
+    data: { state: "running", attempt, workerId, startedAt: row.startedAt },
+    signal: job.signal,
+    stopped: async () => (await db.jobSession.findUnique({ where: { id: sessionId }, select: { stopRequested: true } }))?.stopRequested ?? true,
+    onWait: async (h) => {
+      log.event({ type: "waiting", level: "warning", vmExternalId, text: `${row.name}: waiting — the source VM is being read by ${holderText(h)}; this replication starts when that one ends.`, data: { holder: h.sessionId } });
+      await log.flush();
+    },
+  });
+  if (claim === "stopped") {
+    await db.sessionVm.updateMany({ where: { id: row.id, attempt: row.attempt }, data: { state: "skipped", progress: JSON.stringify({ ...progress, status: "skipped" }), endedAt: new Date() } });
+    log.say(`${row.name}: not started (the session was stopped while it waited).`, "warning", vmExternalId);
+    await log.flush();
+    return finishReplicationSession(sessionId);
+  }
+  if (claim !== "claimed") return;
   const fence = { id: row.id, attempt };
   if (row.state === "running" && row.workerId && row.workerId !== workerId) {
     log.event({ type: "taken-over", level: "warning", vmExternalId, text: `${row.name}: worker ${row.workerId} stopped answering; the replication resumes on worker ${workerId} from the replica's last point.`, data: { from: row.workerId, to: workerId, attempt } });
@@ -160,7 +179,7 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
   }
   const warnings = result?.warnings ?? [];
   const ok = result && result.state && result.point;
-  const pointRows = ok ? await storePoint(replica.id, rjob.keyMode, result!, sessionId) : null;
+  const pointRows = ok ? await storePoint(replica.id, rjob.keyMode, result!, sessionId, !last?.pointId) : null;
   await db.replica.update({
     where: { id: replica.id },
     data: {
@@ -200,7 +219,10 @@ function replicaNotReady(state: string): string {
   return `the replica is ${state}; replication runs again once it is Ready`;
 }
 
-async function storePoint(replicaId: string, keyMode: string, r: ReplicationResult, sessionId: string): Promise<{ removed: number }> {
+async function storePoint(replicaId: string, keyMode: string, r: ReplicationResult, sessionId: string, firstOfChain: boolean): Promise<{ removed: number }> {
+  // A first point of a chain (a new replica after the job's keys or placement changed): the
+  // previous replica VM was deleted with its points by this run, so their rows go too.
+  if (firstOfChain) await db.replicaPoint.deleteMany({ where: { replicaId } });
   await db.replicaPoint.create({ data: { replicaId, snapshotId: r.point!.id, keyIds: JSON.stringify(r.replicaKeyId ? [r.replicaKeyId] : []), keyMode, sessionId, sourceChangeIds: JSON.stringify(r.state!.disks) } });
   const removed = r.removedPoints.length ? await db.replicaPoint.deleteMany({ where: { replicaId, snapshotId: { in: r.removedPoints } } }) : { count: 0 };
   return { removed: removed.count };

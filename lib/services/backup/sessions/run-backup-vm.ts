@@ -8,6 +8,7 @@ import { vmPayload } from "@/lib/jobs/kinds";
 import { processWorkerId } from "@/lib/jobs/process-id";
 import { proxyTaskGate } from "@/lib/jobs/proxy-tasks";
 import { SessionEventWriter } from "@/lib/jobs/session-events";
+import { holderText, waitAndClaimSourceVm } from "@/lib/services/jobs/claim-source-vm";
 import { VM_DONE, type VmRunProgress, type VmRunStatus } from "@/lib/jobs/session-progress";
 import { currentWorker } from "@/lib/jobs/engine";
 import { keyProviderReachable, selectedVmInclude } from "@/lib/services/backup/job-context";
@@ -43,8 +44,26 @@ export async function runBackupVm(job: ClaimedJob): Promise<void> {
 
   // Claim the VM for this attempt; a VM that was running belonged to a worker that died.
   const attempt = row.attempt + 1;
-  const won = await db.sessionVm.updateMany({ where: { id: row.id, attempt: row.attempt }, data: { state: "running", attempt, workerId, heartbeatAt: new Date(), startedAt: row.startedAt ?? new Date() } });
-  if (won.count !== 1) return;
+  // A replication of the same VM reads it through the same backup snapshot: wait for it (decision 0007).
+  const claim = await waitAndClaimSourceVm({
+    row,
+    vmExternalId,
+    blockers: ["replication"],
+    data: { state: "running", attempt, workerId, startedAt: row.startedAt },
+    signal: job.signal,
+    stopped: async () => (await db.jobSession.findUnique({ where: { id: sessionId }, select: { stopRequested: true } }))?.stopRequested ?? true,
+    onWait: async (h) => {
+      log.event({ type: "waiting", level: "warning", vmExternalId, text: `${row.name}: waiting — the VM is being read by ${holderText(h)}; this backup starts when that one ends.`, data: { holder: h.sessionId } });
+      await log.flush();
+    },
+  });
+  if (claim === "stopped") {
+    await db.sessionVm.updateMany({ where: { id: row.id, attempt: row.attempt }, data: { state: "skipped", progress: JSON.stringify({ ...progress, status: "skipped" }), endedAt: new Date() } });
+    log.say(`${row.name}: not started (the session was stopped while it waited).`, "warning", vmExternalId);
+    await log.flush();
+    return finishBackupSession(sessionId);
+  }
+  if (claim !== "claimed") return;
   if (row.state === "running" && row.workerId && row.workerId !== workerId) {
     log.event({ type: "taken-over", level: "warning", vmExternalId, text: `${row.name}: worker ${row.workerId} stopped answering; this VM starts again on worker ${workerId}. Its unfinished data never became a restore point.`, data: { from: row.workerId, to: workerId, attempt } });
   }
