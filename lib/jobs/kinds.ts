@@ -24,6 +24,8 @@ export const JOB_KINDS = [
   "restore-disks",
   // One VM of a replication session: its replica created or brought up to date, ending in a point (REP-1…4).
   "replicate-vm",
+  // One failover action on one replica: failover now, undo failover or permanent failover (FOV-1).
+  "failover",
 ] as const;
 // Replication, failover and failback join this list with their features: each is one more kind
 // with its own handler, nothing else changes.
@@ -46,6 +48,7 @@ export const PAYLOADS = {
   "restore-vm": vmPayload,
   "restore-disks": vmPayload,
   "replicate-vm": vmPayload,
+  failover: sessionPayload,
 } satisfies Record<JobKind, z.ZodType>;
 
 export type JobPayload<K extends JobKind> = z.infer<(typeof PAYLOADS)[K]>;

@@ -40,6 +40,12 @@ export const ACTION_PERMISSIONS = {
   "restore.disks.check": "restore:run", // disks to an existing VM (RST-7)
   "restore.disks.start": "restore:run",
   "restore.unlock-repository": "restore:run", // disaster recovery: the backup password of an adopted repository (KEY-9)
+  // failover (FOV-1)
+  "failover.check": "failover:run",
+  "failover.start": "failover:run",
+  "failover.planned": "failover:run",
+  "failover.undo": "failover:run",
+  "failover.permanent": "failover:permanent", // the source leaves its job, the points are committed: Backup Administrators only
   // key providers and KMS clusters
   "kms.test-connection": "keyprovider:manage",
   "kms.register": "keyprovider:manage",

@@ -22,6 +22,8 @@ export const PERMISSIONS = [
   "job:read", // backup / replication jobs and their sessions (later issues)
   "job:manage",
   "restore:run",
+  "failover:run", // check, fail over a replica and undo a failover (FOV-1)
+  "failover:permanent", // make a failed-over replica the production VM: its points committed, the source dropped from the job
   "approval:decide", // four-eyes: approve or reject requests of others (SEC-2)
   "keyset:manage", // recovery keysets (KEY-6): generate, import, export, retire, rotation policy
   "signin:unlock", // clear a user's sign-in lock after too many failed passwords, for them (SEC-1)
@@ -40,9 +42,11 @@ export const ROLE_PERMISSIONS = {
     "job:read",
     "job:manage",
     "restore:run",
+    "failover:run",
+    "failover:permanent",
     "signin:unlock",
   ],
-  RESTORE_OPERATOR: ["inventory:read", "job:read", "restore:run"],
+  RESTORE_OPERATOR: ["inventory:read", "job:read", "restore:run", "failover:run"],
   BACKUP_VIEWER: ["inventory:read", "job:read"],
   // keyset:manage is the Security Officer's alone: exporting a keyset hands out a private key that
   // opens every backup made while it was active, whatever their passwords — a Security Officer's

@@ -76,6 +76,13 @@ describe("the table of server actions", () => {
   it("Check now of a KMS cluster needs keyprovider:manage, not just inventory:read", () => {
     expect(ACTION_PERMISSIONS["kms.check"]).toBe("keyprovider:manage");
   });
+
+  it("failover: Restore Operators check, fail over and undo; only Backup Administrators make it permanent; Viewers none (FOV-1)", () => {
+    const may = (action: ActionName) => ROLES.filter((r) => hasPermission(r, ACTION_PERMISSIONS[action]));
+    for (const a of ["failover.check", "failover.start", "failover.planned", "failover.undo"] as const) expect(may(a)).toEqual(["BACKUP_ADMIN", "RESTORE_OPERATOR"]);
+    expect(may("failover.permanent")).toEqual(["BACKUP_ADMIN"]);
+    expect(found.filter((f) => f.file.endsWith("failover-actions.ts")).map((f) => f.action).sort()).toEqual(["failover.check", "failover.permanent", "failover.planned", "failover.start", "failover.undo"]);
+  });
 });
 
 const cases = found.filter((a) => a.action).map((a) => ({ ...a, permission: ACTION_PERMISSIONS[a.action as ActionName] }));

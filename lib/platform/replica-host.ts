@@ -5,11 +5,12 @@
 //
 // Rules every connector applies alike (testing/replica-host-contract.ts holds them to it):
 // - Points form a chain, oldest first. A point is the VM's disks as they were when it was taken;
-//   writes after it (through openDiskForWrite) never change it.
+//   writes after it (through openDiskForWrite, and a guest's writes) never change it.
 // - Reverting to a point brings every disk back to it bit for bit; points newer than it are removed
 //   (a chain, not vSphere's tree). Removing a point keeps every other point as it was.
-// - Taking, reverting and removing need the VM powered off and no disk of it open for writing
-//   (HostError "InvalidState"); an unknown VM or point is "NotFound"; a name must be 1–80
+// - Taking and reverting need the VM powered off, and all three no disk of it open for writing
+//   (HostError "InvalidState"); removing works on a running VM too (a permanent failover commits
+//   the points of the replica in use, as vSphere removes snapshots of a running VM); an unknown VM or point is "NotFound"; a name must be 1–80
 //   printable characters ("InvalidArgument").
 // - Each point carries, per disk, the replica disk's CBT change id at the point, so changes made
 //   on the replica after it (a failover's writes) can be asked for later.

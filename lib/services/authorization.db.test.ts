@@ -88,6 +88,11 @@ import { checkReplicationChoices } from "./replication/check-replication-choices
 import { getReplicationWizardOptions } from "./replication/get-replication-wizard-options";
 import { getReplicationJob, listReplicationJobs } from "./replication/list-replication-jobs";
 import { startRollback } from "./restore/start-rollback";
+import { checkFailover } from "./failover/check-failover";
+import { permanentFailover } from "./failover/permanent-failover";
+import { startFailover } from "./failover/start-failover";
+import { startPlannedFailover } from "./failover/start-planned-failover";
+import { undoFailover } from "./failover/undo-failover";
 import { checkDiskRestore } from "./restore/check-disk-restore";
 import { startDiskRestore } from "./restore/start-disk-restore";
 import { listDiskRestoreTargets } from "./restore/list-disk-restore-targets";
@@ -642,6 +647,12 @@ const SERVICES: ServiceCase[] = [
   { service: "replication/check-replication-choices#checkReplicationChoices", permission: "job:manage", write: false, prepare: read((a) => checkReplicationChoices(a, replicationInput())) },
   { service: "replication/list-replication-jobs#listReplicationJobs", permission: "job:read", write: false, prepare: read((a) => listReplicationJobs(a)) },
   { service: "replication/list-replication-jobs#getReplicationJob", permission: "job:read", write: false, prepare: read((a) => getReplicationJob(a, { jobId: "job-none" }).catch(refusedAs("NOT_FOUND"))) },
+  // failover (FOV-1): a replica that does not exist is refused after authorization (the failovers: failover/failover.db.test.ts)
+  { service: "failover/check-failover#checkFailover", permission: "failover:run", write: false, prepare: read((a) => checkFailover(a, { replicas: [{ replicaId: "replica-none" }] })) },
+  { service: "failover/start-failover#startFailover", permission: "failover:run", write: false, prepare: read((a) => startFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("CONFLICT"))) },
+  { service: "failover/start-planned-failover#startPlannedFailover", permission: "failover:run", write: false, prepare: read((a) => startPlannedFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("CONFLICT"))) },
+  { service: "failover/undo-failover#undoFailover", permission: "failover:run", write: false, prepare: read((a) => undoFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
+  { service: "failover/permanent-failover#permanentFailover", permission: "failover:permanent", write: false, prepare: read((a) => permanentFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/list-restorable-vms#listRestorableVms", permission: "job:read", write: false, prepare: read((a) => listRestorableVms(a)) },
   { service: "restore/list-restorable-vms#listRestorablePoints", permission: "job:read", write: false, prepare: read((a) => listRestorablePoints(a, { vmExternalId: "vm-none" }).catch(refusedAs("INVALID_INPUT")).catch(refusedAs("NOT_FOUND"))) },
   {
@@ -827,6 +838,13 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "replication/check-replication-job#reaches": "pure helper: whether a target key provider reaches the source's key (shared keys)",
   "restore/get-restore-options#reachOf": "pure helper: a key provider's reachability as last checked",
   "inventory/platform#replicationHosts": "chooses the platform connector (replication)",
+  "inventory/platform#failoverHost": "chooses the platform connector (failover)",
+  "failover/check-failover#planFailover": "helper of checkFailover and startFailover (after they authorized) and of the failover job",
+  "failover/failover-session#enqueueFailoverSession": "helper of startFailover, undoFailover and permanentFailover (after they authorized)",
+  "failover/run-failover#runFailover": "system: the failover job (the queue calls it)",
+  "failover/sync-replica#syncReplica": "system: a planned failover's syncs, inside the failover job",
+  "failover/failover-rules#failoverRefusal": "pure helper",
+  "failover/failover-rules#allowedFailoverActions": "pure helper",
   "jobs/job-dto#loadWorkers": "helper of listSessions/listWorkers (after they authorized)",
   "jobs/job-dto#parseSubject": "pure helper",
   "jobs/job-dto#resolveSubjects": "helper of listSessions (after it authorized)",

@@ -12,6 +12,7 @@ import { maintainRecoveryKeysets } from "./recovery/runner-keysets";
 import { checkpointAuditChain } from "./audit/checkpoint-audit-chain";
 import { runRestoreVm } from "./restore/run-restore-vm";
 import { runReplicateVm } from "./replication/run-replicate-vm";
+import { runFailover } from "./failover/run-failover";
 
 // Which use case runs each kind of job, how many at once per process, and the system's own
 // schedules. The console (instrumentation.ts) and `npm run worker` start the engine with these.
@@ -30,6 +31,7 @@ export const JOB_HANDLERS: JobHandlers = {
   // The same claim, fence and heartbeat as a VM restore; the session's item says it attaches disks.
   "restore-disks": { handler: runRestoreVm, concurrency: env.STRONGROOM_WORKER_CONCURRENCY },
   "replicate-vm": { handler: runReplicateVm, concurrency: env.STRONGROOM_WORKER_CONCURRENCY },
+  failover: { handler: runFailover, concurrency: 2 },
 };
 
 export const JOB_SCHEDULES: ScheduleRequest[] = [

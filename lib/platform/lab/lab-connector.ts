@@ -30,6 +30,8 @@ import { nativeOnlyKeySources, type LabKeySources } from "./lab-key-sources";
 import { LabRuntime } from "./lab-runtime";
 import { LabReplicaPoints } from "./lab-replica-points";
 import type { ReplicaSnapshot, VmReplicaHost } from "../replica-host";
+import type { KeyCheck, KeyCheckRequest, VmFailoverHost } from "../failover-host";
+import type { NetworkChoice } from "../network-mapping";
 
 export const DEFAULT_DISK_DATA_MIB = 16;
 
@@ -49,7 +51,7 @@ export interface LabConnectorOptions extends EstateOptions {
   writeMiBPerSecond?: () => number | undefined;
 }
 
-export class LabConnector implements PlatformConnector, RuntimeOperations, KeyProviderOperations, VmBackupHost, VmRestoreHost, VmReplicaHost {
+export class LabConnector implements PlatformConnector, RuntimeOperations, KeyProviderOperations, VmBackupHost, VmRestoreHost, VmReplicaHost, VmFailoverHost {
   private index: EstateIndex | null = null;
   private runtimeInstance: LabRuntime | null = null;
   private backupHost: LabBackupHost | null = null;
@@ -173,7 +175,18 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
     return this.withPoints(vmExternalId, "revert", (labVm) => this.points().revert(labVm, snapshotId));
   }
   removeSnapshot(vmExternalId: string, snapshotId: string): Promise<void> {
-    return this.withPoints(vmExternalId, "remove a replica point of", (labVm) => this.points().remove(labVm, snapshotId));
+    // A running VM's points may go (a permanent failover commits them, as vSphere removes snapshots of a running VM):
+    // the VM's queue keeps the removal apart from the guest's writes.
+    return this.withPoints(vmExternalId, "remove a replica point of", (labVm) => this.points().remove(labVm, snapshotId), true);
+  }
+
+  // ── failover (failover-host.ts) ──
+
+  checkKey(q: KeyCheckRequest): Promise<KeyCheck> {
+    return this.call(() => this.runtime().checkKey(q));
+  }
+  setNetworks(vmExternalId: string, choices: readonly NetworkChoice[]): Promise<PlatformVm> {
+    return this.call(() => this.runtime().setNetworks(vmExternalId, choices));
   }
 
   setDefaultKeyProvider(siteExternalId: string, keyProviderExternalId: string): Promise<void> {
@@ -214,13 +227,9 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
       estate: { seed: this.options.seed ?? DEFAULT_SEED, vmCount: this.options.vmCount ?? DEFAULT_VM_COUNT },
       keySources: this.options.keySources ?? nativeOnlyKeySources(folder),
       diskDataMiB: this.options.diskDataMiB ?? DEFAULT_DISK_DATA_MIB,
-      // The lab preserves replica points only for writes through openDiskForWrite (lab-replica-points.ts):
-      // a guest writing under them would change the newest point, so it is refused rather than silently wrong.
-      beforeGuestWrite: async (labVm) => {
-        if ((await this.points().list(labVm)).length > 0) {
-          throw new HostError("InvalidState", `${labVm.config.name} holds replica points: the lab's guest cannot write under them (revert to or remove the points first)`);
-        }
-      },
+      // The guest's writes under replica points go through the same copy-on-write as a writer's
+      // (lab-replica-points.ts): a failed-over replica's writes are undone by reverting to its point.
+      guestWritePreserver: (labVm, deviceKey) => this.points().preserver(labVm, deviceKey),
     });
     return this.runtimeInstance;
   }
@@ -231,10 +240,10 @@ export class LabConnector implements PlatformConnector, RuntimeOperations, KeyPr
   }
 
   /** A replica point operation inside the VM's queue: powered off, nothing open for writing. */
-  private withPoints<T>(vmExternalId: string, what: string, work: (labVm: LabVm) => Promise<T>): Promise<T> {
+  private withPoints<T>(vmExternalId: string, what: string, work: (labVm: LabVm) => Promise<T>, running = false): Promise<T> {
     return this.call(() =>
       this.runtime().hostAccess(vmExternalId, true, async ({ vm, labVm, poweredOn, writing, changed }) => {
-        if (poweredOn) throw new HostError("InvalidState", `${vm.name} is powered on: power it off to ${what} it`);
+        if (poweredOn && !running) throw new HostError("InvalidState", `${vm.name} is powered on: power it off to ${what} it`);
         if (writing) throw new HostError("InvalidState", `${vm.name} has a disk open for writing: wait for it to close`);
         const out = await work(labVm);
         await changed();

@@ -20,6 +20,8 @@ export interface GuestWriteOptions {
   dataBytes: number;
   /** Key of the guest's own disk encryption (VME-5), or null. */
   guestKey: Buffer | null;
+  /** Awaited before each write reaches the disk (the copy-on-write of replica points). */
+  beforeWrite?: (offset: number, length: number) => Promise<void>;
 }
 
 export interface DiskWriteResult {
@@ -38,7 +40,7 @@ export async function guestWrite(disk: VirtualDisk, o: GuestWriteOptions): Promi
   const written = disk.allocatedBlocks("live");
   if (written.length === 0) {
     const prefix = Math.min(disk.capacityBytes, Math.max(SECTOR_SIZE, Math.floor(o.dataBytes / SECTOR_SIZE) * SECTOR_SIZE));
-    const target = new GuestView(disk, prefix, null, o.guestKey);
+    const target = new GuestView(disk, prefix, null, o.guestKey, o.beforeWrite);
     const report = await fillDisk(target, DEFAULT_MIX, o.fillSeed);
     const { zeros, random, repeated, text } = report.blocks;
     return { changedBlocks: zeros.length + random.length + repeated.length + text.length, bytesWritten: target.bytesWritten, filled: true };
@@ -47,7 +49,7 @@ export async function guestWrite(disk: VirtualDisk, o: GuestWriteOptions): Promi
   // map onto a whole disk block.
   const whole = written.filter((b) => (b + 1) * CBT_BLOCK_SIZE <= disk.capacityBytes);
   if (whole.length === 0) return { changedBlocks: 0, bytesWritten: 0, filled: false };
-  const target = new GuestView(disk, whole.length * CBT_BLOCK_SIZE, whole, o.guestKey);
+  const target = new GuestView(disk, whole.length * CBT_BLOCK_SIZE, whole, o.guestKey, o.beforeWrite);
   const changed = await changeBlocks(target, o.fraction, o.seed);
   return { changedBlocks: changed.length, bytesWritten: target.bytesWritten, filled: false };
 }
@@ -66,6 +68,7 @@ class GuestView implements GuestDisk {
     readonly capacityBytes: number,
     private readonly blocks: readonly number[] | null,
     guestKey: Buffer | null,
+    private readonly beforeWrite?: (offset: number, length: number) => Promise<void>,
   ) {
     this.xts = guestKey ? new XtsCipher(guestKey) : null;
   }
@@ -85,6 +88,7 @@ class GuestView implements GuestDisk {
       payload = data.length <= this.scratch.length ? this.scratch.subarray(0, data.length) : Buffer.alloc(data.length);
       this.xts.encryptSectors(at / SECTOR_SIZE, data, payload);
     }
+    await this.beforeWrite?.(at, payload.length);
     await this.disk.write(at, payload);
     this.bytesWritten += data.length;
   }

@@ -17,7 +17,9 @@
 import { randomInt } from "node:crypto";
 import type { GuestWriteResult, PlatformVm, PowerState, RuntimeOperations, VmRuntime } from "../connector";
 import type { HomeCryptoSpec, NewVmDisk } from "../restore-host";
-import { HostError, LabDataPlane, generateVmSecrets, rewrapBundle, sealBundle, wipeVmSecrets, type KeyEncryptionKeySource, type LabVm, type VirtualDisk } from "./data-plane";
+import { planNetworks, type KeyCheck, type KeyCheckRequest } from "../failover-host";
+import type { NetworkChoice } from "../network-mapping";
+import { HostError, KeyProviderError, LabDataPlane, generateVmSecrets, rewrapBundle, sealBundle, wipeVmSecrets, type KeyEncryptionKeySource, type LabVm, type VirtualDisk } from "./data-plane";
 import { KeyedQueue } from "./keyed-queue";
 import { summarizeVmx, type EstateIndex, type VmFilesSummary, type VmOverride } from "./lab-estate-index";
 import { guestDiskKey, guestWrite } from "./lab-guest";
@@ -34,8 +36,17 @@ export interface LabRuntimeOptions {
   estate: EstateIdentity;
   keySources: LabKeySources;
   diskDataMiB: number;
-  /** Asked before the guest writes (inside the VM's queue); throws to refuse (replica points). */
-  beforeGuestWrite?: (labVm: LabVm) => Promise<void>;
+  /**
+   * The copy-on-write of the guest's writes to one disk (replica points, lab-replica-points.ts):
+   * asked inside the VM's queue before the guest writes it; null when nothing is to be preserved.
+   */
+  guestWritePreserver?: (labVm: LabVm, deviceKey: number) => Promise<GuestWritePreserver | null>;
+}
+
+/** Called ahead of each guest write of a disk (`before`), closed when the guest is done with it. */
+export interface GuestWritePreserver {
+  before(offset: number, length: number): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** What the backup host may do with one VM, inside that VM's queue. */
@@ -102,21 +113,33 @@ export class LabRuntime implements RuntimeOperations {
       const ps = this.powerState(vm);
       if (ps !== "poweredOn") throw new HostError("InvalidState", `${vm.name} is ${ps}: only a running guest writes`);
       const labVm = await this.files(vm);
-      await this.o.beforeGuestWrite?.(labVm);
       await this.ensureKeys(vm, labVm);
       const started = performance.now();
       const run = String(seed ?? randomInt(2 ** 31));
       const result: GuestWriteResult = { changedBlocks: 0, bytesWritten: 0, durationMs: 0 };
       for (const d of labVm.config.disks) {
-        const r = await guestWrite(labVm.disk(d.deviceKey), {
-          fraction,
-          seed: `${run}|${vm.externalId}|${d.deviceKey}`,
-          fillSeed: `${vm.externalId}|${d.deviceKey}`,
-          dataBytes: this.o.diskDataMiB * MiB,
-          guestKey: vm.guestOsEncrypted ? guestDiskKey(vm.externalId) : null,
-        });
-        result.changedBlocks += r.changedBlocks;
-        result.bytesWritten += r.bytesWritten;
+        // Under replica points each block keeps its content at the newest point before the guest
+        // first overwrites it (a failed-over replica's writes stay undoable, decision 0008).
+        const preserver = (await this.o.guestWritePreserver?.(labVm, d.deviceKey)) ?? null;
+        if (preserver && labVm.config.snapshot) {
+          await preserver.close();
+          // Removing the backup snapshot merges its delta into the base past the copy-on-write.
+          throw new HostError("InvalidState", `${vm.name} holds replica points and a backup snapshot ("${labVm.config.snapshot.name}"): the lab's guest writes under replica points only once the backup has finished`);
+        }
+        try {
+          const r = await guestWrite(labVm.disk(d.deviceKey), {
+            fraction,
+            seed: `${run}|${vm.externalId}|${d.deviceKey}`,
+            fillSeed: `${vm.externalId}|${d.deviceKey}`,
+            dataBytes: this.o.diskDataMiB * MiB,
+            guestKey: vm.guestOsEncrypted ? guestDiskKey(vm.externalId) : null,
+            beforeWrite: preserver ? (offset, length) => preserver.before(offset, length) : undefined,
+          });
+          result.changedBlocks += r.changedBlocks;
+          result.bytesWritten += r.bytesWritten;
+        } finally {
+          await preserver?.close();
+        }
       }
       await this.state.changed(vm.externalId);
       result.durationMs = Math.round(performance.now() - started);
@@ -222,6 +245,36 @@ export class LabRuntime implements RuntimeOperations {
       this.created.add(vm.externalId);
       this.withFiles?.add(vm.externalId);
       this.summaries.set(vm.externalId, summarizeVmx(labVm.config));
+      return record;
+    });
+  }
+
+  /** Asks a site's key provider for one key, past caches, and forgets it (failover-host.ts). */
+  async checkKey(q: KeyCheckRequest): Promise<KeyCheck> {
+    const kp = this.o.index.estate.keyProviders.find((k) => k.externalId === q.keyProviderExternalId && k.siteExternalId === q.siteExternalId);
+    if (!kp) throw new HostError("NotFound", `site ${q.siteExternalId} has no key provider ${q.keyProviderExternalId}`);
+    try {
+      const source = await this.o.keySources.forProvider({ keyProviderExternalId: kp.externalId, siteExternalId: kp.siteExternalId, kind: kp.kind, name: kp.name });
+      if (source.probeKey) await source.probeKey(q.keyId);
+      else (await source.getKey(q.keyId)).fill(0);
+      return { ok: true };
+    } catch (err) {
+      if (!(err instanceof KeyProviderError)) throw err;
+      const reason = err.code === "key-not-found" ? "key-not-found" : err.code === "permission-denied" ? "refused" : "unreachable";
+      return { ok: false, reason, message: err.message };
+    }
+  }
+
+  /** Reconnects a powered-off VM's adapters (failover-host.ts); the lab keeps them for VMs it created. */
+  setNetworks(vmExternalId: string, choices: readonly NetworkChoice[]): Promise<PlatformVm> {
+    return this.run(vmExternalId, async (vm) => {
+      this.requireOff(vm, "reconnect the network adapters of");
+      const nics = planNetworks(vm, choices, this.o.index.estate.networks);
+      if (!this.state.createdVms[vm.externalId]) throw new HostError("InvalidArgument", `the lab reconnects the adapters of VMs created in it (restored or replicated VMs) only, and ${vm.name} is one of its estate`);
+      const record: PlatformVm = { ...vm, nics };
+      await this.state.recordDisks(record); // a created VM's whole record
+      this.o.index.addVm(structuredClone(record));
+      await this.state.changed(vm.externalId);
       return record;
     });
   }

@@ -9,8 +9,10 @@ import type { InventorySnapshot, PlatformConnector, PlatformDescription, Platfor
 import type { DiskArea, DiskWriter } from "../disk-io";
 import type { AttachDiskRequest, CreateVmRequest, OpenDiskForWriteOptions, VmRestoreHost } from "../restore-host";
 import type { ReplicaSnapshot, VmReplicaHost } from "../replica-host";
+import type { KeyCheck, KeyCheckRequest, VmFailoverHost } from "../failover-host";
+import type { NetworkChoice } from "../network-mapping";
 
-export type FaultyOperation = "inventory" | "createVm" | "openDiskForWrite" | "write" | "deleteVm" | "attachDisk" | "detachDisk" | "powerOn" | "powerOff" | "openDiskForBackup" | "createSnapshot" | "revertToSnapshot" | "removeSnapshot";
+export type FaultyOperation = "inventory" | "createVm" | "openDiskForWrite" | "write" | "deleteVm" | "attachDisk" | "detachDisk" | "powerOn" | "powerOff" | "openDiskForBackup" | "createSnapshot" | "revertToSnapshot" | "removeSnapshot" | "checkKey" | "setNetworks";
 
 export interface Fault {
   operation: FaultyOperation;
@@ -21,7 +23,7 @@ export interface Fault {
   repeat?: boolean;
 }
 
-export type FaultablePlatform = PlatformConnector & VmRestoreHost & VmBackupHost & VmReplicaHost & {
+export type FaultablePlatform = PlatformConnector & VmRestoreHost & VmBackupHost & VmReplicaHost & VmFailoverHost & {
   vmFiles(vmExternalId: string): Promise<VmFiles>;
   vmRuntime(vmExternalId: string): Promise<VmRuntime>;
   powerOn(vmExternalId: string): Promise<VmRuntime>;
@@ -121,6 +123,14 @@ export class FaultyConnector implements FaultablePlatform {
   async removeSnapshot(vmExternalId: string, snapshotId: string): Promise<void> {
     this.check("removeSnapshot");
     return this.inner.removeSnapshot(vmExternalId, snapshotId);
+  }
+  async checkKey(q: KeyCheckRequest): Promise<KeyCheck> {
+    this.check("checkKey");
+    return this.inner.checkKey(q);
+  }
+  async setNetworks(vmExternalId: string, choices: readonly NetworkChoice[]): Promise<PlatformVm> {
+    this.check("setNetworks");
+    return this.inner.setNetworks(vmExternalId, choices);
   }
 
   private check(operation: Exclude<FaultyOperation, "write">): void {

@@ -13,6 +13,8 @@ import { SECTOR_SIZE, type DiskArea, type DiskWriter, type TransportReader } fro
 import { HostError } from "../errors";
 import type { AttachDiskRequest, CreateVmRequest, OpenDiskForWriteOptions, VmRestoreHost } from "../restore-host";
 import { validReplicaPointName, type ReplicaSnapshot, type VmReplicaHost } from "../replica-host";
+import { planNetworks, type KeyCheck, type KeyCheckRequest, type VmFailoverHost } from "../failover-host";
+import type { NetworkChoice } from "../network-mapping";
 import { checkTransport } from "../transport-policy";
 
 const CHUNK = 64 * 1024;
@@ -97,7 +99,7 @@ export interface MemoryConnectorOptions {
   inventory: InventorySnapshot;
 }
 
-export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBackupHost, VmReplicaHost {
+export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBackupHost, VmReplicaHost, VmFailoverHost {
   private readonly vms = new Map<string, MemoryVm>();
   private readonly keys = new Map<string, Set<string>>(); // key provider → key ids
   private readonly unreachable = new Set<string>();
@@ -116,6 +118,11 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
   /** Adds a key to a provider (what a KMS holds for a VM encrypted elsewhere). */
   addKey(keyProviderExternalId: string, keyId: string): void {
     this.keyIds(keyProviderExternalId).add(keyId);
+  }
+
+  /** Removes a key from a provider (a KMS that lost it). */
+  removeKey(keyProviderExternalId: string, keyId: string): void {
+    this.keyIds(keyProviderExternalId).delete(keyId);
   }
 
   async describe(): Promise<PlatformDescription> {
@@ -344,13 +351,30 @@ export class MemoryConnector implements PlatformConnector, VmRestoreHost, VmBack
   }
 
   async removeSnapshot(vmExternalId: string, snapshotId: string): Promise<void> {
-    const m = this.forPoints(vmExternalId);
+    const m = this.forPoints(vmExternalId, true); // a running VM's points may go (a permanent failover commits them)
     m.points.splice(this.pointIndex(m, snapshotId), 1);
   }
 
-  private forPoints(vmExternalId: string): MemoryVm {
+  // ── failover (failover-host.ts) ──
+
+  async checkKey(q: KeyCheckRequest): Promise<KeyCheck> {
+    const kp = this.estate.keyProviders.find((k) => k.externalId === q.keyProviderExternalId && k.siteExternalId === q.siteExternalId);
+    if (!kp) throw new HostError("NotFound", `site ${q.siteExternalId} has no key provider ${q.keyProviderExternalId}`);
+    if (this.unreachable.has(kp.externalId)) return { ok: false, reason: "unreachable", message: `${kp.name} does not answer` };
+    if (!this.keyIds(kp.externalId).has(q.keyId)) return { ok: false, reason: "key-not-found", message: `${kp.name} has no key ${q.keyId}` };
+    return { ok: true };
+  }
+
+  async setNetworks(vmExternalId: string, choices: readonly NetworkChoice[]): Promise<PlatformVm> {
     const m = this.created(vmExternalId);
-    if (m.vm.powerState !== "poweredOff") throw new HostError("InvalidState", `${m.vm.name} is ${m.vm.powerState}: power it off to change its replica points`);
+    if (m.vm.powerState !== "poweredOff") throw new HostError("InvalidState", `${m.vm.name} is ${m.vm.powerState}: power it off to reconnect its network adapters`);
+    m.vm = { ...m.vm, nics: planNetworks(m.vm, choices, this.estate.networks) };
+    return structuredClone(m.vm);
+  }
+
+  private forPoints(vmExternalId: string, running = false): MemoryVm {
+    const m = this.created(vmExternalId);
+    if (!running && m.vm.powerState !== "poweredOff") throw new HostError("InvalidState", `${m.vm.name} is ${m.vm.powerState}: power it off to change its replica points`);
     if (m.writers > 0) throw new HostError("InvalidState", `${m.vm.name} has a disk open for writing`);
     return m;
   }

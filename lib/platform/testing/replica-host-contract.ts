@@ -92,6 +92,37 @@ export function replicaHostContract(name: string, make: () => Promise<RestoreHos
       }
     });
 
+    it("a guest write after a point never changes the point: reverting undoes it, CBT records it", async (ctx) => {
+      const f = await open();
+      const guest = f.platform as FaultablePlatform & { guestWrites?: (vmId: string, fraction: number, seed?: number) => Promise<{ changedBlocks: number }> };
+      if (typeof guest.guestWrites !== "function") return ctx.skip(); // a platform without a simulated guest
+      const t = await setup(f.platform);
+      const vm = await f.platform.createVm(t.request("replica-guest"));
+      const a = await t.write(f.platform, vm.externalId, [{ at: 0, bytes: 3 * MiB }]);
+      const p1 = await f.platform.createSnapshot(vm.externalId, "p1");
+      await f.platform.powerOn(vm.externalId);
+      expect((await guest.guestWrites(vm.externalId, 1, 7)).changedBlocks).toBeGreaterThan(0);
+      await f.platform.powerOff(vm.externalId);
+      const written = await t.prints(f.platform, vm.externalId);
+      expect(written[0]).not.toBe(a[0]);
+      expect(written[1]).not.toBe(a[1]);
+      for (const deviceKey of [2000, 2001]) {
+        const d = await f.platform.openDiskForBackup({ vmExternalId: vm.externalId, deviceKey, mode: "nbdssl", proxy: t.proxy("nbdssl") });
+        await d.reader.close();
+        const areas = await f.platform.queryChangedAreas({ vmExternalId: vm.externalId, deviceKey, changeId: p1.disks.find((x) => x.deviceKey === deviceKey)!.changeId });
+        expect(areas.some((x) => x.start === 0), `disk ${deviceKey}: the guest's write is a change since the point`).toBe(true);
+        await f.platform.releaseSnapshot(vm.externalId);
+      }
+      await f.platform.revertToSnapshot(vm.externalId, p1.id);
+      expect(await t.prints(f.platform, vm.externalId)).toEqual(a);
+      // A second round of guest writes after the revert is undone as well.
+      await f.platform.powerOn(vm.externalId);
+      await guest.guestWrites(vm.externalId, 0.5, 8);
+      await f.platform.powerOff(vm.externalId);
+      await f.platform.revertToSnapshot(vm.externalId, p1.id);
+      expect(await t.prints(f.platform, vm.externalId)).toEqual(a);
+    });
+
     it("refuses a running VM, an open writer, an unknown point or VM and a bad name, and changes nothing", async () => {
       const f = await open();
       const t = await setup(f.platform);
@@ -110,10 +141,25 @@ export function replicaHostContract(name: string, make: () => Promise<RestoreHos
       await f.platform.powerOn(vm.externalId);
       await expectHostError(f.platform.createSnapshot(vm.externalId, "p2"), "InvalidState", /power/);
       await expectHostError(f.platform.revertToSnapshot(vm.externalId, p1.id), "InvalidState", /power/);
-      await expectHostError(f.platform.removeSnapshot(vm.externalId, p1.id), "InvalidState", /power/);
       await f.platform.powerOff(vm.externalId);
       expect((await f.platform.listSnapshots(vm.externalId)).map((p) => p.id)).toEqual([p1.id]);
       expect(await t.prints(f.platform, vm.externalId)).toEqual(a);
+    });
+
+    it("removes points of a running VM (a permanent failover commits them); its disks stay as they are", async () => {
+      const f = await open();
+      const t = await setup(f.platform);
+      const vm = await f.platform.createVm(t.request("replica-commit"));
+      await t.write(f.platform, vm.externalId, [{ at: 0, bytes: MiB }]);
+      const p1 = await f.platform.createSnapshot(vm.externalId, "p1");
+      const b = await t.write(f.platform, vm.externalId, [{ at: 2 * MiB, bytes: MiB }]);
+      const p2 = await f.platform.createSnapshot(vm.externalId, "p2");
+      await f.platform.powerOn(vm.externalId);
+      await f.platform.removeSnapshot(vm.externalId, p2.id);
+      await f.platform.removeSnapshot(vm.externalId, p1.id);
+      expect(await f.platform.listSnapshots(vm.externalId)).toEqual([]);
+      await f.platform.powerOff(vm.externalId);
+      expect(await t.prints(f.platform, vm.externalId)).toEqual(b);
     });
 
     it("keeps points across a restart, and a VM with points deletes with them", async (ctx) => {

@@ -5,6 +5,8 @@ import { LabConnector } from "@/lib/platform/lab/lab-connector";
 import type { VmBackupHost } from "@/lib/platform/backup-host";
 import type { RestorePlatform } from "@/lib/engine/pipeline/restore-vm";
 import type { ReplicationSource, ReplicationTarget } from "@/lib/engine/pipeline/replicate-vm";
+import type { VmFailoverHost } from "@/lib/platform/failover-host";
+import type { VmReplicaHost } from "@/lib/platform/replica-host";
 import { keySourceFor } from "@/lib/services/kms/lab-key-sources";
 
 // The one place that chooses the platform connector. Only the lab exists today; a real vCenter
@@ -12,6 +14,7 @@ import { keySourceFor } from "@/lib/services/kms/lab-key-sources";
 let connector: LabConnector | undefined;
 
 type Platform = PlatformConnector & RuntimeOperations & KeyProviderOperations;
+export type FailoverPlatform = PlatformConnector & VmFailoverHost & VmReplicaHost & Pick<RuntimeOperations, "powerOn" | "powerOff" | "vmRuntime">;
 
 export function platform(): Platform {
   connector ??= new LabConnector({
@@ -43,4 +46,10 @@ export function restoreHost(): RestorePlatform & VmBackupHost & Pick<RuntimeOper
 export function replicationHosts(): { source: ReplicationSource; target: ReplicationTarget } {
   platform();
   return { source: connector!, target: connector! };
+}
+
+/** What a failover works the replica through (FOV-1): its points, its key provider, networks, power. */
+export function failoverHost(): FailoverPlatform {
+  platform();
+  return connector!;
 }

@@ -22,7 +22,8 @@ export async function finishReplicationSession(sessionId: string): Promise<void>
   let error: string | null = null;
   if (session.stopRequested) state = "stopped";
   else if (failed) [state, error] = ["failed", `${failed} of ${states.length} VM(s) were not replicated; their replicas keep their last point`];
-  else state = states.includes("warning") ? "warning" : "success";
+  // A skipped VM (its replica failed over, FOV-1) was not replicated: the session says so with a warning.
+  else state = states.includes("warning") || states.includes("skipped") ? "warning" : "success";
   const log = new SessionEventWriter(sessionId, processWorkerId());
   log.say(
     state === "success" ? `Finished: Success in ${took}.` : state === "stopped" ? `Stopped by a user after ${took}.` : `Finished: ${state === "warning" ? "Warning" : "Failed"} in ${took}${error ? ` — ${error}` : ""}.`,

@@ -46,6 +46,13 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
     await log.flush();
     return finishReplicationSession(sessionId);
   }
+  if (replica.state !== "Ready") {
+    // FOV-1: a failed-over replica is in use at the DR site, a permanent one is production: replication never writes to it.
+    await db.sessionVm.updateMany({ where: { id: row.id, attempt: row.attempt }, data: { state: "skipped", progress: JSON.stringify({ ...progress, status: "skipped", error: replicaNotReady(replica.state) }), endedAt: new Date() } });
+    log.say(`${row.name}: skipped: ${replicaNotReady(replica.state)}`, "warning", vmExternalId);
+    await log.flush();
+    return finishReplicationSession(sessionId);
+  }
   const attempt = row.attempt + 1;
   const won = await db.sessionVm.updateMany({ where: { id: row.id, attempt: row.attempt }, data: { state: "running", attempt, workerId, heartbeatAt: new Date(), startedAt: row.startedAt ?? new Date() } });
   if (won.count !== 1) return;
@@ -187,8 +194,14 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
   await finishReplicationSession(sessionId);
 }
 
+function replicaNotReady(state: string): string {
+  if (state === "Failover") return "the replica is failed over (in use at the DR site); undo the failover or make it permanent, then replication runs again";
+  if (state === "PermanentFailover") return "the replica was made the production VM by a permanent failover; replication does not touch it";
+  return `the replica is ${state}; replication runs again once it is Ready`;
+}
+
 async function storePoint(replicaId: string, keyMode: string, r: ReplicationResult, sessionId: string): Promise<{ removed: number }> {
-  await db.replicaPoint.create({ data: { replicaId, snapshotId: r.point!.id, keyIds: JSON.stringify(r.replicaKeyId ? [r.replicaKeyId] : []), keyMode, sessionId } });
+  await db.replicaPoint.create({ data: { replicaId, snapshotId: r.point!.id, keyIds: JSON.stringify(r.replicaKeyId ? [r.replicaKeyId] : []), keyMode, sessionId, sourceChangeIds: JSON.stringify(r.state!.disks) } });
   const removed = r.removedPoints.length ? await db.replicaPoint.deleteMany({ where: { replicaId, snapshotId: { in: r.removedPoints } } }) : { count: 0 };
   return { removed: removed.count };
 }

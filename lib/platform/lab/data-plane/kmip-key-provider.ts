@@ -78,6 +78,19 @@ export class KmipKeyProvider implements KeyEncryptionKeySource {
     return Buffer.from(await pending);
   }
 
+  /** A Get on the KMS itself (never the cache), the answer wiped at once: does the KMS still hold the key? */
+  async probeKey(keyId: string): Promise<void> {
+    let object;
+    try {
+      object = await this.client.get(keyId);
+    } catch (err) {
+      throw keyProviderErrorFrom(err, this.providerId, `get key ${keyId}`);
+    }
+    const ok = object.objectType === "SymmetricKey" && object.keyMaterial?.length === KEY_SIZE.kek;
+    object.keyMaterial?.fill(0);
+    if (!ok) throw new KeyProviderError("bad-response", `KMS ${this.providerId} returned key ${keyId} as ${object.objectType}, not a 256-bit symmetric key`);
+  }
+
   /** Drops one cached KEK (or all), zeroing it: e.g. after the KMS administrator revoked a key. */
   forget(keyId?: string): void {
     for (const id of keyId === undefined ? [...this.cache.keys()] : [keyId]) this.evict(id);

@@ -13,6 +13,11 @@ export interface KeyEncryptionKeySource {
   createKey(): Promise<string>;
   /** The KEK's bytes (32), held only in memory. Throws KeyProviderError when it cannot. */
   getKey(keyId: string): Promise<Buffer>;
+  /**
+   * Asks the provider itself for the key, past any cache, and forgets it (the pre-failover
+   * check); without it, getKey is asked and its answer wiped. Throws KeyProviderError.
+   */
+  probeKey?(keyId: string): Promise<void>;
 }
 
 export type KeyProviderErrorCode =

@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { allowedFailoverActions, failoverRefusal } from "./failover-rules";
+
+describe("failover actions by replica state (FOV-1)", () => {
+  it("allows failover only when Ready, undo and permanent only when failed over", () => {
+    expect(allowedFailoverActions("Ready")).toEqual(["failover", "planned"]);
+    expect(allowedFailoverActions("Failover")).toEqual(["undo", "permanent"]);
+    expect(allowedFailoverActions("PermanentFailover")).toEqual([]);
+    expect(allowedFailoverActions("Failback")).toEqual([]);
+  });
+  it("says why, in plain words, for every refused pair", () => {
+    expect(failoverRefusal("failover", "Ready", "web_replica")).toBeNull();
+    expect(failoverRefusal("undo", "Ready", "web_replica")).toMatch(/not failed over: there is nothing to undo/);
+    expect(failoverRefusal("permanent", "Ready", "web_replica")).toMatch(/fail it over first/);
+    expect(failoverRefusal("failover", "Failover", "web_replica")).toMatch(/already failed over/);
+    expect(failoverRefusal("planned", "Failover", "web_replica")).toMatch(/already failed over/);
+    for (const a of ["failover", "planned", "undo", "permanent"] as const) expect(failoverRefusal(a, "PermanentFailover", "web_replica")).toMatch(/production VM by a permanent failover/);
+    for (const a of ["failover", "planned", "undo", "permanent"] as const) expect(failoverRefusal(a, "Failback", "web_replica")).toMatch(/failing back/);
+  });
+});

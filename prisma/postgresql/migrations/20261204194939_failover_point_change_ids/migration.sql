@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "ReplicaPoint" ADD COLUMN     "sourceChangeIds" TEXT;
+
