@@ -1,6 +1,6 @@
 // Run by failover.spec.ts as a child (tsx --conditions=react-server) against the e2e console's
-// database and lab, like make-replica.ts: a replication job of one encrypted production VM that no
-// other spec names (re-keyed by the DR site's native key provider, adapters left disconnected) is
+// database and lab, like make-replica.ts: a replication job of one production VM that no other spec
+// names (re-keyed by the DR site's native key provider, adapters left disconnected) is
 // created and run through the services as the administrator; the console's job engine runs it.
 // Prints {"sessionId": …, "vm": …, "replica": …}.
 import fs from "node:fs";
@@ -23,9 +23,12 @@ async function main() {
   // The VMs other specs name (and the one make-replica.ts picks, the first candidate) are left alone.
   const dir = path.join(process.cwd(), "e2e");
   const others = fs.readdirSync(dir).filter((f) => f !== "failover.spec.ts" && f.endsWith(".ts")).map((f) => fs.readFileSync(path.join(dir, f), "utf8")).join("\n");
-  const candidates = inv.vms.filter((v) => v.siteExternalId === prod && v.encrypted && v.keyProviderExternalId === native(prod).externalId && !v.vtpm);
-  const vm = candidates.slice(1).reverse().find((v) => !others.includes(v.name));
-  if (!vm) throw new Error("no encrypted production VM is left that no other spec uses");
+  const named = (name: string) => new RegExp(`(^|[^\\w-])${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}([^\\w-]|$)`).test(others);
+  const encrypted = inv.vms.filter((v) => v.siteExternalId === prod && v.encrypted && v.keyProviderExternalId === native(prod).externalId && !v.vtpm).slice(1);
+  // An unencrypted source is re-keyed whole at the DR site: the replica is encrypted all the same.
+  const plainVms = inv.vms.filter((v) => v.siteExternalId === prod && !v.encrypted && !v.vtpm);
+  const vm = [...encrypted, ...plainVms].find((v) => !named(v.name));
+  if (!vm) throw new Error("no production VM is left that no other spec uses");
   const encPolicy = inv.storagePolicies.find((p) => p.siteExternalId === site && p.encryption)!.externalId;
   const ds = inv.datastores.filter((d) => d.siteExternalId === site && d.compatiblePolicyExternalIds.includes(encPolicy)).sort((a, b) => b.freeBytes - a.freeBytes)[0];
   const plain = ds.compatiblePolicyExternalIds.find((id) => !inv.storagePolicies.find((p) => p.externalId === id)!.encryption)!;
@@ -39,7 +42,7 @@ async function main() {
         name: `${vm.name}_replica`,
         folder: "/Replicas",
         home: enc,
-        disks: vm.disks.map((d) => ({ deviceKey: d.deviceKey, ...(d.encrypted ? enc : { datastoreExternalId: ds.externalId, storagePolicyExternalId: plain }) })),
+        disks: vm.disks.map((d) => ({ deviceKey: d.deviceKey, ...(d.encrypted || !vm.encrypted ? enc : { datastoreExternalId: ds.externalId, storagePolicyExternalId: plain }) })),
         networks: (vm.nics ?? []).map((n) => ({ nicDeviceKey: n.deviceKey, networkExternalId: null })),
       },
     ],
