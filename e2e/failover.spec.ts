@@ -109,8 +109,9 @@ test("fail over with the check shown, write in the failed-over VM, undo → Read
   await expect(row(page).getByTestId("replica-failover-sessions")).toContainText("Failover");
   await shoot(page, "failover-7-replicas-failover");
 
-  // The guest writes in the failed-over VM.
-  await openVm(page, replica);
+  // The guest writes in the failed-over VM (its page linked from the replica).
+  await row(page).getByTestId("replica-vm-link").click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(replica);
   await setPower(page, true);
   const panel = page.getByTestId("vm-lab-panel");
   await panel.getByTestId("guest-writes-percent").fill("5");

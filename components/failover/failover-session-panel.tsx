@@ -31,7 +31,7 @@ export function FailoverSessionPanel({ item, log, state }: { item: FailoverItemD
           <p>{(WHAT[item.action] ?? (() => ""))(item, point)}</p>
           <dl className="grid grid-cols-[8rem_1fr] gap-x-3 gap-y-1">
             <dt className="text-slate-500">Replica</dt>
-            <dd>{item.replicaVmName}</dd>
+            <dd>{item.replicaVmId ? <Link href={`/vms/${item.replicaVmId}`} className="text-brand-600 hover:underline" data-testid="failover-vm-link">{item.replicaVmName}</Link> : item.replicaVmName}</dd>
             <dt className="text-slate-500">Source VM</dt>
             <dd>{item.sourceVmName}</dd>
             <dt className="text-slate-500">Replication job</dt>

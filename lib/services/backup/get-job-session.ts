@@ -47,6 +47,8 @@ export interface FailoverItemDto {
   action: string;
   replicaId: string;
   replicaVmName: string;
+  /** The replica VM's inventory id, for a link (null until the inventory has it). */
+  replicaVmId: string | null;
   sourceVmName: string;
   jobId: string;
   jobName: string;
@@ -179,8 +181,10 @@ async function failoverItem(sessionId: string): Promise<FailoverItemDto | null> 
   const i = await db.failoverItem.findUnique({ where: { sessionId }, include: { replica: { include: { job: { select: { name: true } } } } } });
   if (!i) return null;
   const point = i.snapshotId ? await db.replicaPoint.findUnique({ where: { replicaId_snapshotId: { replicaId: i.replicaId, snapshotId: i.snapshotId } }, select: { createdAt: true } }) : null;
+  const vm = i.replica.replicaVmExternalId ? await db.vm.findFirst({ where: { externalId: i.replica.replicaVmExternalId }, select: { id: true } }) : null;
   return {
     action: i.action,
+    replicaVmId: vm?.id ?? null,
     replicaId: i.replicaId,
     replicaVmName: i.replica.replicaVmName,
     sourceVmName: i.replica.sourceVmName,

@@ -26,6 +26,8 @@ export interface ReplicaDto {
   sourceVmExternalId: string;
   sourceVmName: string;
   replicaVmExternalId: string | null;
+  /** The replica VM's inventory id, for a link to its page (null until the inventory has it). */
+  replicaVmId: string | null;
   replicaVmName: string;
   targetSiteExternalId: string;
   state: string;
@@ -55,7 +57,8 @@ export async function listReplicas(actor: Actor): Promise<ReplicaDto[]> {
   const rows = await db.replica.findMany({ include, orderBy: [{ sourceVmName: "asc" }, { createdAt: "asc" }], take: 1000 });
   const unreachable = await unreachableProviders();
   const states = await sessionStates(rows);
-  return rows.map((r) => toDto(r, unreachable, new Date(), states));
+  const vmIds = await inventoryIds(rows);
+  return rows.map((r) => ({ ...toDto(r, unreachable, new Date(), states), replicaVmId: (r.replicaVmExternalId && vmIds.get(r.replicaVmExternalId)) || null }));
 }
 
 export async function getReplica(actor: Actor, raw: unknown): Promise<ReplicaDto> {
@@ -63,7 +66,16 @@ export async function getReplica(actor: Actor, raw: unknown): Promise<ReplicaDto
   const { replicaId } = parseInput(replicaIdSchema, raw);
   const row = await db.replica.findUnique({ where: { id: replicaId }, include });
   if (!row) throw new AppError("NOT_FOUND", "This replica does not exist (its job may have been removed).");
-  return toDto(row, await unreachableProviders(), new Date(), await sessionStates([row]));
+  const vmIds = await inventoryIds([row]);
+  return { ...toDto(row, await unreachableProviders(), new Date(), await sessionStates([row])), replicaVmId: (row.replicaVmExternalId && vmIds.get(row.replicaVmExternalId)) || null };
+}
+
+/** externalId → inventory id of the replica VMs (read-only, for links). */
+async function inventoryIds(rows: Row[]): Promise<Map<string, string>> {
+  const ext = rows.flatMap((r) => (r.replicaVmExternalId ? [r.replicaVmExternalId] : []));
+  if (!ext.length) return new Map();
+  const vms = await db.vm.findMany({ where: { externalId: { in: ext } }, select: { id: true, externalId: true } });
+  return new Map(vms.map((v) => [v.externalId, v.id]));
 }
 
 /** The state of each failover session of these replicas (read-only, for the links). */
@@ -80,7 +92,7 @@ async function unreachableProviders(): Promise<Set<string>> {
   return new Set(rows.map((r) => `${r.site.externalId}|${r.externalId}`));
 }
 
-function toDto(r: Row, unreachable: Set<string>, now: Date, states: Map<string, string>): ReplicaDto {
+function toDto(r: Row, unreachable: Set<string>, now: Date, states: Map<string, string>): Omit<ReplicaDto, "replicaVmId"> {
   const warnings = [...(JSON.parse(r.warnings) as string[])];
   if (r.sourceEncrypted && r.keyMode === "unencrypted") warnings.unshift(`${r.sourceVmName} is encrypted, but this replica is not: its data sits unencrypted at the target site.`);
   const kp = r.job.targetKeyProviderExternalId;
