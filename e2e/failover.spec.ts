@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { admin, shoot, signIn, userOf } from "./fixtures";
+import { admin, pageAs, shoot, signIn, userOf } from "./fixtures";
 
 // Issue 12, failover (FOV-1) from the console: a replica of a VM no other spec uses (made by
 // make-failover-replica.ts through the services), failed over through the wizard with the
@@ -32,7 +32,7 @@ async function setPower(page: Page, on: boolean) {
   await expect(panel.getByTestId("vm-power-state")).toContainText(on ? "Powered on" : "Powered off", { timeout: 20_000 });
 }
 
-test("fail over with the check shown, write in the failed-over VM, undo → Ready", async ({ page }) => {
+test("fail over with the check shown, write in the failed-over VM, undo → Ready", async ({ page, browser }) => {
   test.setTimeout(240_000);
   await signIn(page, admin);
   const out = execFileSync(path.join(ROOT, "node_modules/.bin/tsx"), ["--conditions=react-server", "e2e/make-failover-replica.ts"], {
@@ -107,7 +107,17 @@ test("fail over with the check shown, write in the failed-over VM, undo → Read
   await expect(row(page).getByTestId("fo-permanent")).toBeVisible();
   await expect(row(page).getByTestId("fo-failover")).toHaveCount(0);
   await expect(row(page).getByTestId("replica-failover-sessions")).toContainText("Failover");
+  await expect(row(page).getByTestId("fo-permanent")).toBeInViewport();
   await shoot(page, "failover-7-replicas-failover");
+
+  // A Restore Operator may undo, but not make the failover permanent: said beside the disabled action.
+  const operator = await pageAs(browser, userOf("RESTORE_OPERATOR"));
+  await operator.goto("/replicas");
+  await expect(row(operator).getByTestId("fo-undo")).toBeVisible();
+  await expect(row(operator).getByTestId("fo-permanent")).toHaveCount(0);
+  await expect(row(operator).getByTestId("failover-actions")).toContainText("Only a Backup Administrator can make a failover permanent");
+  await shoot(operator, "failover-7b-operator");
+  await operator.context().close();
 
   // The guest writes in the failed-over VM (its page linked from the replica).
   await row(page).getByTestId("replica-vm-link").click();

@@ -55,9 +55,9 @@ export function ReplicaTable({ replicas, failover }: { replicas: ReplicaDto[]; f
               </Td>
               <Td>
                 <span data-testid="replica-state" data-state={r.state}><Badge tone={r.state === "Ready" ? "good" : r.state === "PermanentFailover" ? "info" : "warn"}>{r.state === "Failover" ? "Failover" : replicaStateWords(r)}</Badge></span>
-                {r.state === "Failover" && <div className="mt-1 min-w-[11rem] text-xs text-slate-600" data-testid="replica-failover-since">{replicaStateWords(r)}</div>}
+                {r.state === "Failover" && <div className="mt-1 max-w-[12rem] text-xs text-slate-600" data-testid="replica-failover-since">{replicaStateWords(r)}</div>}
                 {r.failoverSessions.length > 0 && (
-                  <ul className="mt-2 min-w-[11rem] space-y-0.5 text-xs" data-testid="replica-failover-sessions">
+                  <ul className="mt-2 space-y-0.5 text-xs" data-testid="replica-failover-sessions">
                     {r.failoverSessions.slice(0, 3).map((f) => (
                       <li key={f.sessionId}>
                         <Link href={`/sessions/${f.sessionId}`} className="text-brand-600 hover:underline">{ACTION_WORDS[f.action] ?? f.action}</Link>
