@@ -15,6 +15,7 @@ import { StopSessionButton, type Action } from "./job-actions";
 import { ProgressBar, SegmentedBar } from "./progress-bar";
 import { isGone, useJobSession } from "./queries";
 import { useNow } from "./use-now";
+import { FailoverSessionPanel } from "@/components/failover/failover-session-panel";
 
 
 /** The live session page (BKP-5): totals, per VM and per disk progress with the proxy and why, the log. */
@@ -34,6 +35,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
   // While it runs: by bytes once the disks' sizes are known, by VMs while there is nothing to read.
   const isRestore = s.kind === "restore";
   const isReplication = s.kind === "replication";
+  const isFailover = s.kind === "failover";
   const overall = totals.bytesToRead > 0 ? percent(totals.bytesRead, totals.bytesToRead) : percent(processed, s.progress.vms.length);
 
   return (
@@ -46,7 +48,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
             </>
           ) : (
             <>
-              <Link href="/sessions" className="hover:underline">Sessions</Link> / {isReplication ? "Replication" : "Restore"}
+              <Link href="/sessions" className="hover:underline">Sessions</Link> / {isFailover ? <Link href="/replicas" className="hover:underline">Failover</Link> : isReplication ? "Replication" : "Restore"}
             </>
           )}
         </div>
@@ -57,7 +59,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
               <span className="text-base"><SessionStateBadge state={s.state} /></span>
             </h1>
             <p className="mt-1 text-sm text-slate-600">
-              {s.kind === "restore" ? "Started" : (TRIGGER_LABELS[s.trigger] ?? s.trigger)}
+              {s.kind === "restore" || isFailover ? "Started" : (TRIGGER_LABELS[s.trigger] ?? s.trigger)}
               {s.requestedBy ? ` by ${s.requestedBy}` : ""}
               {s.repository && (
                 <>
@@ -97,6 +99,9 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
         </div>
       )}
 
+      {isFailover && s.failover && <FailoverSessionPanel item={s.failover} log={s.log} state={s.state} />}
+
+      {!isFailover && (
       <section className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="session-totals">
         <div className="grid grid-cols-2 gap-4 md:grid-cols-4">
           {isRestore ? (
@@ -135,8 +140,9 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
           )}
         </div>
       </section>
+      )}
 
-      {s.progress.vms.length === 0 ? (
+      {isFailover ? null : s.progress.vms.length === 0 ? (
         <div className="rounded-lg border border-dashed border-slate-300 bg-white px-6 py-8 text-center text-sm text-slate-600" data-testid="session-no-vms">
           {s.state === "queued" ? "Queued: the runner starts the session in a moment and lists its VMs here." : active ? "Resolving the job's selection…" : isRestore ? "No VM was restored in this session. The log below says why." : isReplication ? "No VM was replicated in this session. The log below says why." : "No VM was backed up in this session. The log below says why."}
         </div>

@@ -42,6 +42,23 @@ export interface RestoreItemDto {
 
 export type RestoreItemMode = "new-location" | "overwrite" | "quick-rollback" | "disks";
 
+/** What a failover session does (FOV-1): the action on one replica and the point. */
+export interface FailoverItemDto {
+  action: string;
+  replicaId: string;
+  replicaVmName: string;
+  /** The replica VM's inventory id, for a link (null until the inventory has it). */
+  replicaVmId: string | null;
+  sourceVmName: string;
+  jobId: string;
+  jobName: string;
+  /** The point failed over to (for undo: the failover point); null for a planned failover until its final sync made it. */
+  pointSnapshotId: string | null;
+  pointCreatedAt: string | null;
+  /** The replica's state now. */
+  replicaState: string;
+}
+
 export interface JobSessionDto {
   id: string;
   /** "backup" | "restore" | "verify" …: what the session does. */
@@ -53,6 +70,8 @@ export interface JobSessionDto {
   job: { id: string; name: string; encryptionMode: string } | null;
   repository: { id: string; name: string } | null;
   restore: RestoreItemDto[] | null;
+  /** Failover sessions only. */
+  failover?: FailoverItemDto | null;
   state: string;
   trigger: string;
   requestedBy: string | null;
@@ -75,7 +94,7 @@ export async function getJobSession(actor: Actor, raw: { sessionId: string }): P
   const { sessionId } = parseInput(sessionIdSchema, raw);
   const s = await db.jobSession.findUnique({ where: { id: sessionId }, include: { job: { select: { id: true, name: true, encryptionMode: true, repository: { select: { id: true, name: true } } } } } });
   if (!s) throw new AppError("NOT_FOUND", "This session does not exist (its job may have been removed).");
-  if (!s.job && s.kind !== "restore" && s.kind !== "replication") throw new AppError("NOT_FOUND", "This session is not a backup, restore or replication session; a repository verify's report is on its repository's page.");
+  if (!s.job && s.kind !== "restore" && s.kind !== "replication" && s.kind !== "failover") throw new AppError("NOT_FOUND", "This session is not a backup, restore, replication or failover session; a repository verify's report is on its repository's page.");
   const [vmRows, events, takeoverEvents] = await Promise.all([
     db.sessionVm.findMany({ where: { sessionId }, orderBy: { position: "asc" }, select: { vmExternalId: true, name: true, progress: true, workerId: true } }),
     db.sessionEvent.findMany({ where: { sessionId, text: { not: "" } }, orderBy: { id: "desc" }, take: MAX_LOG_LINES, select: { at: true, level: true, text: true } }),
@@ -107,6 +126,7 @@ export async function getJobSession(actor: Actor, raw: { sessionId: string }): P
   const log = events.length ? events.reverse().map((e) => ({ at: e.at.toISOString(), level: e.level as LogLine["level"], text: e.text })) : parseJson<LogLine[]>(s.log, []);
   const restore = s.kind === "restore" ? await restoreItems(sessionId) : null;
   const repository = s.job?.repository ?? (restore?.length ? await db.backupRepository.findFirst({ where: { restorePoints: { some: { id: restore[0].pointId } } }, select: { id: true, name: true } }) : null);
+  const failover = s.kind === "failover" ? await failoverItem(sessionId) : null;
   const requester = s.requestedById ? await db.user.findUnique({ where: { id: s.requestedById }, select: { name: true } }) : null;
   return {
     id: s.id,
@@ -116,6 +136,7 @@ export async function getJobSession(actor: Actor, raw: { sessionId: string }): P
     job: s.job ? { id: s.job.id, name: s.job.name, encryptionMode: s.job.encryptionMode } : null,
     repository,
     restore,
+    failover,
     state: s.state,
     trigger: s.trigger,
     requestedBy: requester?.name ?? null,
@@ -154,6 +175,25 @@ async function restoreItems(sessionId: string): Promise<RestoreItemDto[]> {
       mode: modeOf(parseJson<{ mode?: unknown }>(i.choices, {}).mode),
     };
   });
+}
+
+async function failoverItem(sessionId: string): Promise<FailoverItemDto | null> {
+  const i = await db.failoverItem.findUnique({ where: { sessionId }, include: { replica: { include: { job: { select: { name: true } } } } } });
+  if (!i) return null;
+  const point = i.snapshotId ? await db.replicaPoint.findUnique({ where: { replicaId_snapshotId: { replicaId: i.replicaId, snapshotId: i.snapshotId } }, select: { createdAt: true } }) : null;
+  const vm = i.replica.replicaVmExternalId ? await db.vm.findFirst({ where: { externalId: i.replica.replicaVmExternalId }, select: { id: true } }) : null;
+  return {
+    action: i.action,
+    replicaVmId: vm?.id ?? null,
+    replicaId: i.replicaId,
+    replicaVmName: i.replica.replicaVmName,
+    sourceVmName: i.replica.sourceVmName,
+    jobId: i.replica.jobId,
+    jobName: i.replica.job.name,
+    pointSnapshotId: i.snapshotId,
+    pointCreatedAt: point?.createdAt.toISOString() ?? null,
+    replicaState: i.replica.state,
+  };
 }
 
 function modeOf(m: unknown): RestoreItemMode {

@@ -26,6 +26,8 @@ export interface ReplicaDto {
   sourceVmExternalId: string;
   sourceVmName: string;
   replicaVmExternalId: string | null;
+  /** The replica VM's inventory id, for a link to its page (null until the inventory has it). */
+  replicaVmId: string | null;
   replicaVmName: string;
   targetSiteExternalId: string;
   state: string;
@@ -37,16 +39,26 @@ export interface ReplicaDto {
   asOf: string;
   lastRun: { at: string; status: string; error: string | null } | null;
   warnings: string[];
+  /** While failed over (FOV-1): the point it was failed over to and when, and by which session. */
+  failover: { pointSnapshotId: string | null; pointCreatedAt: string | null; at: string | null; sessionId: string | null } | null;
+  /** Its failover sessions (failover, planned, undo, permanent), newest first, at most 10. */
+  failoverSessions: Array<{ sessionId: string; action: string; at: string; state: string }>;
 }
 
-const include = { job: { select: { id: true, name: true, targetSiteExternalId: true, targetKeyProviderExternalId: true } }, points: { orderBy: { createdAt: "asc" as const } } };
+const include = {
+  job: { select: { id: true, name: true, targetSiteExternalId: true, targetKeyProviderExternalId: true } },
+  points: { orderBy: { createdAt: "asc" as const } },
+  failovers: { orderBy: { createdAt: "desc" as const }, take: 10, select: { sessionId: true, action: true, createdAt: true } },
+};
 type Row = NonNullable<Awaited<ReturnType<typeof db.replica.findFirst<{ include: typeof include }>>>>;
 
 export async function listReplicas(actor: Actor): Promise<ReplicaDto[]> {
   authorize(actor, "job:read");
   const rows = await db.replica.findMany({ include, orderBy: [{ sourceVmName: "asc" }, { createdAt: "asc" }], take: 1000 });
   const unreachable = await unreachableProviders();
-  return rows.map((r) => toDto(r, unreachable, new Date()));
+  const states = await sessionStates(rows);
+  const vmIds = await inventoryIds(rows);
+  return rows.map((r) => ({ ...toDto(r, unreachable, new Date(), states), replicaVmId: (r.replicaVmExternalId && vmIds.get(r.replicaVmExternalId)) || null }));
 }
 
 export async function getReplica(actor: Actor, raw: unknown): Promise<ReplicaDto> {
@@ -54,7 +66,24 @@ export async function getReplica(actor: Actor, raw: unknown): Promise<ReplicaDto
   const { replicaId } = parseInput(replicaIdSchema, raw);
   const row = await db.replica.findUnique({ where: { id: replicaId }, include });
   if (!row) throw new AppError("NOT_FOUND", "This replica does not exist (its job may have been removed).");
-  return toDto(row, await unreachableProviders(), new Date());
+  const vmIds = await inventoryIds([row]);
+  return { ...toDto(row, await unreachableProviders(), new Date(), await sessionStates([row])), replicaVmId: (row.replicaVmExternalId && vmIds.get(row.replicaVmExternalId)) || null };
+}
+
+/** externalId → inventory id of the replica VMs (read-only, for links). */
+async function inventoryIds(rows: Row[]): Promise<Map<string, string>> {
+  const ext = rows.flatMap((r) => (r.replicaVmExternalId ? [r.replicaVmExternalId] : []));
+  if (!ext.length) return new Map();
+  const vms = await db.vm.findMany({ where: { externalId: { in: ext } }, select: { id: true, externalId: true } });
+  return new Map(vms.map((v) => [v.externalId, v.id]));
+}
+
+/** The state of each failover session of these replicas (read-only, for the links). */
+async function sessionStates(rows: Row[]): Promise<Map<string, string>> {
+  const ids = rows.flatMap((r) => r.failovers.map((f) => f.sessionId));
+  if (!ids.length) return new Map();
+  const sessions = await db.jobSession.findMany({ where: { id: { in: ids } }, select: { id: true, state: true } });
+  return new Map(sessions.map((s) => [s.id, s.state]));
 }
 
 /** site|provider of standard key providers whose registered KMS did not answer its last check (VME-3). */
@@ -63,7 +92,7 @@ async function unreachableProviders(): Promise<Set<string>> {
   return new Set(rows.map((r) => `${r.site.externalId}|${r.externalId}`));
 }
 
-function toDto(r: Row, unreachable: Set<string>, now: Date): ReplicaDto {
+function toDto(r: Row, unreachable: Set<string>, now: Date, states: Map<string, string>): Omit<ReplicaDto, "replicaVmId"> {
   const warnings = [...(JSON.parse(r.warnings) as string[])];
   if (r.sourceEncrypted && r.keyMode === "unencrypted") warnings.unshift(`${r.sourceVmName} is encrypted, but this replica is not: its data sits unencrypted at the target site.`);
   const kp = r.job.targetKeyProviderExternalId;
@@ -86,5 +115,10 @@ function toDto(r: Row, unreachable: Set<string>, now: Date): ReplicaDto {
     asOf: now.toISOString(),
     lastRun: r.lastRunAt ? { at: r.lastRunAt.toISOString(), status: r.lastRunStatus ?? "failed", error: r.lastRunError } : null,
     warnings,
+    failover:
+      r.state === "Failover"
+        ? { pointSnapshotId: r.failoverPointId, pointCreatedAt: r.points.find((p) => p.snapshotId === r.failoverPointId)?.createdAt.toISOString() ?? null, at: r.failoverAt?.toISOString() ?? null, sessionId: r.failoverSessionId }
+        : null,
+    failoverSessions: r.failovers.map((f) => ({ sessionId: f.sessionId, action: f.action, at: f.createdAt.toISOString(), state: states.get(f.sessionId) ?? "unknown" })),
   };
 }

@@ -16,5 +16,6 @@ export default async function SessionPage({ params }: { params: Promise<{ id: st
   const session = await orNull(getJobSession(actor, { sessionId: (await params).id }));
   if (!session) notFound();
   const restore = session.kind === "restore";
-  return <SessionView initial={session} canManage={hasPermission(actor.role, restore ? "restore:run" : "job:manage")} stopAction={restore ? stopRestoreSessionAction : stopJobSessionAction} />;
+  // A failover session cannot be stopped: it runs its few steps to the end (FOV-1).
+  return <SessionView initial={session} canManage={session.kind !== "failover" && hasPermission(actor.role, restore ? "restore:run" : "job:manage")} stopAction={restore ? stopRestoreSessionAction : stopJobSessionAction} />;
 }
