@@ -26,6 +26,8 @@ export const JOB_KINDS = [
   "replicate-vm",
   // One failover action on one replica: failover now, undo failover or permanent failover (FOV-1).
   "failover",
+  // One failback action on one replica: failback, commit failback or undo failback (FBK-1).
+  "failback",
 ] as const;
 // Replication, failover and failback join this list with their features: each is one more kind
 // with its own handler, nothing else changes.
@@ -49,6 +51,7 @@ export const PAYLOADS = {
   "restore-disks": vmPayload,
   "replicate-vm": vmPayload,
   failover: sessionPayload,
+  failback: sessionPayload,
 } satisfies Record<JobKind, z.ZodType>;
 
 export type JobPayload<K extends JobKind> = z.infer<(typeof PAYLOADS)[K]>;

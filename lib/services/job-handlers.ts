@@ -13,6 +13,7 @@ import { checkpointAuditChain } from "./audit/checkpoint-audit-chain";
 import { runRestoreVm } from "./restore/run-restore-vm";
 import { runReplicateVm } from "./replication/run-replicate-vm";
 import { runFailover } from "./failover/run-failover";
+import { runFailback } from "./failback/run-failback";
 
 // Which use case runs each kind of job, how many at once per process, and the system's own
 // schedules. The console (instrumentation.ts) and `npm run worker` start the engine with these.
@@ -32,6 +33,7 @@ export const JOB_HANDLERS: JobHandlers = {
   "restore-disks": { handler: runRestoreVm, concurrency: env.STRONGROOM_WORKER_CONCURRENCY },
   "replicate-vm": { handler: runReplicateVm, concurrency: env.STRONGROOM_WORKER_CONCURRENCY },
   failover: { handler: runFailover, concurrency: 2 },
+  failback: { handler: runFailback, concurrency: 2 },
 };
 
 export const JOB_SCHEDULES: ScheduleRequest[] = [
