@@ -127,7 +127,11 @@ async function newVmPlacement(row: ReplicaRow, replica: PlatformVm, input: Extra
   const placement: ReplicaPlacement = { siteExternalId: site, hostExternalId: host.externalId, name: input.name, folder: input.folder, home: input.home, disks, keyProviderExternalId };
   try {
     const files = await failbackHosts().replica.vmFiles(replica.externalId);
-    planNewVm(replicaRequest(replica, files, placement, keyMode, () => undefined), inv, "failback-preview");
+    const request = replicaRequest(replica, files, placement, keyMode, () => undefined);
+    // As the engine does: a MAC still used at the production site (the original exists) is not kept.
+    const inUse = new Set(inv.vms.filter((v) => v.siteExternalId === site).flatMap((v) => (v.nics ?? []).map((n) => n.macAddress)));
+    request.nics = (request.nics ?? []).map(({ macAddress, ...rest }) => (macAddress && !inUse.has(macAddress) ? { ...rest, macAddress } : rest));
+    planNewVm(request, inv, "failback-preview");
   } catch (e) {
     reasons.push(`The new VM cannot be made there: ${e instanceof Error ? e.message : String(e)}.`);
     return null;

@@ -160,7 +160,7 @@ describe("failback of an encrypted replica (FBK-1)", { timeout: 240_000 }, () =>
 
   let shippedFirst = 0;
   it("to the original after a guest write in the failed-over replica: only the changed blocks are shipped, bit for bit, under the production key", async () => {
-    const wrote = await platform().guestWrites(replicaVmId, 0.02, 62);
+    const wrote = await platform().guestWrites(replicaVmId, 0.3, 62);
     expect(wrote.changedBlocks).toBeGreaterThan(0);
     const { sessionId } = await startFailback(admin, { replicaId, destination: { kind: "original" }, reason });
     const s = await runBackupSession(sessionId);
@@ -201,7 +201,7 @@ describe("failback of an encrypted replica (FBK-1)", { timeout: 240_000 }, () =>
   });
 
   it("failback again and commit: Ready, the replica powered off, and the next replication is incremental and bit for bit", async () => {
-    await platform().guestWrites(replicaVmId, 0.01, 63);
+    await platform().guestWrites(replicaVmId, 0.2, 63);
     const f = await runBackupSession((await startFailback(admin, { replicaId, destination: { kind: "original" }, reason })).sessionId);
     expect(f.state, `${f.error ?? ""}\n${await logOf(f.id)}`).toBe("success");
     const again = (await auditOf(f.id, "failback.failback")).blocksShipped as number;
@@ -216,7 +216,7 @@ describe("failback of an encrypted replica (FBK-1)", { timeout: 240_000 }, () =>
     expect((await platform().vmRuntime(source.externalId)).powerState).toBe("poweredOn");
     expect((await expectAppError(startFailback(admin, { replicaId, destination: { kind: "original" }, reason }), "CONFLICT")).message).toMatch(/not failed over/);
     expect((await expectAppError(commitFailback(admin, { replicaId, reason }), "CONFLICT")).message).toMatch(/no failback to commit/);
-    await platform().guestWrites(source.externalId, 0.02, 64);
+    await platform().guestWrites(source.externalId, 0.2, 64);
     const run = await runJob();
     expect(run.state, `${run.error ?? ""}\n${await logOf(run.id)}`).toBe("success");
     expect(JSON.parse((await db.sessionVm.findFirstOrThrow({ where: { sessionId: run.id } })).progress).incremental).toBe(true);
@@ -225,7 +225,7 @@ describe("failback of an encrypted replica (FBK-1)", { timeout: 240_000 }, () =>
 
   it("to a new location: a full copy under a new production key, bit for bit; undo deletes it; commit makes it the job's source", async () => {
     await failOver();
-    await platform().guestWrites(replicaVmId, 0.01, 65);
+    await platform().guestWrites(replicaVmId, 0.2, 65);
     const inv = await platform().inventory();
     const name = `fb_new_${Math.random().toString(36).slice(2, 7)}`;
     const start = async () => {
@@ -258,7 +258,7 @@ describe("failback of an encrypted replica (FBK-1)", { timeout: 240_000 }, () =>
     expect(r).toMatchObject({ state: "Ready", sourceVmExternalId: second.vmId });
     expect(JSON.parse(r.job.vmExternalIds)).toEqual([second.vmId]);
     expect(Object.keys(JSON.parse(r.job.placements))).toEqual([second.vmId]);
-    await platform().guestWrites(second.vmId, 0.02, 66);
+    await platform().guestWrites(second.vmId, 0.2, 66);
     const run = await runJob();
     expect(run.state, `${run.error ?? ""}\n${await logOf(run.id)}`).toBe("success");
     await expectSame(second.vmId, replicaVmId);
