@@ -223,7 +223,7 @@ describe("failback of an encrypted replica (FBK-1)", { timeout: 240_000 }, () =>
     await expectSame(source.externalId, replicaVmId);
   });
 
-  it("to a new location: a full copy under a new production key, bit for bit; undo deletes it; commit makes it the job's source", async () => {
+  it("to a new location: a full copy under a new production key, bit for bit; undo deletes it; to the original restored elsewhere: compared, only differing blocks; commit makes the new VM the job's source", async () => {
     await failOver();
     await platform().guestWrites(replicaVmId, 0.2, 65);
     const inv = await platform().inventory();
@@ -250,6 +250,21 @@ describe("failback of an encrypted replica (FBK-1)", { timeout: 240_000 }, () =>
     expect(u.state, `${u.error ?? ""}\n${await logOf(u.id)}`).toBe("success");
     expect(await vmOf(first.vmId)).toBeUndefined();
     expect((await replica()).state).toBe("Failover");
+
+    // The original restored in another location (here: the original VM itself, chosen as an existing
+    // production VM): compared block by block, only the blocks that differ are written.
+    await platform().guestWrites(replicaVmId, 0.2, 67);
+    const restored = await runBackupSession((await startFailback(admin, { replicaId, destination: { kind: "restored-vm", vmExternalId: source.externalId }, reason })).sessionId);
+    expect(restored.state, `${restored.error ?? ""}\n${await logOf(restored.id)}`).toBe("success");
+    const rd = await auditOf(restored.id, "failback.failback");
+    expect(rd).toMatchObject({ destination: "restored-vm", changesOnly: true, failedBackVm: source.externalId });
+    expect(rd.blocksShipped as number).toBeGreaterThan(0);
+    expect(rd.blocksShipped as number).toBeLessThan(details.blocksShipped as number);
+    expect(await logOf(restored.id)).toMatch(/blocks compared with the replica, \d+ differ/);
+    await expectSame(source.externalId, replicaVmId);
+    expect((await runBackupSession((await undoFailback(admin, { replicaId, reason })).sessionId)).state).toBe("success");
+    expect(await vmOf(source.externalId)).toBeDefined(); // an existing VM is powered off by undo, never deleted
+    expect((await platform().vmRuntime(source.externalId)).powerState).toBe("poweredOff");
 
     const second = await start();
     const c = await runBackupSession((await commitFailback(admin, { replicaId, reason })).sessionId);
