@@ -188,6 +188,12 @@ describe("failback of an encrypted replica (FBK-1)", { timeout: 240_000 }, () =>
     expect(back.keyId).not.toBe(rep.keyId);
     await expectSame(source.externalId, replicaVmId);
     expect((await expectAppError(startFailback(admin, { replicaId, destination: { kind: "original" }, reason }), "CONFLICT")).message).toMatch(/already failed back/);
+    // Not committed yet: replication leaves the replica alone and says why.
+    const points = (await replica()).points.length;
+    const run = await runJob();
+    expect(run.state).toBe("warning");
+    expect(await logOf(run.id)).toMatch(/failed back but the failback is not committed/);
+    expect((await replica()).points).toHaveLength(points);
   });
 
   it("undo failback: the original is powered off, the replica is production again (Failover), audited", async () => {
