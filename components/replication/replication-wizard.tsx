@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useEffect, useMemo, useRef, useState, useTransition } from "react";
+import { useEffect, useMemo, useRef, useState, useTransition, type ReactNode } from "react";
 import { ScheduleEditor } from "@/components/backup-wizard/schedule-editor";
 import { Badge } from "@/components/ui/badge";
 import type { ActionState } from "@/lib/auth/safe-action";
@@ -203,6 +203,7 @@ export function ReplicationWizard({ options, checkAction, save, initial, cancelH
               </div>
             )}
             {err(S.transfer)("proxyIds")}
+            <SeedChoice options={options} form={form} onChange={(seedFromRepositoryId) => change({ seedFromRepositoryId })} error={err(S.transfer)("seedFromRepositoryId")} />
             <ProxyPlanTable check={checked} checking={checking || (check?.key !== inputKey && parsedOk && clientOk)} />
           </div>
         )}
@@ -269,7 +270,10 @@ export function ReplicationWizard({ options, checkAction, save, initial, cancelH
               <dt className="text-slate-500">Restore points</dt>
               <dd>Keep {form.keepPoints} on each replica</dd>
               <dt className="text-slate-500">Data transfer</dt>
-              <dd>{form.proxyMode === "automatic" ? "Automatic proxy selection" : options.proxies.filter((p) => form.proxyIds.includes(p.id)).map((p) => p.name).join(", ")}; always under TLS between the sites</dd>
+              <dd>
+                {form.proxyMode === "automatic" ? "Automatic proxy selection" : options.proxies.filter((p) => form.proxyIds.includes(p.id)).map((p) => p.name).join(", ")}; always under TLS between the sites
+                {form.seedFromRepositoryId ? ` · first run seeded from ${options.seedRepositories.find((r) => r.id === form.seedFromRepositoryId)?.name ?? "a repository"}` : ""}
+              </dd>
               <dt className="text-slate-500">Schedule</dt>
               <dd>
                 {describeSchedule(form.schedule)}
@@ -282,7 +286,11 @@ export function ReplicationWizard({ options, checkAction, save, initial, cancelH
               </p>
             )}
             {parsed.success && clientOk && <CheckResult check={check?.key === inputKey ? check : null} checking={checking || !check || check.key !== inputKey} onGo={(f) => setStep(stepOf(f))} />}
-            <p className="text-slate-600">The first run copies every written block of each VM and makes the replicas; later runs ship only the blocks that changed.</p>
+            <p className="text-slate-600">
+              {form.seedFromRepositoryId
+                ? "The first run writes each replica from the VM's newest restore point in the seed repository and ships only the blocks changed since; later runs ship only the blocks that changed."
+                : "The first run copies every written block of each VM and makes the replicas; later runs ship only the blocks that changed."}
+            </p>
           </div>
         )}
 
@@ -442,5 +450,27 @@ function Row({ label, children }: { label: string; children: React.ReactNode }) 
       <dt className="text-slate-500">{label}</dt>
       <dd>{children}</dd>
     </>
+  );
+}
+
+/** How the first run fills the replicas: from the source over the network, or seeded from a repository's restore points. */
+function SeedChoice({ options, form, onChange, error }: { options: ReplicationWizardOptionsDto; form: ReplicationWizardForm; onChange: (id: string) => void; error: ReactNode }) {
+  if (options.seedRepositories.length === 0) return null;
+  return (
+    <div className="max-w-2xl space-y-1">
+      <label className="block font-medium" htmlFor="seed-repository">
+        First run
+      </label>
+      <select id="seed-repository" className="input w-full" value={form.seedFromRepositoryId} onChange={(e) => onChange(e.target.value)} data-testid="seed-repository">
+        <option value="">Copy every written block from the source (over the network between the sites)</option>
+        {options.seedRepositories.map((r) => (
+          <option key={r.id} value={r.id}>
+            Seed from {r.name} (restore points of {r.vmExternalIds.length} VM{r.vmExternalIds.length === 1 ? "" : "s"})
+          </option>
+        ))}
+      </select>
+      <p className="text-xs text-slate-500">Seeding writes each replica from the VM&apos;s newest restore point in a repository (ideally one at the DR site), then ships only the blocks changed on the source since that point. It needs a restore point of every chosen VM there, made with change tracking.</p>
+      {error}
+    </div>
   );
 }

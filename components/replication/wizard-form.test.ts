@@ -46,6 +46,7 @@ const options: ReplicationWizardOptionsDto = {
   tenants: [],
   proxies: [],
   existingJobNames: ["taken"],
+  seedRepositories: [{ id: "repo-1", name: "DR repository", vmExternalIds: ["a-app"] }],
 };
 
 const withVms = (ids: string[], extra: Record<string, unknown> = {}) => normalize(options, { ...initialForm(options), name: "job", ...extra, vmIds: ids }, initialForm(options));
@@ -109,5 +110,16 @@ describe("the target site", () => {
     const f1 = normalize(opts, { ...f0, vmIds: [vmAtDr.externalId] }, f0);
     expect(f1.targetSiteExternalId).toBe("prod");
     expect(f1.placements[vmAtDr.externalId].home.datastoreExternalId).toBe("ds-enc");
+  });
+});
+
+describe("seeding the first run (REP-1)", () => {
+  it("sends the chosen repository, and blocks Data transfer when it holds no point of a chosen VM", () => {
+    const one = withVms(["a-app"], { seedFromRepositoryId: "repo-1" });
+    expect(toInput(options, one).seedFromRepositoryId).toBe("repo-1");
+    expect(wizardErrors(options, one, null)[S.transfer].seedFromRepositoryId).toBeUndefined();
+    const two = withVms(["a-app", "plain"], { seedFromRepositoryId: "repo-1" });
+    expect(wizardErrors(options, two, null)[S.transfer].seedFromRepositoryId).toMatch(/DR repository holds no restore point of plain/);
+    expect(toInput(options, withVms(["a-app"])).seedFromRepositoryId).toBeNull();
   });
 });

@@ -37,6 +37,8 @@ export interface ReplicationWizardForm {
   keepPoints: number;
   proxyMode: "automatic" | "manual";
   proxyIds: string[];
+  /** "" = the first run copies from the source; else the repository whose restore points seed it. */
+  seedFromRepositoryId: string;
   schedule: Schedule;
   enabled: boolean;
 }
@@ -57,6 +59,7 @@ export function initialForm(options: ReplicationWizardOptionsDto, initial?: Part
     keepPoints: 7,
     proxyMode: "automatic",
     proxyIds: [],
+    seedFromRepositoryId: "",
     schedule: { kind: "daily", time: "23:00", days: [0, 1, 2, 3, 4, 5, 6] },
     enabled: true,
   };
@@ -150,6 +153,7 @@ export function toInput(options: ReplicationWizardOptionsDto, f: ReplicationWiza
     keepPoints: f.keepPoints,
     proxyMode: f.proxyMode,
     proxyIds: f.proxyMode === "manual" ? f.proxyIds : [],
+    seedFromRepositoryId: f.seedFromRepositoryId || null,
     schedule: f.schedule,
     enabled: f.enabled,
   };
@@ -162,7 +166,7 @@ export function stepOf(field: string): number {
   if (field.startsWith("vms") || field.startsWith("target") && field !== "targetKeyProviderExternalId") return S.destination;
   if (field === "keyMode" || field === "targetKeyProviderExternalId" || field === "refuseUnencrypted") return S.keys;
   if (field === "keepPoints") return S.points;
-  if (field.startsWith("proxy")) return S.transfer;
+  if (field.startsWith("proxy") || field === "seedFromRepositoryId") return S.transfer;
   if (field.startsWith("schedule")) return S.schedule;
   return S.summary;
 }
@@ -244,6 +248,12 @@ export function wizardErrors(options: ReplicationWizardOptionsDto, f: Replicatio
   else if (f.keepPoints > 100) e[S.points].keepPoints = "Keep at most 100 points";
 
   if (f.proxyMode === "manual" && f.proxyIds.length === 0) e[S.transfer].proxyIds = "Choose at least one proxy (one at the source site and one at the target)";
+  if (f.seedFromRepositoryId) {
+    const repo = options.seedRepositories.find((r) => r.id === f.seedFromRepositoryId);
+    const missing = vms.filter((v) => !repo?.vmExternalIds.includes(v.externalId));
+    if (!repo) e[S.transfer].seedFromRepositoryId = "This repository holds no restore point to seed from: choose another, or copy from the source";
+    else if (missing.length) e[S.transfer].seedFromRepositoryId = `${repo.name} holds no restore point of ${missing.map((v) => v.name).join(", ")}: back ${missing.length === 1 ? "it" : "them"} up there first, or copy from the source`;
+  }
 
   const sch = scheduleSchema.safeParse(f.schedule);
   if (!sch.success) for (const i of sch.error.issues) e[S.schedule][`schedule.${i.path.join(".")}`] ??= i.message;

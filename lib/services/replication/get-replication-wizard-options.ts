@@ -78,16 +78,20 @@ export interface ReplicationWizardOptionsDto {
   tenants: Array<{ externalId: string; name: string }>;
   proxies: Array<{ id: string; name: string; siteExternalId: string; siteName: string; transportModes: string[]; keyProvider: string | null; tenant: string | null }>;
   existingJobNames: string[];
+  /** Repositories a first run may be seeded from, with the VMs each holds a usable restore point of. */
+  seedRepositories: Array<{ id: string; name: string; vmExternalIds: string[] }>;
 }
 
 export async function getReplicationWizardOptions(actor: Actor, inventory?: InventorySnapshot): Promise<ReplicationWizardOptionsDto> {
   authorize(actor, "job:manage");
   const inv = inventory ?? (await platform().inventory());
-  const [clusters, kpRows, proxies, jobs] = await Promise.all([
+  const [clusters, kpRows, proxies, jobs, repositories, pointVms] = await Promise.all([
     kmsClusterOf(),
     db.keyProvider.findMany({ select: { externalId: true, site: { select: { externalId: true } }, kmsCluster: { select: { status: true } } } }),
     db.proxy.findMany({ orderBy: { name: "asc" }, include: { site: true, keyProvider: true, tenant: true } }),
     db.replicationJob.findMany({ select: { name: true } }),
+    db.backupRepository.findMany({ orderBy: { name: "asc" }, select: { id: true, name: true } }),
+    db.restorePoint.findMany({ where: { status: { notIn: ["removed", "damaged"] } }, distinct: ["repositoryId", "vmExternalId"], select: { repositoryId: true, vmExternalId: true } }),
   ]);
   const cluster = new Map(kpRows.map((k) => [`${k.site.externalId}|${k.externalId}`, k.kmsCluster]));
   const tenantName = new Map(inv.tenants.map((t) => [t.externalId, t.name]));
@@ -137,6 +141,9 @@ export async function getReplicationWizardOptions(actor: Actor, inventory?: Inve
     tenants: inv.tenants.map((t) => ({ externalId: t.externalId, name: t.name })).sort((a, b) => a.name.localeCompare(b.name)),
     proxies: proxies.map((p) => ({ id: p.id, name: p.name, siteExternalId: p.site.externalId, siteName: p.site.name, transportModes: p.transportModes.split(",").filter(Boolean), keyProvider: p.keyProvider?.name ?? null, tenant: p.tenant?.name ?? null })),
     existingJobNames: jobs.map((j) => j.name),
+    seedRepositories: repositories
+      .map((r) => ({ id: r.id, name: r.name, vmExternalIds: pointVms.filter((p) => p.repositoryId === r.id).map((p) => p.vmExternalId) }))
+      .filter((r) => r.vmExternalIds.length > 0),
   };
 }
 

@@ -56,6 +56,8 @@ export interface ReplicationJobDetailDto extends ReplicationJobRowDto {
     networks: Array<{ nic: string; network: string }>;
   }>;
   proxies: string[];
+  /** The repository a first run is seeded from (REP-1), if any. */
+  seedRepository: string | null;
   sessions: ReplicationSessionDto[];
   replicas: ReplicaDto[];
 }
@@ -129,7 +131,9 @@ export async function getReplicationJob(actor: Actor, raw: unknown): Promise<Rep
   const place = (p: { datastoreExternalId: string; storagePolicyExternalId: string }) => `${n.ds.get(p.datastoreExternalId) ?? p.datastoreExternalId} · ${n.policy.get(p.storagePolicyExternalId) ?? p.storagePolicyExternalId}`;
   const proxyIds = JSON.parse(job.proxyIds) as string[];
   const proxies = job.proxyMode === "manual" ? await db.proxy.findMany({ where: { id: { in: proxyIds } }, select: { name: true }, orderBy: { name: "asc" } }) : [];
+  const seed = job.seedFromRepositoryId ? await db.backupRepository.findUnique({ where: { id: job.seedFromRepositoryId }, select: { name: true } }) : null;
   return {
+    seedRepository: job.seedFromRepositoryId ? (seed?.name ?? "a repository that no longer exists") : null,
     ...toRow(job, n, sessions),
     placements: (JSON.parse(job.vmExternalIds) as string[]).map((id) => {
       const p = placements[id];

@@ -50,7 +50,7 @@ export default async function ReplicationJobPage({ params }: { params: Promise<{
                 ["Keys", <span key="k">{KEY_MODE_WORDS[job.keyMode] ?? job.keyMode}{job.keyProvider ? ` · ${job.keyProvider}` : ""}{job.keyMode === "unencrypted" ? " — encrypted VMs' data sits unencrypted at the target; every session warns" : ""}</span>],
                 ["Unencrypted replicas of encrypted VMs", job.refuseUnencrypted ? "Refused" : "Allowed (with a warning in every session)"],
                 ["Restore points", `Keep ${job.keepPoints} on each replica; the oldest beyond that is removed after each run`],
-                ["Data transfer", `${job.proxyMode === "automatic" ? "Automatic proxy selection at each site (KMS compatibility checked first)" : `Chosen proxies: ${job.proxies.join(", ")}`}; always under TLS between the sites`],
+                ["Data transfer", `${job.proxyMode === "automatic" ? "Automatic proxy selection at each site (KMS compatibility checked first)" : `Chosen proxies: ${job.proxies.join(", ")}`}; always under TLS between the sites${job.seedRepository ? `; a VM's first run is seeded from its newest restore point in ${job.seedRepository}` : ""}`],
                 ["Schedule", <span key="s">{job.scheduleText}<span className="ml-2 text-xs text-slate-500">{job.schedule.kind === "manual" ? "" : job.enabled ? (job.nextRunAt ? `next run ${formatDateTime(job.nextRunAt)}` : "") : "paused while disabled"}</span></span>],
               ]}
             />
