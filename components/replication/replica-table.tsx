@@ -5,7 +5,10 @@ import { ReplicaFailoverActions, type ReplicaActionsProps } from "@/components/f
 import { Badge } from "@/components/ui/badge";
 import { Table, Td, Th } from "@/components/ui/table";
 import { formatDateTime } from "@/lib/format";
-import { allowedFailoverActions } from "@/lib/services/failover/failover-rules";
+import { allowedFailoverActions, type FailoverAction } from "@/lib/services/failover/failover-rules";
+
+// Failback actions get their buttons with the failback wizard; until then the list shows failover ones.
+const FAILBACK_ACTIONS = new Set<string>(["failback", "commit-failback", "undo-failback"]);
 import type { ReplicaDto } from "@/lib/services/replication/list-replicas";
 
 // The replicas of every replication job (REP-1…4), read-only: state, key mode, recovery point
@@ -109,7 +112,7 @@ export function ReplicaTable({ replicas, failover }: { replicas: ReplicaDto[]; f
                 <Td>
                   <ReplicaFailoverActions
                     replica={{ id: r.id, replicaVmName: r.replicaVmName, sourceVmName: r.sourceVmName, jobName: r.jobName }}
-                    allowed={allowedFailoverActions(r.state)}
+                    allowed={allowedFailoverActions(r.state).filter((a): a is FailoverAction => !FAILBACK_ACTIONS.has(a))}
                     refusals={{ permanent: failover.canPermanent ? null : NO_PERMANENT }}
                     actions={failover.actions}
                   />

@@ -28,6 +28,8 @@ export const JOB_KINDS = [
   "failover",
   // Replication jobs whose schedule is due get a session (REP-1).
   "replication-schedule",
+  // One failback action on one replica: failback, commit failback or undo failback (FBK-1).
+  "failback",
 ] as const;
 // Replication, failover and failback join this list with their features: each is one more kind
 // with its own handler, nothing else changes.
@@ -52,6 +54,7 @@ export const PAYLOADS = {
   "replicate-vm": vmPayload,
   failover: sessionPayload,
   "replication-schedule": emptyPayload,
+  failback: sessionPayload,
 } satisfies Record<JobKind, z.ZodType>;
 
 export type JobPayload<K extends JobKind> = z.infer<(typeof PAYLOADS)[K]>;

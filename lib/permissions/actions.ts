@@ -50,6 +50,10 @@ export const ACTION_PERMISSIONS = {
   "failover.planned": "failover:run",
   "failover.undo": "failover:run",
   "failover.permanent": "failover:permanent", // the source leaves its job, the points are committed: Backup Administrators only
+  // failback (FBK-1): production VMs are overwritten or created: Backup Administrators only
+  "failback.start": "failback:run",
+  "failback.commit": "failback:run",
+  "failback.undo": "failback:run",
   // key providers and KMS clusters
   "kms.test-connection": "keyprovider:manage",
   "kms.register": "keyprovider:manage",

@@ -7,14 +7,14 @@ import { hasPermission, PERMISSIONS, permissionsOf, ROLE_LABELS, ROLE_PERMISSION
 // The permission map written out by hand. Changing lib/permissions/roles.ts must change this table too:
 // a grant or a revocation is a security decision and shows up in review twice.
 //
-//                    inventory: inventory: keyprovider: vm:      user:  user:    audit: job:  job:    restore: failover: failover:  approval: keyset: signin:
-//                    read       sync       manage       operate  read   manage   read   read  manage  run      run       permanent  decide    manage  unlock
-const COLUMNS = ["inventory:read", "inventory:sync", "keyprovider:manage", "vm:operate", "user:read", "user:manage", "audit:read", "job:read", "job:manage", "restore:run", "failover:run", "failover:permanent", "approval:decide", "keyset:manage", "signin:unlock"] as const;
+//                    inventory: inventory: keyprovider: vm:      user:  user:    audit: job:  job:    restore: failover: failover:  failback: approval: keyset: signin:
+//                    read       sync       manage       operate  read   manage   read   read  manage  run      run       permanent  run       decide    manage  unlock
+const COLUMNS = ["inventory:read", "inventory:sync", "keyprovider:manage", "vm:operate", "user:read", "user:manage", "audit:read", "job:read", "job:manage", "restore:run", "failover:run", "failover:permanent", "failback:run", "approval:decide", "keyset:manage", "signin:unlock"] as const;
 const EXPECTED: Record<Role, readonly (0 | 1)[]> = {
-  BACKUP_ADMIN: /*  */ [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1], // four-eyes: the administrator never approves (SEC-2); nor holds the keysets' private keys (KEY-6)
-  RESTORE_OPERATOR: [1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0, 0], // fails over and undoes; never makes a failover permanent (it drops the source from its job)
-  BACKUP_VIEWER: /* */ [1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
-  SECURITY_OFFICER: [1, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1], // keyset:manage: exporting a private key that opens every backup is a Security Officer's act; signin:unlock: a locked-out administrator has a way back
+  BACKUP_ADMIN: /*  */ [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1], // four-eyes: the administrator never approves (SEC-2); nor holds the keysets' private keys (KEY-6)
+  RESTORE_OPERATOR: [1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0], // fails over and undoes; never makes a failover permanent (it drops the source from its job) nor fails back (it overwrites production)
+  BACKUP_VIEWER: /* */ [1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+  SECURITY_OFFICER: [1, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1], // keyset:manage: exporting a private key that opens every backup is a Security Officer's act; signin:unlock: a locked-out administrator has a way back
 };
 
 const actor = (role: Role): Actor => ({ id: `u-${role}`, email: `${role}@test.local`, name: role, role, sourceIp: null });

@@ -24,6 +24,7 @@ export const PERMISSIONS = [
   "restore:run",
   "failover:run", // check, fail over a replica and undo a failover (FOV-1)
   "failover:permanent", // make a failed-over replica the production VM: its points committed, the source dropped from the job
+  "failback:run", // fail a replica back to production, commit or undo the failback (FBK-1): it overwrites production VMs
   "approval:decide", // four-eyes: approve or reject requests of others (SEC-2)
   "keyset:manage", // recovery keysets (KEY-6): generate, import, export, retire, rotation policy
   "signin:unlock", // clear a user's sign-in lock after too many failed passwords, for them (SEC-1)
@@ -44,6 +45,7 @@ export const ROLE_PERMISSIONS = {
     "restore:run",
     "failover:run",
     "failover:permanent",
+    "failback:run",
     "signin:unlock",
   ],
   RESTORE_OPERATOR: ["inventory:read", "job:read", "restore:run", "failover:run"],

@@ -83,6 +83,12 @@ describe("the table of server actions", () => {
     expect(may("failover.permanent")).toEqual(["BACKUP_ADMIN"]);
     expect(found.filter((f) => f.file.endsWith("failover-actions.ts")).map((f) => f.action).sort()).toEqual(["failover.check", "failover.permanent", "failover.planned", "failover.start", "failover.undo"]);
   });
+
+  it("failback: only Backup Administrators fail back, commit and undo; Restore Operators and Viewers none (FBK-1)", () => {
+    const may = (action: ActionName) => ROLES.filter((r) => hasPermission(r, ACTION_PERMISSIONS[action]));
+    for (const a of ["failback.start", "failback.commit", "failback.undo"] as const) expect(may(a)).toEqual(["BACKUP_ADMIN"]);
+    expect(found.filter((f) => f.file.endsWith("failback-actions.ts")).map((f) => f.action).sort()).toEqual(["failback.commit", "failback.start", "failback.undo"]);
+  });
 });
 
 const cases = found.filter((a) => a.action).map((a) => ({ ...a, permission: ACTION_PERMISSIONS[a.action as ActionName] }));

@@ -96,6 +96,9 @@ import { permanentFailover } from "./failover/permanent-failover";
 import { startFailover } from "./failover/start-failover";
 import { startPlannedFailover } from "./failover/start-planned-failover";
 import { undoFailover } from "./failover/undo-failover";
+import { commitFailback } from "./failback/commit-failback";
+import { startFailback } from "./failback/start-failback";
+import { undoFailback } from "./failback/undo-failback";
 import { checkDiskRestore } from "./restore/check-disk-restore";
 import { startDiskRestore } from "./restore/start-disk-restore";
 import { listDiskRestoreTargets } from "./restore/list-disk-restore-targets";
@@ -659,6 +662,10 @@ const SERVICES: ServiceCase[] = [
   { service: "failover/start-planned-failover#startPlannedFailover", permission: "failover:run", write: false, prepare: read((a) => startPlannedFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("CONFLICT"))) },
   { service: "failover/undo-failover#undoFailover", permission: "failover:run", write: false, prepare: read((a) => undoFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "failover/permanent-failover#permanentFailover", permission: "failover:permanent", write: false, prepare: read((a) => permanentFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
+  // failback (FBK-1): Backup Administrators only; a replica that does not exist is refused after authorization (the failbacks: failback/failback.db.test.ts)
+  { service: "failback/start-failback#startFailback", permission: "failback:run", write: false, prepare: read((a) => startFailback(a, { replicaId: "replica-none", destination: { kind: "original" }, reason: "authorization test" }).catch(refusedAs("CONFLICT"))) },
+  { service: "failback/commit-failback#commitFailback", permission: "failback:run", write: false, prepare: read((a) => commitFailback(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
+  { service: "failback/undo-failback#undoFailback", permission: "failback:run", write: false, prepare: read((a) => undoFailback(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "restore/list-restorable-vms#listRestorableVms", permission: "job:read", write: false, prepare: read((a) => listRestorableVms(a)) },
   { service: "restore/list-restorable-vms#listRestorablePoints", permission: "job:read", write: false, prepare: read((a) => listRestorablePoints(a, { vmExternalId: "vm-none" }).catch(refusedAs("INVALID_INPUT")).catch(refusedAs("NOT_FOUND"))) },
   {
@@ -866,6 +873,11 @@ const NOT_ACTOR_FACING: Record<string, string> = {
   "failover/sync-replica#syncReplica": "system: a planned failover's syncs, inside the failover job",
   "failover/failover-rules#failoverRefusal": "pure helper",
   "failover/failover-rules#allowedFailoverActions": "pure helper",
+  "failover/failover-rules#failbackRefusal": "pure helper",
+  "inventory/platform#failbackHosts": "chooses the platform connector (failback)",
+  "failback/failback-destination#planFailbackDestination": "helper of startFailback (after it authorized)",
+  "failback/failback-session#enqueueFailbackSession": "helper of startFailback, commitFailback and undoFailback (after they authorized)",
+  "failback/run-failback#runFailback": "system: the failback job (the queue calls it)",
   "jobs/job-dto#loadWorkers": "helper of listSessions/listWorkers (after they authorized)",
   "jobs/job-dto#parseSubject": "pure helper",
   "jobs/job-dto#resolveSubjects": "helper of listSessions (after it authorized)",

@@ -14,6 +14,7 @@ import { runRestoreVm } from "./restore/run-restore-vm";
 import { runReplicateVm } from "./replication/run-replicate-vm";
 import { runFailover } from "./failover/run-failover";
 import { scheduleDueReplicationJobs } from "./replication/schedule-replication-jobs";
+import { runFailback } from "./failback/run-failback";
 
 // Which use case runs each kind of job, how many at once per process, and the system's own
 // schedules. The console (instrumentation.ts) and `npm run worker` start the engine with these.
@@ -35,6 +36,7 @@ export const JOB_HANDLERS: JobHandlers = {
   failover: { handler: runFailover, concurrency: 2 },
   // Every minute, like the backup schedule: due replication jobs get a session, once.
   "replication-schedule": { handler: async () => void (await scheduleDueReplicationJobs()), concurrency: 1 },
+  failback: { handler: runFailback, concurrency: 2 },
 };
 
 export const JOB_SCHEDULES: ScheduleRequest[] = [

@@ -23,7 +23,32 @@ export function failoverRefusal(action: FailoverAction, state: string, name: str
   return state === "Ready" ? `${name} is not failed over: fail it over first, check that it works, then make the failover permanent.` : `${name} is ${state}: only a failed-over replica can be made permanent.`;
 }
 
-/** The actions a replica in `state` allows. */
-export function allowedFailoverActions(state: string): FailoverAction[] {
-  return (Object.keys(ALLOWED) as FailoverAction[]).filter((a) => ALLOWED[a] === state);
+// Failback (FBK-1): from Failover back to production, then commit (Ready: replication resumes
+// from production) or undo (Failover again: the replica is production).
+export type FailbackAction = "failback" | "commit-failback" | "undo-failback";
+
+export const FAILBACK_ACTION_LABELS: Record<FailbackAction, string> = {
+  failback: "Failback",
+  "commit-failback": "Commit failback",
+  "undo-failback": "Undo failback",
+};
+
+const FAILBACK_ALLOWED: Record<FailbackAction, string> = { failback: "Failover", "commit-failback": "Failback", "undo-failback": "Failback" };
+
+/** Why failback `action` is refused for a replica in `state`, in plain words; null when it is allowed. */
+export function failbackRefusal(action: FailbackAction, state: string, name: string): string | null {
+  if (state === FAILBACK_ALLOWED[action]) return null;
+  if (state === "PermanentFailover") return `${name} was made the production VM by a permanent failover: there is nothing to fail back.`;
+  if (action === "failback") {
+    if (state === "Failback") return `${name} is already failed back: commit or undo the failback first.`;
+    return `${name} is not failed over (it is ${state}): only a failed-over replica can be failed back.`;
+  }
+  const what = action === "commit-failback" ? "commit" : "undo";
+  if (state === "Failover") return `${name} is failed over but not failed back: fail it back first, then ${what} the failback.`;
+  return `${name} is ${state}: there is no failback to ${what}.`;
+}
+
+/** The actions a replica in `state` allows (failover and failback). */
+export function allowedFailoverActions(state: string): Array<FailoverAction | FailbackAction> {
+  return [...(Object.keys(ALLOWED) as FailoverAction[]).filter((a) => ALLOWED[a] === state), ...(Object.keys(FAILBACK_ALLOWED) as FailbackAction[]).filter((a) => FAILBACK_ALLOWED[a] === state)];
 }

@@ -6,6 +6,7 @@ import type { VmBackupHost } from "@/lib/platform/backup-host";
 import type { RestorePlatform } from "@/lib/engine/pipeline/restore-vm";
 import type { ReplicationSource, ReplicationTarget } from "@/lib/engine/pipeline/replicate-vm";
 import type { VmFailoverHost } from "@/lib/platform/failover-host";
+import type { FailbackDestinationHost, FailbackReplicaHost } from "@/lib/engine/pipeline/failback-vm";
 import type { VmReplicaHost } from "@/lib/platform/replica-host";
 import { keySourceFor } from "@/lib/services/kms/lab-key-sources";
 
@@ -52,4 +53,10 @@ export function replicationHosts(): { source: ReplicationSource; target: Replica
 export function failoverHost(): FailoverPlatform {
   platform();
   return connector!;
+}
+
+/** What a failback reads the replica through (the DR site) and writes production through (FBK-1). */
+export function failbackHosts(): { replica: FailbackReplicaHost & VmReplicaHost & Pick<RuntimeOperations, "powerOn" | "powerOff" | "vmRuntime">; destination: FailbackDestinationHost & Pick<RuntimeOperations, "powerOn"> } {
+  platform();
+  return { replica: connector!, destination: connector! };
 }

@@ -216,6 +216,7 @@ export async function runReplicateVm(job: ClaimedJob): Promise<void> {
 function replicaNotReady(state: string): string {
   if (state === "Failover") return "the replica is failed over (in use at the DR site); undo the failover or make it permanent, then replication runs again";
   if (state === "PermanentFailover") return "the replica was made the production VM by a permanent failover; replication does not touch it";
+  if (state === "Failback") return "the replica is failed back but the failback is not committed; commit it (replication then resumes from production) or undo it";
   return `the replica is ${state}; replication runs again once it is Ready`;
 }
 
