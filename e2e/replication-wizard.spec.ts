@@ -185,6 +185,21 @@ test("an encrypted VM replicated to another site with a new key, through the wiz
   await expect(page.getByTestId("job-sessions").getByTestId("session-row")).toHaveCount(2);
   await shoot(page, "replication-13-job-page");
 
+  // Disable, then edit: the wizard opens with the job's choices; keep 4 points instead of 3 and save.
+  await page.getByTestId("toggle-enabled").click();
+  await expect(page.getByText("Disabled — the scheduler skips it")).toBeVisible();
+  await page.getByTestId("edit-replication-job").click();
+  await expect(page.getByRole("heading", { name: `Edit ${name}` })).toBeVisible();
+  await page.getByTestId("step-link-4").click();
+  await expect(page.getByTestId("keep-points")).toHaveValue("3");
+  await page.getByTestId("keep-points").fill("4");
+  await page.getByTestId("step-link-7").click();
+  await expect(page.getByTestId("wizard-save")).toBeEnabled({ timeout: 30_000 });
+  await shoot(page, "replication-14-edit-summary");
+  await page.getByTestId("wizard-save").click();
+  await expect(page).toHaveURL(/\/replication\/[^/]+$/, { timeout: 30_000 });
+  await expect(page.getByTestId("replication-settings")).toContainText("Keep 4 on each replica");
+
   // A Backup Viewer sees the jobs, without a create button or Run now.
   const viewer = await browser.newPage();
   await signIn(viewer, userOf("BACKUP_VIEWER"));

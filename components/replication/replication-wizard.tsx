@@ -31,9 +31,11 @@ export interface ReplicationWizardProps {
   initial?: Partial<ReplicationWizardForm>;
   /** Where Cancel goes. */
   cancelHref?: string;
+  /** Editing this job: one "Save changes" button, and the server check knows the job's own name and replicas. */
+  editingJobId?: string;
 }
 
-export function ReplicationWizard({ options, checkAction, save, initial, cancelHref = "/replication" }: ReplicationWizardProps) {
+export function ReplicationWizard({ options, checkAction, save, initial, cancelHref = "/replication", editingJobId }: ReplicationWizardProps) {
   const router = useRouter();
   const [step, setStep] = useState(0);
   const [shown, setShown] = useState<Set<number>>(new Set());
@@ -66,7 +68,7 @@ export function ReplicationWizard({ options, checkAction, save, initial, cancelH
     const t = setTimeout(() => {
       lastSent.current = inputKey;
       startChecking(async () => {
-        const r = await checkAction(null, input as unknown as Record<string, unknown>);
+        const r = await checkAction(null, { ...input, ...(editingJobId ? { editingJobId } : {}) } as unknown as Record<string, unknown>);
         if (r?.ok) setCheck({ key: inputKey, result: r.data as ReplicationCheckDto, error: null });
         else setCheck({ key: inputKey, result: null, error: r ? r.formError + (r.fieldErrors ? ` ${Object.values(r.fieldErrors).flat().join(" ")}` : "") : "The check did not answer" });
       });
@@ -294,6 +296,11 @@ export function ReplicationWizard({ options, checkAction, save, initial, cancelH
           </div>
         )}
 
+        {result?.ok && !result.id && (
+          <div className="mt-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900" data-testid="action-message">
+            {result.message} <Link href={cancelHref} className="font-medium underline">Back to the job</Link>
+          </div>
+        )}
         {result && !result.ok && (
           <div className="mt-4 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="action-error">
             {result.formError}
@@ -321,6 +328,11 @@ export function ReplicationWizard({ options, checkAction, save, initial, cancelH
               Next
             </button>
           ) : (
+            editingJobId ? (
+              <button type="button" className="btn-primary" onClick={() => submit(false)} disabled={pending || !canCreate || !!result?.ok} data-testid="wizard-save">
+                {pending ? "Saving…" : "Save changes"}
+              </button>
+            ) : (
             <>
               <button type="button" className="btn-secondary" onClick={() => submit(false)} disabled={pending || !canCreate} data-testid="wizard-create">
                 {pending ? "Saving…" : "Create"}
@@ -329,6 +341,7 @@ export function ReplicationWizard({ options, checkAction, save, initial, cancelH
                 {pending ? "Saving…" : "Create and run now"}
               </button>
             </>
+            )
           )}
           {step < STEPS.length - 1 && firstProblem(step) && (
             <span className="text-sm text-slate-600" data-testid="next-blocked">

@@ -10,8 +10,9 @@ import { runReplicationJobNow } from "@/lib/services/replication/run-replication
 const runNow = z.object({ runNow: z.boolean().default(false) });
 
 /** The wizard's server check, as the choices change: the checks Create applies, nothing written. */
-export const checkReplicationJobAction = validatedAction("replication.check", createReplicationJobSchema, async (actor, input) => {
-  const result = await checkReplicationChoices(actor, input);
+export const checkReplicationJobAction = validatedAction("replication.check", z.intersection(createReplicationJobSchema, z.object({ editingJobId: z.string().trim().min(1).max(64).optional() })), async (actor, input) => {
+  const { editingJobId, ...job } = input;
+  const result = await checkReplicationChoices(actor, job, editingJobId);
   return { message: result.ok ? "The replication job can be created as chosen." : (result.problem?.message ?? "The job cannot be created as chosen."), data: result };
 });
 

@@ -36,12 +36,16 @@ export interface ReplicationCheckDto {
   plan: ReplicationProxyPlanRow[];
 }
 
-export async function checkReplicationChoices(actor: Actor, raw: unknown): Promise<ReplicationCheckDto> {
+/** `editingJobId`: the wizard edits that job — its own name and its own replica VMs are no conflict. */
+export async function checkReplicationChoices(actor: Actor, raw: unknown, editingJobId?: string): Promise<ReplicationCheckDto> {
   authorize(actor, "job:manage");
   const input = parseInput(createReplicationJobSchema, raw);
-  const inventory = await platform().inventory();
+  const full = await platform().inventory();
+  const mine = editingJobId ? new Set((await db.replica.findMany({ where: { jobId: editingJobId }, select: { replicaVmExternalId: true } })).map((r) => r.replicaVmExternalId)) : new Set<string | null>();
+  const inventory = mine.size ? { ...full, vms: full.vms.filter((v) => !mine.has(v.externalId)) } : full;
   const out: ReplicationCheckDto = { ok: true, problem: null, warnings: [], plan: [] };
-  if (await db.replicationJob.findUnique({ where: { name: input.name }, select: { id: true } })) {
+  const named = await db.replicationJob.findUnique({ where: { name: input.name }, select: { id: true } });
+  if (named && named.id !== editingJobId) {
     return { ...out, ok: false, problem: { field: "name", message: `A replication job named ${input.name} exists: choose another name.` } };
   }
   try {

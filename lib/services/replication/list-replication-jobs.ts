@@ -58,6 +58,25 @@ export interface ReplicationJobDetailDto extends ReplicationJobRowDto {
   proxies: string[];
   /** The repository a first run is seeded from (REP-1), if any. */
   seedRepository: string | null;
+  /** The job's stored choices, as the wizard's edit mode starts from them. */
+  form: {
+    vmIds: string[];
+    targetSiteExternalId: string;
+    targetHostExternalId: string;
+    placements: Record<string, { home: { datastoreExternalId: string; storagePolicyExternalId: string }; disks: Array<{ deviceKey: number; datastoreExternalId: string; storagePolicyExternalId: string }>; networks: ReplicaVmInput["networks"] }>;
+    suffix: string;
+    keyMode: "shared" | "re-key" | "unencrypted";
+    targetKeyProviderExternalId: string;
+    refuseUnencrypted: boolean;
+    keepPoints: number;
+    proxyMode: "automatic" | "manual";
+    proxyIds: string[];
+    seedFromRepositoryId: string;
+    schedule: Schedule;
+    enabled: boolean;
+    /** The job's own replica VMs' names (an edit may keep them). */
+    replicaVmNames: string[];
+  };
   sessions: ReplicationSessionDto[];
   replicas: ReplicaDto[];
 }
@@ -132,7 +151,27 @@ export async function getReplicationJob(actor: Actor, raw: unknown): Promise<Rep
   const proxyIds = JSON.parse(job.proxyIds) as string[];
   const proxies = job.proxyMode === "manual" ? await db.proxy.findMany({ where: { id: { in: proxyIds } }, select: { name: true }, orderBy: { name: "asc" } }) : [];
   const seed = job.seedFromRepositoryId ? await db.backupRepository.findUnique({ where: { id: job.seedFromRepositoryId }, select: { name: true } }) : null;
+  const vmIds = JSON.parse(job.vmExternalIds) as string[];
+  const first = vmIds.map((id) => ({ p: placements[id], name: n.inv.vms.find((v) => v.externalId === id)?.name })).find((x) => x.p && x.name && x.p.name.startsWith(x.name));
+  const form: ReplicationJobDetailDto["form"] = {
+    vmIds,
+    targetSiteExternalId: job.targetSiteExternalId,
+    targetHostExternalId: job.targetHostExternalId,
+    placements: Object.fromEntries(vmIds.filter((id) => placements[id]).map((id) => [id, { home: placements[id].home, disks: placements[id].disks, networks: placements[id].networks ?? [] }])),
+    suffix: first ? first.p.name.slice(first.name!.length) : "_replica",
+    keyMode: job.keyMode as ReplicationJobDetailDto["form"]["keyMode"],
+    targetKeyProviderExternalId: job.targetKeyProviderExternalId ?? "",
+    refuseUnencrypted: job.refuseUnencrypted,
+    keepPoints: job.keepPoints,
+    proxyMode: job.proxyMode === "manual" ? "manual" : "automatic",
+    proxyIds,
+    seedFromRepositoryId: job.seedFromRepositoryId ?? "",
+    schedule: JSON.parse(job.schedule) as Schedule,
+    enabled: job.enabled,
+    replicaVmNames: replicas.filter((r) => r.jobId === job.id).map((r) => r.replicaVmName),
+  };
   return {
+    form,
     seedRepository: job.seedFromRepositoryId ? (seed?.name ?? "a repository that no longer exists") : null,
     ...toRow(job, n, sessions),
     placements: (JSON.parse(job.vmExternalIds) as string[]).map((id) => {

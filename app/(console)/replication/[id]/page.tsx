@@ -4,6 +4,7 @@ import { SessionStateBadge } from "@/components/backup/badges";
 import { durationOf, TRIGGER_LABELS } from "@/components/backup/format";
 import { RunNowButton } from "@/components/backup/job-actions";
 import { ReplicaTable } from "@/components/replication/replica-table";
+import { ReplicationJobControls } from "@/components/replication/replication-job-controls";
 import { Badge } from "@/components/ui/badge";
 import { Card, DefinitionList, PageHeader } from "@/components/ui/card";
 import { Forbidden } from "@/components/ui/forbidden";
@@ -39,7 +40,14 @@ export default async function ReplicationJobPage({ params }: { params: Promise<{
             <span>{job.description || `Replicates ${job.vms.length} VM${job.vms.length === 1 ? "" : "s"} to ${job.targetSite}.`}</span>
           </span>
         }
-        actions={canManage ? <RunNowButton jobId={job.id} action={runReplicationJobNowAction} size="md" primary disabledReason={job.active ? "A session of this job is running" : undefined} /> : undefined}
+        actions={
+          canManage ? (
+            <div className="flex items-start gap-2">
+              <ReplicationJobControls job={{ id: job.id, name: job.name, enabled: job.enabled, busy: !!job.active, replicaVmNames: job.form.replicaVmNames }} />
+              <RunNowButton jobId={job.id} action={runReplicationJobNowAction} size="md" primary disabledReason={job.active ? "A session of this job is running" : undefined} />
+            </div>
+          ) : undefined
+        }
       />
       <div className="grid gap-6 lg:grid-cols-3">
         <Card title="Settings" className="lg:col-span-2">
