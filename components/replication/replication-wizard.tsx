@@ -289,7 +289,9 @@ export function ReplicationWizard({ options, checkAction, save, initial, cancelH
             )}
             {parsed.success && clientOk && <CheckResult check={check?.key === inputKey ? check : null} checking={checking || !check || check.key !== inputKey} onGo={(f) => setStep(stepOf(f))} />}
             <p className="text-slate-600">
-              {form.seedFromRepositoryId
+              {editingJobId
+                ? "Changes apply from the next run; a replica whose keys or placement change is made again with a full copy."
+                : form.seedFromRepositoryId
                 ? "The first run writes each replica from the VM's newest restore point in the seed repository and ships only the blocks changed since; later runs ship only the blocks that changed."
                 : "The first run copies every written block of each VM and makes the replicas; later runs ship only the blocks that changed."}
             </p>
