@@ -82,6 +82,10 @@ export class LabReplicaPoints {
     const points = await this.read(labVm);
     const k = indexOf(points, snapshotId, labVm);
     const dir = await this.dir(labVm);
+    // Reverting to the newest point when nothing was written since (its undo extents are empty: every
+    // write after a point copies the block there first) leaves every disk as it is: skip the syncs and
+    // the fresh extents, which are most of a small incremental's cost.
+    if (k === points.length - 1 && (await undoEmpty(dir, points[k], labVm))) return;
     for (let j = points.length - 1; j >= k; j--) {
       for (const [deviceKey, disk] of labVm.disks) await applyUndo(disk, dir, points[j].undo[deviceKey]);
     }
@@ -193,6 +197,18 @@ function indexOf(points: PointRecord[], id: string, labVm: LabVm): number {
 }
 
 /** Copies an undo extent's blocks back into the live disk (CBT records them as changed). */
+async function undoEmpty(dir: string, point: PointRecord, labVm: LabVm): Promise<boolean> {
+  for (const deviceKey of labVm.disks.keys()) {
+    const undo = await DiskFile.open(dir, point.undo[deviceKey]);
+    try {
+      if (undo.allocatedBlocks().length > 0) return false;
+    } finally {
+      await undo.close();
+    }
+  }
+  return true;
+}
+
 async function applyUndo(disk: VirtualDisk, dir: string, name: string): Promise<void> {
   const undo = await DiskFile.open(dir, name);
   try {
