@@ -8,6 +8,7 @@ import { seedDisks } from "@/lib/engine/pipeline/replicate-vm";
 import { AppError } from "@/lib/errors/app-error";
 import { parseInput } from "@/lib/errors/parse-input";
 import { createReplicationJobSchema, type StoredReplicaVm } from "@/lib/schemas/replication";
+import { readFourEyes } from "@/lib/services/approvals/four-eyes-state";
 import { recordAuditEvent } from "@/lib/services/audit/record-audit-event";
 import { scheduleTimeZone } from "@/lib/services/backup/schedule-time-zone";
 import { checkReplicationJob, type CheckedReplicaVm } from "./check-replication-job";
@@ -30,6 +31,16 @@ export async function createReplicationJob(actor: Actor, raw: unknown): Promise<
   const warnings = checked.flatMap((c) => c.warnings);
   if (input.seedFromRepositoryId) await checkSeeds(input.seedFromRepositoryId, checked);
   return serializableTransaction(async (tx) => {
+    // SEC-2: under four-eyes, unencrypted replicas of encrypted VMs need a Security Officer. A new job
+    // cannot wait for one (nothing exists to approve yet): it is refused with the way that can.
+    const plain = input.keyMode === "unencrypted" ? checked.filter((c) => c.vm.encrypted).map((c) => c.vm.name) : [];
+    if (plain.length && (await readFourEyes(tx)).enabled) {
+      throw new AppError(
+        "CONFLICT",
+        `Four-eyes approval is on: an unencrypted replica of an encrypted VM (${plain.join(", ")}) needs another Security Officer's approval. Create the job with shared keys or a new key at the target; changing it to unencrypted afterwards goes to the Security Officers for approval.`,
+        { keyMode: ["Needs a Security Officer's approval: choose shared keys or a new key"] },
+      );
+    }
     if (await tx.replicationJob.findUnique({ where: { name: input.name }, select: { id: true } })) {
       throw new AppError("CONFLICT", `A replication job named ${input.name} exists.`, { name: ["This name is in use"] });
     }

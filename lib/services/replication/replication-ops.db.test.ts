@@ -378,6 +378,12 @@ describe("editing a replication job (REP-2…4, SEC-2)", { timeout: 240_000 }, (
         return { keyMode: j.keyMode, refuseUnencrypted: j.refuseUnencrypted, placements: j.placements, updatedAt: j.updatedAt.toISOString() };
       };
       const was = await snapshot();
+      // A new job making an unencrypted replica of an encrypted VM cannot wait for approval: refused, nothing written.
+      const jobsBefore = await db.replicationJob.count();
+      const refused = await expectAppError(createReplicationJob(admin, await jobInput({ name: "plain-under-four-eyes", keyMode: "unencrypted", targetKeyProviderExternalId: null })), "CONFLICT");
+      expect(refused.message).toMatch(/another Security Officer's approval/);
+      expect(refused.fieldErrors?.keyMode).toBeDefined();
+      expect(await db.replicationJob.count()).toBe(jobsBefore);
       const weaker = async () => {
         const base = await jobInput({ keyMode: "unencrypted", targetKeyProviderExternalId: null });
         return { ...(await currentInput(jobId)), keyMode: "unencrypted", targetKeyProviderExternalId: null, refuseUnencrypted: false, vms: base.vms };
