@@ -39,7 +39,7 @@ const STEPS: Record<string, StepDef[]> = {
   ],
   // Failback (FBK-1), as lib/services/failback/run-failback.ts logs it.
   failback: [
-    { label: "Power the replica off at the DR site: nothing it writes later is lost", done: /powered off at the DR site: everything it wrote is failed back/ },
+    { label: "Power the replica off at the DR site: nothing it writes later is lost", done: /powered off at the DR site: everything it wrote is failed back/, optional: true },
     { label: "Ship the replica's data to the production site", done: /block\(s\) shipped/ },
     { label: "Power the failed-back VM on at the production site", done: /^The failed-back VM .* powered on at the production site/ },
   ],
@@ -48,7 +48,8 @@ const STEPS: Record<string, StepDef[]> = {
   ],
   "undo-failback": [
     { label: "Power the failed-back VM off (a VM the failback made is deleted)", done: /^The failed-back VM .* powered off|^The VM the failback made .* is deleted/, optional: true },
-    { label: "Power the replica on again at the DR site: it is production again", done: /powered on again at the DR site: it is production again/ },
+    { label: "Power the replica on again at the DR site", done: /powered on again at the DR site: it is production again/, optional: true },
+    { label: "The replica is failed over again: it is production", done: /is failed over again; fail it back again/ },
   ],
 };
 
