@@ -262,8 +262,9 @@ test("fail back to the original through the wizard, changes only, commit → Rea
   await page.getByTestId("wizard-next").click();
 
   await expect(page.getByTestId("step-title")).toHaveText("Keys");
-  await expect(page.getByTestId("fb-key-plan")).toContainText("Re-key");
-  await expect(page.getByTestId("fb-key-plan")).toContainText("never under the DR site's");
+  // Re-keyed at the DR site: production keeps its own key (or none), the DR site's key stays there.
+  await expect(page.getByTestId("fb-key-plan")).toContainText(new RegExp(`The original VM ${vm} (keeps its own key, under the production site's key provider|is not encrypted and stays so)`));
+  await expect(page.getByTestId("fb-key-plan")).toContainText("stays at the DR site");
   await shoot(page, "failback-3-keys");
   await page.getByTestId("wizard-next").click();
 

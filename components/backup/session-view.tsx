@@ -48,7 +48,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
             </>
           ) : (
             <>
-              <Link href="/sessions" className="hover:underline">Sessions</Link> / {isFailover ? <Link href="/replicas" className="hover:underline">Failover</Link> : isReplication ? "Replication" : "Restore"}
+              <Link href="/sessions" className="hover:underline">Sessions</Link> / {isFailover ? <Link href="/replicas" className="hover:underline">{s.kind === "failback" ? "Failback" : "Failover"}</Link> : isReplication ? "Replication" : "Restore"}
             </>
           )}
         </div>

@@ -53,7 +53,11 @@ describe("failback wizard form", () => {
 
   it("says the key plan in words: re-key under production's provider, shared keeps the source's key id", () => {
     const o = options();
-    expect(keyPlanWords(initialFailbackForm(o), o)).toBe("Re-key: the original VM web is encrypted under the production site's key provider Prod native, never under the DR site's (DR native): the replica's key stays at the DR site.");
+    expect(keyPlanWords(initialFailbackForm(o), o)).toBe("Re-key: The original VM web keeps its own key, under the production site's key provider Prod native — never the DR site's (DR native): the replica's key stays at the DR site.");
+    const newVm = { ...initialFailbackForm(o), kind: "new-vm" as const };
+    expect(keyPlanWords(newVm, o)).toBe("Re-key: the new VM web-failback gets a new key from the production site's key provider Prod native, never from the DR site's (DR native): the replica's key stays at the DR site.");
+    const plainOriginal = options({ original: { ...o.original!, keyProviderExternalId: null, keyProviderName: null } });
+    expect(keyPlanWords(initialFailbackForm(plainOriginal), plainOriginal)).toMatch(/^The original VM web is not encrypted and stays so/);
     const shared = options({ replica: { ...o.replica, keyMode: "shared", keyId: "k-src" } });
     expect(keyPlanWords(initialFailbackForm(shared), shared)).toContain("keeps the source's key, k-src");
   });

@@ -97,12 +97,20 @@ export function failbackStepProblem(step: number, f: FailbackWizardForm, o: Fail
 export function keyPlanWords(f: FailbackWizardForm, o: FailbackOptionsDto): string {
   const r = o.replica;
   if (r.keyMode === "unencrypted" || !r.encrypted) return "The replica is not encrypted: the failed-back VM is not encrypted either.";
-  const site = o.sites.find((s) => s.externalId === f.siteExternalId);
-  const chosen = site?.keyProviders.find((k) => k.externalId === f.keyProviderExternalId)?.name;
-  const provider = f.kind === "new-vm" ? (chosen ?? o.original?.keyProviderName ?? "the chosen provider") : (o.original?.keyProviderName ?? "its production key provider");
-  const target = f.kind === "original" ? `the original VM ${o.original?.name ?? r.sourceVmName}` : f.kind === "restored-vm" ? (o.vms.find((v) => v.externalId === f.vmExternalId)?.name ?? "the chosen VM") : `the new VM ${f.name.trim() || "(unnamed)"}`;
-  if (r.keyMode === "shared") return `Shared keys: ${target} keeps the source's key, ${r.keyId ?? "(key id not known)"}, as the replica does. No key changes hands.`;
-  return `Re-key: ${target} is encrypted under the production site's key provider ${provider}, never under the DR site's${r.drKeyProviderName ? ` (${r.drKeyProviderName})` : ""}: the replica's key stays at the DR site.`;
+  const dr = r.drKeyProviderName ? ` (${r.drKeyProviderName})` : "";
+  if (f.kind === "new-vm") {
+    if (r.keyMode === "shared") return `Shared keys: the new VM ${f.name.trim() || "(unnamed)"} is registered with the source's key, ${r.keyId ?? "(key id not known)"}, at a production key provider that reaches it. No new key is made.`;
+    const site = o.sites.find((s) => s.externalId === f.siteExternalId);
+    const provider = site?.keyProviders.find((k) => k.externalId === f.keyProviderExternalId)?.name ?? (o.original && site?.keyProviders.some((k) => k.externalId === o.original!.keyProviderExternalId) ? o.original.keyProviderName : null);
+    return `Re-key: the new VM ${f.name.trim() || "(unnamed)"} gets a new key from the production site's key provider ${provider ?? "(choose one below)"}, never from the DR site's${dr}: the replica's key stays at the DR site.`;
+  }
+  const restored = f.kind === "restored-vm" ? o.vms.find((v) => v.externalId === f.vmExternalId) : null;
+  const target = f.kind === "original" ? `The original VM ${o.original?.name ?? r.sourceVmName}` : (restored?.name ?? "The chosen VM");
+  const encrypted = f.kind === "original" ? !!o.original?.keyProviderExternalId : !!restored?.encrypted;
+  if (r.keyMode === "shared") return `Shared keys: ${target} keeps the source's key, ${r.keyId ?? "(key id not known)"}, as the replica does (it is checked before anything is written). No key changes hands.`;
+  if (!encrypted) return `${target} is not encrypted and stays so: its data is written into it as it is. The replica's key${dr} stays at the DR site.`;
+  const provider = f.kind === "original" ? ` under the production site's key provider ${o.original?.keyProviderName}` : " under its production key provider";
+  return `Re-key: ${target} keeps its own key,${provider} — never the DR site's${dr}: the replica's key stays at the DR site.`;
 }
 
 /** The destination as startFailbackSchema takes it. */

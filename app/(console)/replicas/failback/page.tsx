@@ -3,6 +3,7 @@ import { FailbackWizard } from "@/components/failback/failback-wizard";
 import { PageHeader } from "@/components/ui/card";
 import { Forbidden } from "@/components/ui/forbidden";
 import { requireActor } from "@/lib/auth/session";
+import { AppError } from "@/lib/errors/app-error";
 import { hasPermission } from "@/lib/permissions/roles";
 import { getFailbackOptions } from "@/lib/services/failback/get-failback-options";
 import { failbackRefusal } from "@/lib/services/failover/failover-rules";
@@ -26,7 +27,10 @@ export default async function FailbackWizardPage({ searchParams }: { searchParam
       </>
     );
   }
-  const options = await getFailbackOptions(actor, replica).catch(() => null);
+  const options = await getFailbackOptions(actor, replica).catch((e: unknown) => {
+    if (e instanceof AppError && e.code === "NOT_FOUND") return null;
+    throw e;
+  });
   if (!options) {
     return (
       <>
