@@ -273,7 +273,7 @@ test("fail back to the original through the wizard, changes only, commit → Rea
   await expect(page.getByTestId("next-blocked")).toContainText("Say why");
   await page.getByTestId("fb-reason").fill("Production site repaired");
   await page.getByTestId("wizard-next").click();
-  await expect(page.getByTestId("fb-summary")).toContainText(`back to the original VM ${vm}, shipping only what changed since the failover`);
+  await expect(page.getByTestId("fb-summary")).toContainText(`Fail back ${replica} to the original VM ${vm}, shipping only what changed since the failover`);
   await shoot(page, "failback-4-summary");
   await page.getByTestId("wizard-finish").click();
 

@@ -54,7 +54,7 @@ export function FailbackWizard({ options: o, start }: { options: FailbackOptions
   };
   const destWords =
     form.kind === "original"
-      ? `back to the original VM ${o.original?.name ?? r.sourceVmName}, shipping only what changed since the failover`
+      ? `to the original VM ${o.original?.name ?? r.sourceVmName}, shipping only what changed since the failover`
       : form.kind === "restored-vm"
         ? `to ${o.vms.find((v) => v.externalId === form.vmExternalId)?.name ?? "?"}, the original restored elsewhere, writing only the blocks that differ`
         : `to a new VM ${form.name.trim()} on ${site?.hosts.find((h) => h.externalId === form.hostExternalId)?.name ?? "?"} (${site?.name ?? "?"}), a full copy`;

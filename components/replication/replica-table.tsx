@@ -41,7 +41,7 @@ export function ReplicaTable({ replicas, failover }: { replicas: ReplicaDto[]; f
   return (
     <Table testId="replicas">
       <thead>
-        <tr><Th>Source VM</Th><Th>Replica</Th><Th>State</Th><Th>Keys</Th><Th>RPO</Th><Th>Points</Th><Th>Last run</Th>{showActions && <Th>Failover</Th>}</tr>
+        <tr><Th>Source VM</Th><Th>Replica</Th><Th>State</Th><Th>Keys</Th><Th>RPO</Th><Th>Points</Th><Th>Last run</Th>{showActions && <Th>Failover / failback</Th>}</tr>
       </thead>
       <tbody className="divide-y divide-slate-100">
         {replicas.map((r) => {

@@ -37,7 +37,7 @@ export default async function ReplicasPage() {
               </div>
             )
           ) : (
-            <p className="mb-4 text-sm text-slate-600" data-testid="failover-view-only">You can see replicas. Failing over, undoing a failover and making it permanent need the Restore Operator or Backup Administrator role.</p>
+            <p className="mb-4 text-sm text-slate-600" data-testid="failover-view-only">You can see replicas. Failing over and undoing a failover need the Restore Operator or Backup Administrator role; making it permanent and failing back need a Backup Administrator.</p>
           )}
           <Card title={`Replicas (${replicas.length})`}>
             <ReplicaTable replicas={replicas} failover={{ canRun, canPermanent, canFailback, actions: { undo: undoFailoverAction, permanent: permanentFailoverAction, commitFailback: commitFailbackAction, undoFailback: undoFailbackAction } }} />
