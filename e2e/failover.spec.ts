@@ -32,16 +32,21 @@ async function setPower(page: Page, on: boolean) {
   await expect(panel.getByTestId("vm-power-state")).toContainText(on ? "Powered on" : "Powered off", { timeout: 20_000 });
 }
 
-test("fail over with the check shown, write in the failed-over VM, undo → Ready", async ({ page, browser }) => {
-  test.setTimeout(240_000);
-  await signIn(page, admin);
+/** A replica made and run through the services (make-failover-replica.ts), its first run's session. */
+function makeReplica(): { sessionId: string; vm: string; replica: string } {
   const out = execFileSync(path.join(ROOT, "node_modules/.bin/tsx"), ["--conditions=react-server", "e2e/make-failover-replica.ts"], {
     cwd: ROOT,
     env: { ...process.env, STRONGROOM_DATA_DIR: DATA_DIR, DATABASE_URL: `file:${path.join(DATA_DIR, "strongroom.db")}`, E2E_ADMIN_EMAIL: admin.email },
     encoding: "utf8",
     timeout: 90_000,
   });
-  const made = JSON.parse(out.trim().split("\n").pop()!) as { sessionId: string; vm: string; replica: string };
+  return JSON.parse(out.trim().split("\n").pop()!) as { sessionId: string; vm: string; replica: string };
+}
+
+test("fail over with the check shown, write in the failed-over VM, undo → Ready", async ({ page, browser }) => {
+  test.setTimeout(240_000);
+  await signIn(page, admin);
+  const made = makeReplica();
   vm = made.vm;
   replica = made.replica;
   await page.goto(`/sessions/${made.sessionId}`);
@@ -187,4 +192,115 @@ test("a Backup Viewer sees the replicas and no failover action", async ({ page }
   await shoot(page, "failover-13-viewer");
   await page.goto("/replicas/failover");
   await expect(page.getByTestId("failover-wizard")).toHaveCount(0);
+});
+
+// Failback (FBK-1): fail over, the guest writes in the failed-over VM, fail back to the original
+// through the wizard (only the changes are shipped: the session says how many blocks), commit →
+// Ready. Runs on its own too (--grep failback): then it makes its replica first.
+test("fail back to the original through the wizard, changes only, commit → Ready", async ({ page, browser }) => {
+  test.setTimeout(300_000);
+  await signIn(page, admin);
+  if (!replica) {
+    const made = makeReplica();
+    vm = made.vm;
+    replica = made.replica;
+    await page.goto(`/sessions/${made.sessionId}`);
+    await expect(page.getByTestId("session-state")).toContainText(/Success/, { timeout: 120_000 });
+  }
+  // Fail over (the wizard, as above).
+  await page.goto("/replicas");
+  await expect(row(page).getByTestId("replica-state")).toHaveAttribute("data-state", "Ready");
+  await row(page).getByTestId("fo-failover").click();
+  await expect(page.getByTestId("step-title")).toHaveText("Restore points");
+  await page.getByTestId("wizard-next").click();
+  await expect(page.getByTestId("fo-check-result").filter({ hasText: replica })).toHaveAttribute("data-go", "yes", { timeout: 30_000 });
+  await page.getByTestId("wizard-next").click();
+  await page.getByTestId("fo-kind-failover").check();
+  await page.getByTestId("wizard-next").click();
+  await page.getByTestId("fo-reason").fill("DR test before the failback");
+  await page.getByTestId("wizard-next").click();
+  await page.getByTestId("wizard-finish").click();
+  await expect(page).toHaveURL(/\/sessions\//, { timeout: 20_000 });
+  await expect(page.getByTestId("session-state")).toContainText(/Success/, { timeout: 60_000 });
+
+  // The guest writes in the failed-over VM.
+  await openVm(page, replica);
+  await setPower(page, true);
+  const panel = page.getByTestId("vm-lab-panel");
+  await panel.getByTestId("guest-writes-percent").fill("5");
+  await panel.getByTestId("guest-writes-run").click();
+  await expect(panel.getByTestId("action-ok")).toContainText("CBT recorded them");
+
+  // The replicas view offers Fail back… to an administrator; a Restore Operator sees why not.
+  await page.goto("/replicas");
+  await expect(row(page).getByTestId("replica-state")).toHaveAttribute("data-state", "Failover");
+  await expect(row(page).getByTestId("fo-failback")).toBeVisible();
+  await shoot(page, "failback-1-replicas-failover");
+  const operator = await pageAs(browser, userOf("RESTORE_OPERATOR"));
+  await operator.goto("/replicas");
+  await expect(row(operator).getByTestId("fo-failback")).toHaveCount(0);
+  await expect(row(operator).getByTestId("fo-failback-disabled")).toBeVisible();
+  await expect(row(operator).getByTestId("failover-actions")).toContainText("Only a Backup Administrator can fail back");
+  await shoot(operator, "failback-1b-operator");
+  await operator.goto("/replicas/failback?replica=x");
+  await expect(operator.getByTestId("failback-wizard")).toHaveCount(0);
+  await operator.context().close();
+
+  // The wizard: the original VM by default, only the changes.
+  await row(page).getByTestId("fo-failback").click();
+  await expect(page).toHaveURL(/\/replicas\/failback\?replica=/);
+  await expect(page.getByTestId("step-title")).toHaveText("Destination");
+  await expect(page.getByTestId("fb-dest-original")).toBeChecked();
+  await expect(page.getByTestId("failback-wizard")).toContainText(`The original VM — ${vm}`);
+  await expect(page.getByTestId("failback-wizard")).toContainText("Only what changed since the failover is shipped");
+  await shoot(page, "failback-2-destination");
+  // A new location shows the datastore tree; an encrypted home outside the VM Encryption Policy is refused.
+  await page.getByTestId("fb-dest-new").check();
+  await expect(page.getByTestId("fb-new-vm").getByTestId("node-encryption").first()).toBeVisible();
+  await shoot(page, "failback-2b-new-location");
+  await page.getByTestId("fb-dest-original").check();
+  await page.getByTestId("wizard-next").click();
+
+  await expect(page.getByTestId("step-title")).toHaveText("Keys");
+  // Re-keyed at the DR site: production keeps its own key (or none), the DR site's key stays there.
+  await expect(page.getByTestId("fb-key-plan")).toContainText(new RegExp(`The original VM ${vm} (keeps its own key, under the production site's key provider|is not encrypted and stays so)`));
+  await expect(page.getByTestId("fb-key-plan")).toContainText("stays at the DR site");
+  await shoot(page, "failback-3-keys");
+  await page.getByTestId("wizard-next").click();
+
+  await expect(page.getByTestId("step-title")).toHaveText("Reason");
+  await page.getByTestId("wizard-next").click();
+  await expect(page.getByTestId("next-blocked")).toContainText("Say why");
+  await page.getByTestId("fb-reason").fill("Production site repaired");
+  await page.getByTestId("wizard-next").click();
+  await expect(page.getByTestId("fb-summary")).toContainText(`Fail back ${replica} to the original VM ${vm}, shipping only what changed since the failover`);
+  await shoot(page, "failback-4-summary");
+  await page.getByTestId("wizard-finish").click();
+
+  // The session: its steps, how many blocks were shipped (changes only).
+  await expect(page).toHaveURL(/\/sessions\//, { timeout: 20_000 });
+  await expect(page.getByTestId("session-state")).toContainText(/Success|Warning/, { timeout: 120_000 });
+  await expect(page.getByTestId("failover-panel")).toHaveAttribute("data-action", "failback");
+  await expect(page.getByTestId("failback-shipped")).toContainText(/[1-9]\d* block\(s\) shipped \(changes only\)/);
+  await expect(page.locator('[data-testid="failover-step"][data-state="failed"], [data-testid="failover-step"][data-state="pending"]')).toHaveCount(0);
+  await expect(page.getByTestId("failover-replica-state")).toContainText("Failing back");
+  await shoot(page, "failback-5-session");
+
+  // Commit: the dialog says what it does; production is the source again → Ready.
+  await page.goto("/replicas");
+  await expect(row(page).getByTestId("replica-state")).toHaveAttribute("data-state", "Failback");
+  await expect(row(page).getByTestId("fo-undo-failback")).toBeVisible();
+  await row(page).getByTestId("fo-commit-failback").click();
+  const dialog = page.getByTestId("fo-commit-failback-dialog");
+  await expect(dialog.getByTestId("fo-consequence")).toContainText("Production is the source again");
+  await dialog.getByTestId("fo-reason").fill("Production checked");
+  await shoot(page, "failback-6-commit-dialog");
+  await dialog.getByTestId("fo-confirm").click();
+  await expect(page).toHaveURL(/\/sessions\//, { timeout: 20_000 });
+  await expect(page.getByTestId("session-state")).toContainText(/Success|Warning/, { timeout: 60_000 });
+  await expect(page.getByTestId("failover-panel")).toHaveAttribute("data-action", "commit-failback");
+  await shoot(page, "failback-7-commit-session");
+  await page.goto("/replicas");
+  await expect(row(page).getByTestId("replica-state")).toHaveAttribute("data-state", "Ready");
+  await shoot(page, "failback-8-replicas-ready");
 });

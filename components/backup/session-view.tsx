@@ -35,7 +35,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
   // While it runs: by bytes once the disks' sizes are known, by VMs while there is nothing to read.
   const isRestore = s.kind === "restore";
   const isReplication = s.kind === "replication";
-  const isFailover = s.kind === "failover";
+  const isFailover = s.kind === "failover" || s.kind === "failback";
   const overall = totals.bytesToRead > 0 ? percent(totals.bytesRead, totals.bytesToRead) : percent(processed, s.progress.vms.length);
 
   return (
@@ -48,7 +48,7 @@ export function SessionView({ initial, canManage, stopAction }: { initial: JobSe
             </>
           ) : (
             <>
-              <Link href="/sessions" className="hover:underline">Sessions</Link> / {isFailover ? <Link href="/replicas" className="hover:underline">Failover</Link> : isReplication ? "Replication" : "Restore"}
+              <Link href="/sessions" className="hover:underline">Sessions</Link> / {isFailover ? <Link href="/replicas" className="hover:underline">{s.kind === "failback" ? "Failback" : "Failover"}</Link> : isReplication ? "Replication" : "Restore"}
             </>
           )}
         </div>

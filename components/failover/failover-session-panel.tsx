@@ -14,7 +14,11 @@ const WHAT: Record<string, (i: FailoverItemDto, point: string) => string> = {
   planned: (i) => `${i.replicaVmName} is synced with ${i.sourceVmName} while it runs, ${i.sourceVmName} is powered off, a final sync copies its last writes, and ${i.replicaVmName} is powered on at that final point: no data is lost.`,
   undo: (i, p) => `${i.replicaVmName} is powered off and reverted to the failover point of ${p}: everything written in it since the failover is discarded. It is then Ready and replicated again.`,
   permanent: (i) => `${i.replicaVmName} becomes the production VM: its replica points are committed and ${i.sourceVmName} leaves replication job ${i.jobName}.`,
+  failback: (i) => `${i.replicaVmName}, production at the DR site since the failover, is powered off and its data is shipped back to the production site, then the failed-back VM is powered on there. Commit the failback afterwards, or undo it.`,
+  "commit-failback": (i) => `The failed-back VM stays production: ${i.replicaVmName} is Ready and replication job ${i.jobName} resumes from production.`,
+  "undo-failback": (i) => `The failed-back VM is powered off (a VM the failback made is deleted) and ${i.replicaVmName} is powered on again at the DR site: it is production again.`,
 };
+const FAILBACK = new Set(["failback", "commit-failback", "undo-failback"]);
 
 const STATE_WORDS: Record<string, string> = { Ready: "Ready", Failover: "Failover (running at the DR site)", PermanentFailover: "Permanent failover (the production VM)", Failback: "Failing back" };
 const ICON = { done: "✓", running: "…", failed: "✗", pending: "○", skipped: "–" } as const;
@@ -22,6 +26,8 @@ const TONE = { done: "text-emerald-700", running: "text-brand-700", failed: "tex
 
 export function FailoverSessionPanel({ item, log, state }: { item: FailoverItemDto; log: LogLine[]; state: string }) {
   const steps = failoverSteps(item.action, log, state);
+  // The job's own line: "<n> block(s) shipped (changes only); the failed-back VM is keyed with …".
+  const shipped = item.action === "failback" ? (log.find((l) => /block\(s\) shipped/.test(l.text))?.text ?? null) : null;
   const point = item.pointCreatedAt ? formatDateTime(item.pointCreatedAt) : (item.pointSnapshotId ?? "the final sync");
   return (
     <section className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="failover-panel" data-action={item.action}>
@@ -36,7 +42,7 @@ export function FailoverSessionPanel({ item, log, state }: { item: FailoverItemD
             <dd>{item.sourceVmName}</dd>
             <dt className="text-slate-500">Replication job</dt>
             <dd><Link href={`/replication/${item.jobId}`} className="text-brand-600 hover:underline">{item.jobName}</Link></dd>
-            {item.action !== "permanent" && (
+            {item.action !== "permanent" && !FAILBACK.has(item.action) && (
               <>
                 <dt className="text-slate-500">Point</dt>
                 <dd>{point}</dd>
@@ -62,6 +68,7 @@ export function FailoverSessionPanel({ item, log, state }: { item: FailoverItemD
               </li>
             ))}
           </ol>
+          {item.action === "failback" && shipped && <p className="mt-3 rounded-md bg-slate-50 px-3 py-2 text-sm text-slate-800" data-testid="failback-shipped">{shipped}</p>}
         </div>
       </div>
     </section>

@@ -37,6 +37,20 @@ const STEPS: Record<string, StepDef[]> = {
     { label: "Commit the replica points (the VM keeps running)", done: /point\(s\) of .* committed/ },
     { label: "Drop the source VM from the replication job", done: /is no longer in the replication job/ },
   ],
+  // Failback (FBK-1), as lib/services/failback/run-failback.ts logs it.
+  failback: [
+    { label: "Power the replica off at the DR site: nothing it writes later is lost", done: /powered off at the DR site: everything it wrote is failed back/, optional: true },
+    { label: "Ship the replica's data to the production site", done: /block\(s\) shipped/ },
+    { label: "Power the failed-back VM on at the production site", done: /^The failed-back VM .* powered on at the production site/ },
+  ],
+  "commit-failback": [
+    { label: "Production is the source again", done: /is production again;|is the replication job's source VM now/ },
+  ],
+  "undo-failback": [
+    { label: "Power the failed-back VM off (a VM the failback made is deleted)", done: /^The failed-back VM .* powered off|^The VM the failback made .* is deleted/, optional: true },
+    { label: "Power the replica on again at the DR site", done: /powered on again at the DR site: it is production again/, optional: true },
+    { label: "The replica is failed over again: it is production", done: /is failed over again; fail it back again/ },
+  ],
 };
 
 export function failoverSteps(action: string, log: LogLine[], sessionState: string): Array<{ label: string; state: StepState }> {

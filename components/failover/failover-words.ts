@@ -9,6 +9,9 @@ export const ACTION_WORDS: Record<string, string> = {
   planned: "Planned failover",
   undo: "Undo failover",
   permanent: "Permanent failover",
+  failback: "Failback",
+  "commit-failback": "Commit failback",
+  "undo-failback": "Undo failback",
 };
 
 /** "Ready", "Failover since <time> at point <time>", "Permanent failover", … */

@@ -5,10 +5,8 @@ import { ReplicaFailoverActions, type ReplicaActionsProps } from "@/components/f
 import { Badge } from "@/components/ui/badge";
 import { Table, Td, Th } from "@/components/ui/table";
 import { formatDateTime } from "@/lib/format";
-import { allowedFailoverActions, type FailoverAction } from "@/lib/services/failover/failover-rules";
+import { allowedFailoverActions } from "@/lib/services/failover/failover-rules";
 
-// Failback actions get their buttons with the failback wizard; until then the list shows failover ones.
-const FAILBACK_ACTIONS = new Set<string>(["failback", "commit-failback", "undo-failback"]);
 import type { ReplicaDto } from "@/lib/services/replication/list-replicas";
 
 // The replicas of every replication job (REP-1…4), read-only: state, key mode, recovery point
@@ -22,9 +20,12 @@ export interface ReplicaFailoverProps {
   /** Whether the role may fail over / undo, and make a failover permanent. */
   canRun: boolean;
   canPermanent: boolean;
+  /** Whether the role may fail back, commit or undo a failback (Backup Administrators). */
+  canFailback: boolean;
   actions: ReplicaActionsProps["actions"];
 }
 
+const NO_FAILBACK = "Only a Backup Administrator can fail back: it overwrites or creates VMs at the production site.";
 const NO_PERMANENT = "Only a Backup Administrator can make a failover permanent: it drops the source VM from its replication job.";
 
 export function formatAge(seconds: number | null): string {
@@ -40,7 +41,7 @@ export function ReplicaTable({ replicas, failover }: { replicas: ReplicaDto[]; f
   return (
     <Table testId="replicas">
       <thead>
-        <tr><Th>Source VM</Th><Th>Replica</Th><Th>State</Th><Th>Keys</Th><Th>RPO</Th><Th>Points</Th><Th>Last run</Th>{showActions && <Th>Failover</Th>}</tr>
+        <tr><Th>Source VM</Th><Th>Replica</Th><Th>State</Th><Th>Keys</Th><Th>RPO</Th><Th>Points</Th><Th>Last run</Th>{showActions && <Th>Failover / failback</Th>}</tr>
       </thead>
       <tbody className="divide-y divide-slate-100">
         {replicas.map((r) => {
@@ -112,8 +113,8 @@ export function ReplicaTable({ replicas, failover }: { replicas: ReplicaDto[]; f
                 <Td>
                   <ReplicaFailoverActions
                     replica={{ id: r.id, replicaVmName: r.replicaVmName, sourceVmName: r.sourceVmName, jobName: r.jobName }}
-                    allowed={allowedFailoverActions(r.state).filter((a): a is FailoverAction => !FAILBACK_ACTIONS.has(a))}
-                    refusals={{ permanent: failover.canPermanent ? null : NO_PERMANENT }}
+                    allowed={allowedFailoverActions(r.state)}
+                    refusals={{ permanent: failover.canPermanent ? null : NO_PERMANENT, ...(failover.canFailback ? {} : { failback: NO_FAILBACK, "commit-failback": NO_FAILBACK, "undo-failback": NO_FAILBACK }) }}
                     actions={failover.actions}
                   />
                   {allowedFailoverActions(r.state).length === 0 && <span className="text-xs text-slate-500">{r.state === "PermanentFailover" ? "It is the production VM now." : "—"}</span>}

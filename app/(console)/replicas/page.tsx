@@ -6,6 +6,7 @@ import { ReplicaTable } from "@/components/replication/replica-table";
 import { requireActor } from "@/lib/auth/session";
 import { hasPermission } from "@/lib/permissions/roles";
 import { listReplicas } from "@/lib/services/replication/list-replicas";
+import { commitFailbackAction, undoFailbackAction } from "./failback-actions";
 import { permanentFailoverAction, undoFailoverAction } from "./failover-actions";
 
 export const metadata = { title: "Replicas" };
@@ -17,6 +18,7 @@ export default async function ReplicasPage() {
   const replicas = await listReplicas(actor);
   const canRun = hasPermission(actor.role, "failover:run");
   const canPermanent = hasPermission(actor.role, "failover:permanent");
+  const canFailback = hasPermission(actor.role, "failback:run");
   const anyReady = replicas.some((r) => r.state === "Ready");
   return (
     <>
@@ -35,10 +37,10 @@ export default async function ReplicasPage() {
               </div>
             )
           ) : (
-            <p className="mb-4 text-sm text-slate-600" data-testid="failover-view-only">You can see replicas. Failing over, undoing a failover and making it permanent need the Restore Operator or Backup Administrator role.</p>
+            <p className="mb-4 text-sm text-slate-600" data-testid="failover-view-only">You can see replicas. Failing over and undoing a failover need the Restore Operator or Backup Administrator role; making it permanent and failing back need a Backup Administrator.</p>
           )}
           <Card title={`Replicas (${replicas.length})`}>
-            <ReplicaTable replicas={replicas} failover={{ canRun, canPermanent, actions: { undo: undoFailoverAction, permanent: permanentFailoverAction } }} />
+            <ReplicaTable replicas={replicas} failover={{ canRun, canPermanent, canFailback, actions: { undo: undoFailoverAction, permanent: permanentFailoverAction, commitFailback: commitFailbackAction, undoFailback: undoFailbackAction } }} />
           </Card>
         </>
       )}

@@ -94,7 +94,7 @@ export async function getJobSession(actor: Actor, raw: { sessionId: string }): P
   const { sessionId } = parseInput(sessionIdSchema, raw);
   const s = await db.jobSession.findUnique({ where: { id: sessionId }, include: { job: { select: { id: true, name: true, encryptionMode: true, repository: { select: { id: true, name: true } } } } } });
   if (!s) throw new AppError("NOT_FOUND", "This session does not exist (its job may have been removed).");
-  if (!s.job && s.kind !== "restore" && s.kind !== "replication" && s.kind !== "failover") throw new AppError("NOT_FOUND", "This session is not a backup, restore, replication or failover session; a repository verify's report is on its repository's page.");
+  if (!s.job && s.kind !== "restore" && s.kind !== "replication" && s.kind !== "failover" && s.kind !== "failback") throw new AppError("NOT_FOUND", "This session is not a backup, restore, replication or failover session; a repository verify's report is on its repository's page.");
   const [vmRows, events, takeoverEvents] = await Promise.all([
     db.sessionVm.findMany({ where: { sessionId }, orderBy: { position: "asc" }, select: { vmExternalId: true, name: true, progress: true, workerId: true } }),
     db.sessionEvent.findMany({ where: { sessionId, text: { not: "" } }, orderBy: { id: "desc" }, take: MAX_LOG_LINES, select: { at: true, level: true, text: true } }),
@@ -126,7 +126,7 @@ export async function getJobSession(actor: Actor, raw: { sessionId: string }): P
   const log = events.length ? events.reverse().map((e) => ({ at: e.at.toISOString(), level: e.level as LogLine["level"], text: e.text })) : parseJson<LogLine[]>(s.log, []);
   const restore = s.kind === "restore" ? await restoreItems(sessionId) : null;
   const repository = s.job?.repository ?? (restore?.length ? await db.backupRepository.findFirst({ where: { restorePoints: { some: { id: restore[0].pointId } } }, select: { id: true, name: true } }) : null);
-  const failover = s.kind === "failover" ? await failoverItem(sessionId) : null;
+  const failover = s.kind === "failover" || s.kind === "failback" ? await failoverItem(sessionId) : null;
   const requester = s.requestedById ? await db.user.findUnique({ where: { id: s.requestedById }, select: { name: true } }) : null;
   return {
     id: s.id,

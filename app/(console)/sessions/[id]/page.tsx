@@ -16,6 +16,6 @@ export default async function SessionPage({ params }: { params: Promise<{ id: st
   const session = await orNull(getJobSession(actor, { sessionId: (await params).id }));
   if (!session) notFound();
   const restore = session.kind === "restore";
-  // A failover session cannot be stopped: it runs its few steps to the end (FOV-1).
-  return <SessionView initial={session} canManage={session.kind !== "failover" && hasPermission(actor.role, restore ? "restore:run" : "job:manage")} stopAction={restore ? stopRestoreSessionAction : stopJobSessionAction} />;
+  // A failover or failback session cannot be stopped: it runs its few steps to the end (FOV-1, FBK-1).
+  return <SessionView initial={session} canManage={session.kind !== "failover" && session.kind !== "failback" && hasPermission(actor.role, restore ? "restore:run" : "job:manage")} stopAction={restore ? stopRestoreSessionAction : stopJobSessionAction} />;
 }
