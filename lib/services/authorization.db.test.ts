@@ -98,6 +98,7 @@ import { startPlannedFailover } from "./failover/start-planned-failover";
 import { undoFailover } from "./failover/undo-failover";
 import { commitFailback } from "./failback/commit-failback";
 import { startFailback } from "./failback/start-failback";
+import { getFailbackOptions } from "./failback/get-failback-options";
 import { undoFailback } from "./failback/undo-failback";
 import { checkDiskRestore } from "./restore/check-disk-restore";
 import { startDiskRestore } from "./restore/start-disk-restore";
@@ -663,6 +664,7 @@ const SERVICES: ServiceCase[] = [
   { service: "failover/undo-failover#undoFailover", permission: "failover:run", write: false, prepare: read((a) => undoFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "failover/permanent-failover#permanentFailover", permission: "failover:permanent", write: false, prepare: read((a) => permanentFailover(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   // failback (FBK-1): Backup Administrators only; a replica that does not exist is refused after authorization (the failbacks: failback/failback.db.test.ts)
+  { service: "failback/get-failback-options#getFailbackOptions", permission: "failback:run", write: false, prepare: read((a) => getFailbackOptions(a, "replica-none").catch(refusedAs("NOT_FOUND"))) },
   { service: "failback/start-failback#startFailback", permission: "failback:run", write: false, prepare: read((a) => startFailback(a, { replicaId: "replica-none", destination: { kind: "original" }, reason: "authorization test" }).catch(refusedAs("CONFLICT"))) },
   { service: "failback/commit-failback#commitFailback", permission: "failback:run", write: false, prepare: read((a) => commitFailback(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
   { service: "failback/undo-failback#undoFailback", permission: "failback:run", write: false, prepare: read((a) => undoFailback(a, { replicaId: "replica-none", reason: "authorization test" }).catch(refusedAs("NOT_FOUND"))) },
