@@ -160,7 +160,7 @@ async function failback(sessionId: string, replicaId: string, stored: StoredFail
   }
   const backVmId = result.vmExternalId!;
   const changesOnly = result.disks.every((d) => d.changesOnly);
-  say(`${result.blocksShipped} block(s) shipped${changesOnly ? " (changes only)" : stored.kind === "new-vm" ? " (a full copy)" : ""}; the failed-back VM is keyed with ${result.keyId ?? "no key"}${result.keyProviderExternalId ? ` of ${result.keyProviderExternalId}` : ""}.`);
+  say(`${result.blocksShipped} block(s) shipped${changesOnly ? " (changes only)" : stored.kind === "new-vm" ? " (a full copy)" : ""}; ${result.keyId ? `the failed-back VM is keyed with ${result.keyId}${result.keyProviderExternalId ? ` of ${result.keyProviderExternalId}` : ""}` : "the failed-back VM is unencrypted, as its source was"}.`);
   await hosts.destination.powerOn(backVmId);
   say(`The failed-back VM (${backVmId}) powered on at the production site. Commit the failback to make it production for good, or undo it.`);
   await db.replica.update({ where: { id: replicaId }, data: { state: "Failback", failbackVmExternalId: backVmId, failbackKind: stored.kind, failbackAt: new Date(), failbackSessionId: sessionId } });
