@@ -48,7 +48,7 @@ test("a failing check turns green after its fix: no active recovery keyset → g
   await shoot(page, "compliance-start");
 
   await runChecks(page);
-  await expect(page.getByTestId("compliance-row")).toHaveCount(10);
+  await expect(page.getByTestId("compliance-row")).toHaveCount(14);
   await expect(row(page, "replicas-encrypted")).toHaveAttribute("data-status", "na");
   await expect(row(page, "replicas-encrypted").getByTestId("compliance-why")).toContainText("No replicas exist yet");
   // The lab's deliberate proxy mistake (a Globex proxy encrypted with Acme's KMS) is caught.
@@ -98,7 +98,7 @@ test("a Backup Viewer reads the results but cannot run the checks", async ({ bro
   const page = await pageAs(browser, userOf("BACKUP_VIEWER"));
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Compliance" }).click();
   await expect(page).toHaveURL(/\/compliance$/);
-  await expect(page.getByTestId("compliance-row")).toHaveCount(10);
+  await expect(page.getByTestId("compliance-row")).toHaveCount(14);
   await expect(page.getByTestId("run-checks")).toHaveCount(0);
   await expect(page.getByTestId("read-only-note")).toContainText("Read-only");
   await shoot(page, "compliance-viewer");

@@ -10,9 +10,13 @@ const NEW = "Four-eyes-new-password-2";
 
 async function approveFirst(page: Page, who: Credentials, kind: RegExp) {
   await page.goto("/approvals");
-  const req = page.getByTestId("inbox").getByTestId("approval-request").filter({ hasText: kind }).first();
+  const pending = page.getByTestId("inbox").getByTestId("approval-request").filter({ hasText: kind });
+  const before = await pending.count();
+  const req = pending.first();
   await req.getByTestId("approve-password").fill(who.password);
   await req.getByTestId("approve").click();
+  // Wait until it left the inbox: an older decided request of the same kind must not end the wait early.
+  await expect(pending).toHaveCount(before - 1, { timeout: 20_000 });
   // Decided, it leaves the inbox for "Recently decided".
   await expect(page.getByTestId("decided").getByTestId("approval-request").filter({ hasText: kind }).first()).toHaveAttribute("data-state", "approved");
 }

@@ -17,9 +17,13 @@ async function next(page: Page, step: number) {
 
 async function approveFirst(page: Page, who: Credentials, kind: RegExp) {
   await page.goto("/approvals");
-  const req = page.getByTestId("inbox").getByTestId("approval-request").filter({ hasText: kind }).first();
+  const pending = page.getByTestId("inbox").getByTestId("approval-request").filter({ hasText: kind });
+  const before = await pending.count();
+  const req = pending.first();
   await req.getByTestId("approve-password").fill(who.password);
   await req.getByTestId("approve").click();
+  // Wait until it left the inbox: an older decided request of the same kind must not end the wait early.
+  await expect(pending).toHaveCount(before - 1, { timeout: 20_000 });
   await expect(page.getByTestId("decided").getByTestId("approval-request").filter({ hasText: kind }).first()).toHaveAttribute("data-state", "approved");
 }
 
