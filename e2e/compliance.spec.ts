@@ -50,7 +50,7 @@ test("a failing check turns green after its fix: no active recovery keyset → g
   await runChecks(page);
   await expect(page.getByTestId("compliance-row")).toHaveCount(14);
   await expect(row(page, "replicas-encrypted")).toHaveAttribute("data-status", "na");
-  await expect(row(page, "replicas-encrypted").getByTestId("compliance-why")).toContainText("No replicas exist yet");
+  await expect(row(page, "replicas-encrypted").getByTestId("compliance-why")).toContainText("No replication job exists");
   // The lab's deliberate proxy mistake (a Globex proxy encrypted with Acme's KMS) is caught.
   await expect(row(page, "hotadd-kms-match")).toHaveAttribute("data-status", "fail");
   await expect(row(page, "hotadd-kms-match").getByTestId("compliance-why")).toContainText("proxy-globex-02");
